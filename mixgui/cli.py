@@ -1,0 +1,83 @@
+"""Command line: ``mixgui`` opens the window; ``mixgui fit ANALYSIS.json`` runs an analysis headless.
+
+``mixgui fit`` never prints a traceback: bad input exits 2 with one line on standard error that
+says what is wrong and how to fix it; a fit with statistical problems exits 0 and reports them in
+the results file (``converged``, ``singular``, ``warnings``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from mixgui import __version__
+from mixgui.errors import Cancelled, MixGUIError
+
+
+def fit_command(argv: list) -> int:
+    """Run ``mixgui fit``; returns the exit status."""
+    ap = argparse.ArgumentParser(prog="mixgui fit", description="Fit an analysis file and write the results.")
+    ap.add_argument("analysis", help="analysis file (.json)")
+    ap.add_argument("--json", dest="json_out", help="write the results file here (default: standard output)")
+    ap.add_argument("--report", help="also write a report (.xlsx, .docx or .html)")
+    ap.add_argument("--plots", help="also write the plots as PNG files into this folder")
+    args = ap.parse_args(argv)
+    try:
+        from mixgui.analysis.spec import atomic_write_text, load_spec
+        from mixgui.data.readers import read_table
+        from mixgui.results.run import run
+
+        spec, data_path = load_spec(args.analysis)
+        dataset = read_table(data_path, spec.data.sheet)
+        result = run(spec, dataset)
+        text = result.to_json()
+        if args.json_out:
+            atomic_write_text(args.json_out, text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+        if args.report:
+            from mixgui.report import write_report
+            write_report(result, args.report)
+        if args.plots:
+            from mixgui.results.plots_export import write_plots
+            write_plots(result, args.plots)
+        return 0
+    except MixGUIError as e:
+        print(f"mixgui: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mixgui: interrupted", file=sys.stderr)
+        return 130
+    except Cancelled:
+        print("mixgui: cancelled", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug of ours: one line for the user, the details in a crash file
+        crash = Path.home() / ".mixgui-crash.txt"
+        try:
+            crash.write_text(traceback.format_exc())
+            where = f" (details in {crash})"
+        except OSError:
+            where = ""
+        print(f"mixgui: internal error: {type(e).__name__}: {e}{where}. Please report it.", file=sys.stderr)
+        return 3
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``mixgui`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "fit":
+        return fit_command(argv[1:])
+    ap = argparse.ArgumentParser(prog="mixgui", description="MixGUI: linear mixed models, point and click.",
+                                 epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json] [--report OUT]")
+    ap.add_argument("--version", action="version", version=f"MixGUI {__version__}")
+    ap.add_argument("--demo", action="store_true", help="open the demo study with a ready analysis")
+    ap.add_argument("--screenshot", help="with --demo: fit, save a screenshot of the window to this PNG and exit")
+    ap.add_argument("file", nargs="?", help="a data file (.csv, .xlsx, .sav) or an analysis file (.json) to open")
+    args = ap.parse_args(argv)
+    from mixgui.gui.app import run_app
+    return run_app(demo=args.demo, screenshot=args.screenshot, open_path=args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""From a formula and a table to the arrays the fitters take, following R's rules.
+
+R's rules reproduced here: treatment coding with the first sorted level (or the chosen one) as
+reference; a factor inside an interaction gets contrasts when the term without it is in the model
+and full indicators otherwise; interaction columns vary the first factor fastest; column names are
+variable name + level joined with ``:``; rows with a missing value in any used column are left out;
+aliased (linearly dependent) columns are dropped, later ones first, and named.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mixgui.analysis.formula import Formula, quote, term_label
+from mixgui.data.dataset import missing_column_message
+from mixgui.data.levels import as_labels, is_categorical, sorted_levels
+from mixgui.engine.covmodel import RandomBlock
+from mixgui.errors import DataError, FitWarning, ModelError
+
+ALIAS_TOL = 1e-7  # R's qr() tolerance for declaring a column aliased
+
+
+@dataclass
+class Design:
+    """Arrays and bookkeeping for one model on one table.
+
+    Attributes
+    ----------
+    y : ndarray (n,)
+    X : ndarray (n, p)              full column rank
+    column_names : list of str      R-style names of X's columns
+    terms : list of str             fixed term labels (``"age"``, ``"Sex"``, ``"age:Sex"``), R's order
+    term_vars : list of tuple       variables of each term
+    term_columns : list of list     columns of X belonging to each term (intercept excluded)
+    intercept : bool
+    dropped_columns : list of str   aliased columns removed
+    factor_levels : dict            factor -> level labels with the reference first (R's relevel)
+    numeric_means : dict            numeric predictor -> mean over the rows used
+    blocks : list of RandomBlock    random-effects blocks in lme4's order
+    rows : ndarray                  positions (0-based) of the rows used in the input table
+    frame : DataFrame               the used columns of the used rows (factors as labels)
+    warnings : list of FitWarning
+    """
+
+    formula: Formula
+    y: np.ndarray
+    X: np.ndarray
+    column_names: list
+    terms: list
+    term_vars: list
+    term_columns: list
+    intercept: bool
+    dropped_columns: list
+    factor_levels: dict
+    numeric_means: dict
+    blocks: list
+    rows: np.ndarray
+    frame: pd.DataFrame
+    warnings: list = field(default_factory=list)
+    _all_names: list = field(default_factory=list, repr=False)
+    _keep: list = field(default_factory=list, repr=False)
+
+    @property
+    def nobs(self) -> int:
+        return len(self.y)
+
+    def model_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """X for new rows (e.g. a reference grid), with the same columns as :attr:`X`.
+
+        ``frame`` holds every fixed-effect variable: factors as level labels, numbers as numbers.
+        """
+        cols = _fixed_columns(self.formula.terms, self.intercept, frame, self.factor_levels)
+        full = np.column_stack([c for _, c in cols]) if cols else np.empty((len(frame), 0))
+        return full[:, self._keep]
+
+    def full_indicator_matrix(self) -> tuple:
+        """Over-parametrised X with every level of every factor in every term (SAS's / lmerTest's rdX).
+
+        Returns
+        -------
+        (ndarray, list of str, list of list)
+            The matrix, its column names and the columns of each term (after the intercept column
+            when the model has one).
+        """
+        mats, names, term_cols = [], [], []
+        start = 0
+        if self.intercept:
+            mats.append(np.ones((self.nobs, 1)))
+            names.append("(Intercept)")
+            start = 1
+        for term in self.formula.terms:
+            pieces = []
+            for v in term:
+                if v in self.factor_levels:
+                    pieces.append(_indicators(self.frame[v], self.factor_levels[v], v, full=True))
+                else:
+                    pieces.append([(quote(v), self.frame[v].to_numpy(float))])
+            cols = _product(pieces)
+            mats.append(np.column_stack([c for _, c in cols]))
+            names.extend(n for n, _ in cols)
+            term_cols.append(list(range(start, start + len(cols))))
+            start += len(cols)
+        return np.column_stack(mats), names, term_cols
+
+
+def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_levels=None,
+                 extra_columns=(), where: str = "the data") -> Design:
+    """Build the design of ``formula`` on ``data``.
+
+    Parameters
+    ----------
+    formula : Formula
+    data : DataFrame
+    factors : iterable of str
+        Columns to treat as categorical even when numeric.
+    reference_levels : dict, optional
+        Factor -> reference level (treatment coding against it).
+    extra_columns : iterable of str
+        Further columns whose missing values also drop a row (e.g. the repeated-measures subject).
+    where : str
+        Name of the data for messages.
+
+    Raises
+    ------
+    DataError, ModelError
+        Unknown columns (with the closest name), a text outcome, no complete rows, a factor or
+        grouping factor with a single level, an unknown reference level.
+    """
+    reference_levels = dict(reference_levels or {})
+    used = list(dict.fromkeys(formula.variables() + list(extra_columns)))
+    columns = [str(c) for c in data.columns]
+    for v in used:
+        if v not in data.columns:
+            role = "outcome" if v == formula.response else "column"
+            raise DataError(missing_column_message(v, columns, where, role))
+    factors = set(factors) | set(formula.grouping_variables())
+    y_col = data[formula.response]
+    if formula.response in factors or not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
+        y_num = pd.to_numeric(y_col, errors="coerce")
+        if formula.response in factors or y_num.notna().sum() < 0.9 * y_col.notna().sum():
+            raise DataError(f'the outcome "{formula.response}" is not numeric (it holds text such as '
+                            f'"{_example(y_col)}"); choose a numeric outcome, or recode it')
+    warnings = []
+    sub = data[used]
+    complete = sub.notna().all(axis=1).to_numpy()
+    if not complete.all():
+        nmiss = sub.isna().sum()
+        which = ", ".join(f"{c}: {int(k)}" for c, k in nmiss.items() if k > 0)
+        nd = int((~complete).sum())
+        warnings.append(FitWarning("missing_rows", f"{nd} row{'s' if nd != 1 else ''} with missing values "
+                                   f"{'were' if nd != 1 else 'was'} left out (missing per column: {which}).", "model"))
+    rows = np.flatnonzero(complete)
+    if len(rows) == 0:
+        raise DataError("no row has a value in every column the model uses; check the missing values")
+    frame = sub.iloc[rows].reset_index(drop=True)
+    factor_levels = {}
+    for v in used:
+        if v == formula.response:
+            continue
+        if is_categorical(frame[v], v in factors):
+            frame[v] = as_labels(frame[v])
+            levels = sorted_levels(frame[v])
+            ref = reference_levels.get(v)
+            if ref is not None:
+                ref = str(ref)
+                if ref not in levels:
+                    raise DataError(f'reference level "{ref}" is not a level of {v} (its levels are {", ".join(levels[:10])})')
+                levels = [ref] + [lv for lv in levels if lv != ref]
+            factor_levels[v] = levels
+        else:
+            frame[v] = pd.to_numeric(frame[v], errors="coerce").astype(float)
+    y = pd.to_numeric(frame[formula.response], errors="coerce").to_numpy(float)
+    if not np.isfinite(y).all():
+        raise DataError(f'the outcome "{formula.response}" has values that are not numbers; recode them or mark them as missing')
+    for term in formula.terms:
+        for v in term:
+            if v in factor_levels and len(factor_levels[v]) < 2:
+                raise DataError(f'{v} has a single level ("{factor_levels[v][0]}") in the rows used, so it cannot '
+                                "be a predictor; remove it from the model")
+    cols = _fixed_columns(formula.terms, formula.intercept, frame, factor_levels)
+    names = [n for n, _ in cols]
+    X_full = np.column_stack([c for _, c in cols]) if cols else np.empty((len(frame), 0))
+    if not np.isfinite(X_full).all():
+        raise DataError("a predictor holds values that are not finite numbers (inf); recode them")
+    keep = _independent_columns(X_full)
+    dropped = [names[i] for i in range(len(names)) if i not in set(keep)]
+    if dropped:
+        warnings.append(FitWarning(
+            "rank_deficient",
+            f"{_plural(len(dropped), 'column')} of the fixed effects ({', '.join(dropped)}) "
+            f"{'is a linear combination' if len(dropped) == 1 else 'are linear combinations'} of the others and "
+            "cannot be estimated; dropped, as R does. Check for a predictor that repeats another or an empty cell "
+            "of an interaction.", "fixed_effects"))
+    X = X_full[:, keep]
+    term_labels, term_vars, term_columns = [], [], []
+    start = 1 if formula.intercept else 0
+    pos_of = {j: i for i, j in enumerate(keep)}
+    for term in formula.terms:
+        n_cols = len(_term_columns(term, formula.terms, formula.intercept, frame, factor_levels))
+        idx = [pos_of[j] for j in range(start, start + n_cols) if j in pos_of]
+        start += n_cols
+        term_labels.append(term_label(term))
+        term_vars.append(term)
+        term_columns.append(idx)
+    numeric_means = {v: float(frame[v].mean()) for t in formula.terms for v in t if v not in factor_levels}
+    blocks = _random_blocks(formula, frame, factor_levels)
+    return Design(formula, y, X, [names[i] for i in keep], term_labels, term_vars, term_columns, formula.intercept,
+                  dropped, factor_levels, numeric_means, blocks, rows, frame, warnings, names, keep)
+
+
+# ----------------------------------------------------------------------------------------
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _example(series):
+    s = series.dropna()
+    bad = s[pd.to_numeric(s, errors="coerce").isna()]
+    return str(bad.iloc[0]) if len(bad) else str(s.iloc[0]) if len(s) else ""
+
+
+def _indicators(labels: pd.Series, levels: list, var: str, full: bool) -> list:
+    codes = pd.Categorical(labels, categories=levels).codes
+    use = levels if full else levels[1:]
+    start = 0 if full else 1
+    return [(quote(var) + lv, (codes == k).astype(float)) for k, lv in enumerate(use, start)]
+
+
+def _product(pieces: list) -> list:
+    """Columns of an interaction: every combination, the first variable varying fastest (R's order)."""
+    out = []
+    for combo in itertools.product(*reversed(pieces)):
+        combo = combo[::-1]
+        name = ":".join(n for n, _ in combo)
+        col = combo[0][1]
+        for _, c in combo[1:]:
+            col = col * c
+        out.append((name, col))
+    return out
+
+
+def _term_columns(term, all_terms, intercept, frame, factor_levels) -> list:
+    present = {frozenset(t) for t in all_terms}
+    pieces = []
+    for v in term:
+        if v in factor_levels:
+            margin = frozenset(term) - {v}
+            contrasts = intercept if not margin else margin in present
+            pieces.append(_indicators(frame[v], factor_levels[v], v, full=not contrasts))
+        else:
+            pieces.append([(quote(v), frame[v].to_numpy(float))])
+    return _product(pieces)
+
+
+def _fixed_columns(terms, intercept, frame, factor_levels) -> list:
+    cols = [("(Intercept)", np.ones(len(frame)))] if intercept else []
+    for term in terms:
+        cols.extend(_term_columns(term, terms, intercept, frame, factor_levels))
+    return cols
+
+
+def _independent_columns(X: np.ndarray) -> list:
+    """Indices of columns kept when each column aliased with earlier ones is dropped (as R's lm/lmer)."""
+    p = X.shape[1]
+    if p == 0:
+        return []
+    # Scale columns so the tolerance is relative, then a pivot-free Gram-Schmidt in column order.
+    norms = np.linalg.norm(X, axis=0)
+    keep, Q = [], np.empty((X.shape[0], 0))
+    for j in range(p):
+        if norms[j] == 0:
+            continue
+        v = X[:, j] / norms[j]
+        if Q.shape[1]:
+            v = v - Q @ (Q.T @ v)
+            v = v - Q @ (Q.T @ v)  # second pass for numerical orthogonality
+        r = np.linalg.norm(v)
+        if r > ALIAS_TOL:
+            keep.append(j)
+            Q = np.column_stack([Q, v / r])
+    return keep
+
+
+def _group_codes(frame: pd.DataFrame, group: tuple, factor_levels: dict, name: str):
+    if len(group) == 1:
+        labels = frame[group[0]].astype(str)
+        levels = sorted_levels(labels)
+        return pd.Categorical(labels, categories=levels).codes.astype(np.int64), levels
+    parts = [pd.Categorical(frame[g].astype(str), categories=sorted_levels(frame[g].astype(str))) for g in group]
+    key = np.zeros(len(frame), dtype=np.int64)
+    for p_ in parts:
+        key = key * len(p_.categories) + p_.codes
+    uniq, codes = np.unique(key, return_inverse=True)
+    labels = []
+    for k in uniq:
+        lab = []
+        for p_ in reversed(parts):
+            k, r = divmod(k, len(p_.categories))
+            lab.append(p_.categories[r])
+        labels.append(":".join(reversed(lab)))
+    return codes.astype(np.int64), labels
+
+
+def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -> list:
+    blocks = []
+    for rt in formula.random:
+        lhs_terms = list(rt.terms)
+        for v in (v for t in lhs_terms for v in t):
+            if v in factor_levels and len(factor_levels[v]) < 2:
+                raise DataError(f'{v} has a single level, so it cannot have a random slope; remove it from the random term')
+        # `||` splits the term into one block per column (lme4 splits per term; factors keep their columns)
+        if rt.correlated:
+            specs = [(rt.intercept, lhs_terms)]
+        else:
+            specs = ([(True, [])] if rt.intercept else []) + [(False, [t]) for t in lhs_terms]
+        for g in rt.groups:
+            nested = len(rt.groups) > 1 and g == rt.groups[-1][: len(g)] and len(g) > 1
+            parts = tuple(reversed(g)) if nested else g
+            name = ":".join(parts)
+            codes, levels = _group_codes(frame, parts, factor_levels, name)
+            if len(levels) < 2:
+                raise ModelError(f'the grouping factor {name} has only one level in the rows used, so its variance '
+                                 "cannot be estimated; remove the random term or use a factor with several groups")
+            for icpt, terms in specs:
+                cols = _fixed_columns(terms, icpt, frame, factor_levels)
+                Z = np.column_stack([c for _, c in cols])
+                blocks.append(RandomBlock(name, codes, levels, Z, [n for n, _ in cols]))
+    # lme4 orders terms by their number of levels, most first (a stable sort keeps `||` pieces together)
+    order = sorted(range(len(blocks)), key=lambda i: -blocks[i].n_levels)
+    return [blocks[i] for i in order]

@@ -1,0 +1,156 @@
+"""Assemble the results contract (``spec/analysis-and-results.md``) from engine objects."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mixgui.engine.design import Design
+from mixgui.errors import FitWarning, ModelError
+
+
+def ols_contract(spec, design: Design):
+    """Ordinary regression: fit, contract dict, inference-like object for marginal means."""
+    from mixgui.engine import ols
+
+    fit = ols.fit_ols(design)
+    data = {"model": "lm", "method": "OLS", "df_method": "residual", "nobs": design.nobs}
+    data.update(ols.to_contract(fit))
+    extras = {"warnings": []}
+    if spec.emmeans:
+        df_res = float(fit.df_residual)
+        data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, fit.vcov, lambda L: df_res, "residual")
+        extras["warnings"] += w
+    return data, fit, None, extras
+
+
+def _position_codes(design: Design, dataset, rep):
+    """Subject codes and index positions (sorted distinct values; a missing visit is a gap)."""
+    rows = design.rows
+    idx_raw = dataset.frame[rep.index].iloc[rows].reset_index(drop=True)
+    idx_num = pd.to_numeric(idx_raw, errors="coerce")
+    if idx_num.notna().all():
+        values = np.sort(idx_num.unique())
+        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values]
+        position = np.searchsorted(values, idx_num.to_numpy())
+    else:
+        from mixgui.data.levels import sorted_levels
+        labels = sorted_levels(idx_raw.astype(str))
+        position = pd.Categorical(idx_raw.astype(str), categories=labels).codes
+    subj = design.frame[rep.subject].astype(str)
+    from mixgui.data.levels import sorted_levels
+    subj_levels = sorted_levels(subj)
+    subject = pd.Categorical(subj, categories=subj_levels).codes.astype(np.int64)
+    return subject, np.asarray(position, dtype=np.int64), labels
+
+
+def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
+    """Fit the mixed or repeated-measures model of ``spec`` on ``design``."""
+    reml = (spec.method == "REML") if reml is None else reml
+    if spec.repeated is not None:
+        from mixgui.engine.repeated import fit_repeated
+
+        subject, position, labels = _position_codes(design, dataset, spec.repeated)
+        return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
+                            reml=reml, blocks=design.blocks, position_labels=labels,
+                            column_names=design.column_names, progress=progress)
+    from mixgui.engine.lmm import fit_lmm
+
+    return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
+
+
+def variance_rows(blocks, varcorr, sigma) -> list:
+    """``as.data.frame(VarCorr(m))``: variances then correlations per block, residual last."""
+    rows = []
+    for b, G in zip(blocks, varcorr):
+        G = np.atleast_2d(G)
+        sd = np.sqrt(np.clip(np.diag(G), 0, None))
+        for i, n in enumerate(b.names):
+            rows.append({"group": b.group, "var1": n, "var2": None, "vcov": float(G[i, i]), "sdcor": float(sd[i])})
+        for i in range(len(b.names)):
+            for j in range(i + 1, len(b.names)):
+                corr = G[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else float("nan")
+                rows.append({"group": b.group, "var1": b.names[i], "var2": b.names[j],
+                             "vcov": float(G[i, j]), "sdcor": float(corr)})
+    rows.append({"group": "Residual", "var1": None, "var2": None, "vcov": float(sigma ** 2), "sdcor": float(sigma)})
+    return rows
+
+
+def blup_dict(blocks, blups, blup_sd) -> dict:
+    out: dict = {}
+    for b, u, s in zip(blocks, blups, blup_sd):
+        d = out.setdefault(b.group, {"levels": list(b.levels)})
+        for k, n in enumerate(b.names):
+            d[n] = np.asarray(u)[:, k].tolist()
+            d["se_" + n] = np.asarray(s)[:, k].tolist()
+    return out
+
+
+def mixed_contract(spec, design: Design, dataset, progress):
+    """Mixed model (random terms and/or a repeated structure): fit, inference, tables' data."""
+    from mixgui.engine import inference as inf
+    from mixgui.engine.anova3 import anova_table
+
+    fit = fit_mixed(spec, design, dataset, progress)
+    progress.step(0.6, "fitted; computing tests")
+    warnings: list = []
+    try:
+        inference = inf.Inference.build(fit, spec.df_method, design.nobs)
+    except ModelError as e:  # e.g. Kenward-Roger on a huge crossed design: fall back, and say so
+        warnings.append(FitWarning("df_method", f"{e} Satterthwaite df are shown instead.", "fixed_effects"))
+        inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
+    warnings += list(getattr(inference, "warnings", []) or [])
+    has_random = bool(design.blocks)
+    data = {"model": "lmm" if has_random else "gls", "method": spec.method, "df_method": inference.df_method,
+            "nobs": design.nobs,
+            "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
+            "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
+            "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
+    data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
+    data["anova"] = anova_table(design, inference)
+    if has_random:
+        data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
+        data["blups"] = blup_dict(design.blocks, fit.blups, fit.blup_sd)
+    if spec.repeated is not None:
+        data["repeated"] = {"structure": spec.repeated.structure, "subject": spec.repeated.subject,
+                            "index": spec.repeated.index, "parameters": dict(fit.parameters),
+                            "marginal_covariance": np.asarray(fit.marginal_covariance).tolist(),
+                            "correlation": np.asarray(fit.correlation).tolist(),
+                            "positions": list(getattr(fit, "position_labels", []) or [])}
+        data["n_groups"][spec.repeated.subject] = int(getattr(fit, "n_subjects", 0))
+    if has_random and spec.repeated is None:
+        from mixgui.engine import effects
+
+        data.update(effects.r2_icc(design, fit))
+    extras = {"warnings": warnings}
+    if spec.random_effect_tests and has_random and spec.repeated is None:
+        from mixgui.engine.lrt import random_effect_tests
+
+        progress.step(0.7, "likelihood-ratio tests of the random effects")
+        data["random_effect_tests"] = random_effect_tests(design, _lmm_fitter(progress), progress=progress)
+    if spec.emmeans:
+        progress.step(0.9, "marginal means")
+        data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, inference.vcov, inference.df,
+                                             inference.df_method)
+        warnings += w
+    return data, fit, inference, extras
+
+
+def _lmm_fitter(progress):
+    from mixgui.engine.lmm import fit_lmm
+
+    def fitter(design, reml):
+        return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names,
+                       progress=progress)
+    return fitter
+
+
+def _emmeans_blocks(spec, design, beta, vcov, df_fn, df_method):
+    from mixgui.engine.emmeans import emmeans
+
+    blocks, warnings = [], []
+    for req in spec.emmeans:
+        out = emmeans(design, beta, vcov, df_fn, req)
+        warnings += out.pop("warnings", []) if isinstance(out, dict) else []
+        out["df_method"] = df_method
+        blocks.append(out)
+    return blocks, warnings

@@ -1,0 +1,177 @@
+"""Turn a results contract into the tables the window and the reports show.
+
+Tables are built from the contract dict only, so what the window shows is exactly what
+``mixgui fit --json`` writes.
+"""
+from __future__ import annotations
+
+from mixgui.results.tables import Column, Table
+
+DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual",
+            "none": "z (no small-sample df)"}
+
+
+def _model_info(d: dict) -> Table:
+    rows = [{"what": "Formula", "value": d.get("formula", "")}]
+    if d.get("model") == "lm":
+        g = d.get("glance", {})
+        rows += [{"what": "Model", "value": "Linear regression (ordinary least squares)"},
+                 {"what": "Observations", "value": str(d.get("nobs"))},
+                 {"what": "R² / adjusted R²", "value": f"{_n(g.get('r_squared'))} / {_n(g.get('adj_r_squared'))}"},
+                 {"what": "Residual SD (σ)", "value": _n(g.get("sigma"))},
+                 {"what": "F test of the model", "value": f"F({g.get('df')}, {g.get('df_residual')}) = "
+                                                         f"{_n(g.get('statistic'))}, p {_p(g.get('p_value'))}"},
+                 {"what": "Log-likelihood / AIC / BIC",
+                  "value": f"{_n(g.get('loglik'))} / {_n(g.get('aic'))} / {_n(g.get('bic'))}"}]
+    else:
+        kind = "Linear mixed model" if d.get("model") == "lmm" else "Linear model with correlated residuals (GLS)"
+        groups = ", ".join(f"{v} {k}" for k, v in (d.get("n_groups") or {}).items())
+        rows += [{"what": "Model", "value": f"{kind} ({d.get('method')})"},
+                 {"what": "Observations", "value": f"{d.get('nobs')}" + (f"; groups: {groups}" if groups else "")},
+                 {"what": "Degrees of freedom", "value": DF_LABEL.get(d.get("df_method"), str(d.get("df_method")))},
+                 {"what": "Log-likelihood" + (" (REML)" if d.get("method") == "REML" else ""),
+                  "value": _n(d.get("loglik"))},
+                 {"what": "AIC / BIC", "value": f"{_n(d.get('aic'))} / {_n(d.get('bic'))}"},
+                 {"what": "Converged", "value": "yes" if d.get("converged") else "NO"}]
+        if d.get("singular"):
+            rows.append({"what": "Singular fit", "value": "yes (a variance is zero or a correlation ±1)"})
+    if d.get("fit_seconds") is not None:
+        rows.append({"what": "Fit time", "value": f"{d['fit_seconds']:.3g} s"})
+    return Table("model", "Model", [Column("what", "", "text"), Column("value", "", "text")], rows)
+
+
+def _n(v):
+    from mixgui.results.tables import format_number
+    return format_number(v)
+
+
+def _p(v):
+    from mixgui.results.tables import format_p
+    s = format_p(v)
+    return s if s.startswith("<") else "= " + s
+
+
+def _fixed(d: dict) -> Table:
+    rows = [dict(r, ci=(r.get("ci_lower"), r.get("ci_upper"))) for r in d.get("fixed_effects", [])]
+    stat = "z" if d.get("df_method") == "none" else "t"
+    cols = [Column("term", "Term", "text"), Column("estimate", "Estimate"), Column("std_error", "SE")]
+    if d.get("df_method") != "none":
+        cols.append(Column("df", "df", "df"))
+    cols += [Column("t_value", stat), Column("p_value", "p", "p"), Column("ci", "95% CI", "ci")]
+    notes = []
+    if d.get("model") != "lm":
+        notes.append(f"df and p-values: {DF_LABEL.get(d.get('df_method'), d.get('df_method'))}.")
+    return Table("fixed_effects", "Fixed effects", cols, rows, notes)
+
+
+def _variances(d: dict) -> Table:
+    rows = []
+    for r in d.get("variance_components", []):
+        if r.get("var2") is None:
+            rows.append({"group": r["group"], "term": r.get("var1") or "", "variance": r["vcov"], "sd": r["sdcor"],
+                         "corr": None})
+        else:
+            rows.append({"group": r["group"], "term": f"{r['var1']} ~ {r['var2']}", "variance": r["vcov"],
+                         "sd": None, "corr": r["sdcor"]})
+    cols = [Column("group", "Group", "text"), Column("term", "Term", "text"), Column("variance", "Variance"),
+            Column("sd", "SD"), Column("corr", "Correlation")]
+    notes = []
+    if d.get("r2_marginal") is not None:
+        notes.append(f"R² marginal {_n(d.get('r2_marginal'))}, conditional {_n(d.get('r2_conditional'))}; "
+                     f"ICC (adjusted) {_n(d.get('icc_adjusted'))} (Nakagawa & Schielzeth).")
+    return Table("variance_components", "Random effects", cols, rows, notes)
+
+
+def _anova(d: dict) -> Table | None:
+    if d.get("model") == "lm":
+        rows = d.get("anova_type1") or []
+        cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
+                Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
+        return Table("anova", "Analysis of variance (type I, sequential)", cols, rows)
+    rows = d.get("anova") or []
+    if not rows:
+        return None
+    cols = [Column("term", "Term", "text"), Column("num_df", "num df", "df"), Column("den_df", "den df", "df"),
+            Column("f_value", "F"), Column("p_value", "p", "p")]
+    return Table("anova", f"Type III tests ({DF_LABEL.get(d.get('df_method'), d.get('df_method'))})", cols, rows)
+
+
+def _diagnostics(d: dict) -> Table | None:
+    g = d.get("diagnostics")
+    if not g:
+        return None
+    rows = [{"test": "Durbin-Watson (independence)", "stat": g.get("durbin_watson"), "p": None},
+            {"test": "Breusch-Pagan (constant variance)", "stat": g.get("breusch_pagan"), "p": g.get("breusch_pagan_p")},
+            {"test": "Shapiro-Wilk (normal residuals)", "stat": g.get("shapiro_wilk"), "p": g.get("shapiro_wilk_p")}]
+    notes = [v for k, v in g.items() if k.endswith("_verdict") and v]
+    return Table("diagnostics", "Assumption checks", [Column("test", "Check", "text"), Column("stat", "Statistic"),
+                                                       Column("p", "p", "p")], rows, notes)
+
+
+def _re_tests(d: dict) -> Table | None:
+    rows = d.get("random_effect_tests")
+    if not rows:
+        return None
+    cols = [Column("term", "Removed", "text"), Column("statistic", "LR χ²"), Column("df", "df", "df"),
+            Column("p_value", "p (boundary)", "p"), Column("p_value_naive", "p (naive χ²)", "p")]
+    return Table("random_effect_tests", "Likelihood-ratio tests of random effects", cols, rows,
+                 ["ML fits with and without the term; p (boundary) uses the 50:50 mixture of χ²(k−1) and χ²(k), "
+                  "because a variance cannot be below zero; the naive χ² p-value is conservative."])
+
+
+def _repeated(d: dict) -> list:
+    rep = d.get("repeated")
+    if not rep:
+        return []
+    params = [{"name": k, "value": v} for k, v in (rep.get("parameters") or {}).items()]
+    t1 = Table("repeated", f"Residual covariance: {rep.get('structure')}",
+               [Column("name", "Parameter", "text"), Column("value", "Estimate")], params)
+    labels = rep.get("positions") or [str(i + 1) for i in range(len(rep.get("correlation") or []))]
+    rows = [{"pos": lab, **{f"c{j}": v for j, v in enumerate(row)}} for lab, row in zip(labels, rep.get("correlation") or [])]
+    t2 = Table("repeated_correlation", f"Implied correlations over {rep.get('index', 'index')}",
+               [Column("pos", "", "text")] + [Column(f"c{j}", lab) for j, lab in enumerate(labels)], rows)
+    return [t1, t2]
+
+
+def _emmeans(d: dict) -> list:
+    out = []
+    for i, block in enumerate(d.get("emmeans") or []):
+        specs = block.get("specs")
+        name = specs if isinstance(specs, str) else " × ".join(specs or [])
+        rows = [dict(r, ci=(r.get("lower"), r.get("upper"))) for r in block.get("emmeans", [])]
+        cols = [Column("level", name, "text"), Column("emmean", "Mean"), Column("std_error", "SE"),
+                Column("df", "df", "df"), Column("ci", "95% CI", "ci")]
+        out.append(Table(f"emmeans_{i}", f"Estimated marginal means: {name}", cols, rows))
+        for k, c in enumerate(block.get("contrasts") or []):
+            ccols = [Column("contrast", "Contrast", "text"), Column("estimate", "Estimate"),
+                     Column("std_error", "SE"), Column("df", "df", "df"), Column("t_value", "t"),
+                     Column("p_value", "p", "p")]
+            notes = [f"p-values adjusted: {c.get('adjust')}"
+                     + (f" (family of {c['family_size']})" if c.get("family_size") else "") + "."]
+            if c.get("note"):
+                notes.append(c["note"])
+            out.append(Table(f"contrasts_{i}_{k}", f"Contrasts ({c.get('method')}): {name}", ccols,
+                             c.get("rows") or [], notes))
+    return out
+
+
+def tables_from_contract(d: dict, warnings=()) -> list:
+    """All tables for one result, in reading order, each with the warnings that concern it."""
+    tables = [_model_info(d), _fixed(d)]
+    if d.get("variance_components"):
+        tables.append(_variances(d))
+    tables += _repeated(d)
+    for t in (_anova(d), _re_tests(d), _diagnostics(d)):
+        if t is not None:
+            tables.append(t)
+    tables += _emmeans(d)
+    by_key = {t.key: t for t in tables}
+    for w in warnings:
+        key = w.table if w.table in by_key else ("emmeans_0" if w.table == "emmeans" and "emmeans_0" in by_key else "model")
+        by_key[key].warnings.append(w.message)
+    return tables
+
+
+def result_html(d: dict, tables: list) -> str:
+    """The whole result as one HTML fragment (results panel, HTML report)."""
+    return "\n".join(t.to_html() for t in tables)

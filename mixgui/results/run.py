@@ -1,0 +1,112 @@
+"""One entry point for every analysis: ``run(spec, dataset, progress) -> FitResult``.
+
+Orchestration only: parse, build the design, pick the fitter (ordinary regression, mixed model,
+repeated-measures model), then the inference the spec asks for, and assemble the results
+contract (``spec/analysis-and-results.md``) from which every table is rendered.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mixgui.analysis.formula import parse_formula
+from mixgui.analysis.spec import AnalysisSpec
+from mixgui.data.dataset import Dataset
+from mixgui.engine.design import Design, build_design
+from mixgui.errors import DataError, FitWarning, ModelError, Progress
+from mixgui.results import contract as C
+from mixgui.results.render import tables_from_contract
+
+
+@dataclass
+class FitResult:
+    """What one run produced: the results contract, its tables and the objects behind them."""
+
+    spec: AnalysisSpec
+    data: dict
+    tables: list
+    warnings: list
+    design: Design | None = None
+    fit: object = None
+    inference: object = None
+    extras: dict = field(default_factory=dict)
+
+    def to_json(self, indent: int = 2) -> str:
+        """The results file (NaN and inf written as null)."""
+        return json.dumps(_clean(self.data), indent=indent, ensure_ascii=False)
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) -> FitResult:
+    """Fit the analysis ``spec`` on ``dataset``.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    dataset : Dataset
+    progress : Progress, optional
+        Reports progress; its ``cancel()`` stops the computation (raises ``Cancelled``).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    MixGUIError
+        Bad input, with a sentence that says what to do.
+    """
+    progress = progress or Progress()
+    formula = parse_formula(spec.formula)
+    rep = spec.repeated
+    extra, factors = [], list(spec.factors)
+    if rep is not None:
+        for role, col in (("repeated-measures subject", rep.subject), ("repeated-measures index", rep.index)):
+            dataset.require(col, role)
+        extra = [rep.subject, rep.index]
+        factors.append(rep.subject)
+    design = build_design(formula, dataset.frame, factors=factors, reference_levels=spec.reference_levels,
+                          extra_columns=extra, where=dataset.name)
+    if design.nobs <= design.X.shape[1]:
+        raise DataError(f"only {design.nobs} complete rows for {design.X.shape[1]} fixed-effect coefficients; "
+                        "the model needs more rows than coefficients")
+    if np.ptp(design.y) == 0:
+        raise DataError(f'the outcome "{formula.response}" has the same value in every row used, so there is '
+                        "nothing to model; check the column or the rows")
+    progress.step(0.05, "design built")
+    t0 = time.perf_counter()
+    if rep is None and not formula.random:
+        data, fit, inference, extras = C.ols_contract(spec, design)
+    else:
+        data, fit, inference, extras = C.mixed_contract(spec, design, dataset, progress)
+    data["fit_seconds"] = time.perf_counter() - t0
+    warnings = list(design.warnings) + list(getattr(fit, "warnings", []) or []) + extras.pop("warnings", [])
+    data["warnings"] = [w.message for w in warnings]
+    data["warning_details"] = [{"kind": w.kind, "table": w.table, "message": w.message} for w in warnings]
+    data["formula"] = formula.text()
+    data["data_name"] = dataset.name
+    progress.step(1.0, "done")
+    return FitResult(spec, data, tables_from_contract(data, warnings), warnings, design, fit, inference, extras)
+
+
+__all__ = ["run", "FitResult", "FitWarning", "ModelError"]
