@@ -20,8 +20,6 @@ def fit_command(argv: list) -> int:
     ap = argparse.ArgumentParser(prog="mixgui fit", description="Fit an analysis file and write the results.")
     ap.add_argument("analysis", help="analysis file (.json)")
     ap.add_argument("--json", dest="json_out", help="write the results file here (default: standard output)")
-    ap.add_argument("--report", help="also write a report (.xlsx, .docx or .html)")
-    ap.add_argument("--plots", help="also write the plots as PNG files into this folder")
     args = ap.parse_args(argv)
     try:
         from mixgui.analysis.spec import atomic_write_text, load_spec
@@ -36,12 +34,6 @@ def fit_command(argv: list) -> int:
             atomic_write_text(args.json_out, text + "\n")
         else:
             sys.stdout.write(text + "\n")
-        if args.report:
-            from mixgui.report import write_report
-            write_report(result, args.report)
-        if args.plots:
-            from mixgui.results.plots_export import write_plots
-            write_plots(result, args.plots)
         return 0
     except MixGUIError as e:
         print(f"mixgui: {e}", file=sys.stderr)
@@ -69,7 +61,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "fit":
         return fit_command(argv[1:])
     ap = argparse.ArgumentParser(prog="mixgui", description="MixGUI: linear mixed models, point and click.",
-                                 epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json] [--report OUT]")
+                                 epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json]")
     ap.add_argument("--version", action="version", version=f"MixGUI {__version__}")
     ap.add_argument("--demo", action="store_true", help="open the demo study with a ready analysis")
     ap.add_argument("--screenshot", help="with --demo: fit, save a screenshot of the window to this PNG and exit")

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from mixgui.engine.covmodel import ClusterPieces, RandomBlock
 from mixgui.errors import FitWarning, ModelError
@@ -134,42 +136,35 @@ def _rx_inv(pb, f) -> np.ndarray:
     return inv / np.outer(pb.xscale, pb.xscale)
 
 
-def cluster_codes(blocks) -> np.ndarray | None:
-    """Row -> cluster index for the coarsest grouping in which all others nest; None if crossed."""
-    factors = []
+def cluster_codes(blocks, n: int) -> np.ndarray:
+    """Row -> independent cluster: connected components of rows linked by a shared level.
+
+    For one grouping factor these are its levels; for nested factors, the levels of the
+    outermost one; crossed factors usually give a single cluster holding all rows.
+    """
+    rows, cols, off = [], [], n
     for b in blocks:
-        if not any(np.array_equal(b.codes, f.codes) for f in factors):
-            factors.append(b)
-    best = None
-    for f in sorted(factors, key=lambda b: b.n_levels):
-        fc = np.asarray(f.codes, dtype=np.int64)
-        ok = True
-        for g in factors:
-            gc = np.asarray(g.codes, dtype=np.int64)
-            pairs = np.unique(gc * (f.n_levels + 1) + fc)
-            if len(pairs) != len(np.unique(gc)):
-                ok = False
-                break
-        if ok:
-            best = fc
-            break
-    return best
+        rows.append(np.arange(n))
+        cols.append(off + np.asarray(b.codes, dtype=np.int64))
+        off += b.n_levels
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = sp.coo_matrix((np.ones(len(r)), (r, c)), shape=(off, off))
+    _, labels = connected_components(graph, directed=False)
+    return np.unique(labels[:n], return_inverse=True)[1]
 
 
 def kr_clusters(blocks, varcorr, sigma2, X) -> Iterator[ClusterPieces]:
     """Generator of :class:`ClusterPieces` (see :meth:`LmmFit.kr_clusters`)."""
     n = X.shape[0]
-    cc = cluster_codes(blocks)
-    if cc is None:
-        if n > KR_MAX_ROWS:
-            raise ModelError(
-                f"Kenward-Roger needs the {n} x {n} covariance matrix of all rows because the grouping "
-                "factors are crossed, which is too large; use the Satterthwaite method instead.")
-        order = [np.arange(n)]
-    else:
-        srt = np.argsort(cc, kind="stable")
-        bounds = np.flatnonzero(np.diff(cc[srt])) + 1
-        order = np.split(srt, bounds)
+    cc = cluster_codes(blocks, n)
+    srt = np.argsort(cc, kind="stable")
+    order = np.split(srt, np.flatnonzero(np.diff(cc[srt])) + 1)
+    biggest = max(len(o) for o in order)
+    if biggest > KR_MAX_ROWS:
+        raise ModelError(
+            f"Kenward-Roger needs the covariance matrix of {biggest} rows at once here (the grouping factors "
+            "are crossed, so the rows do not split into independent clusters), which is too large; use the "
+            "Satterthwaite method instead.")
 
     def gen():
         for rows in order:

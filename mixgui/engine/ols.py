@@ -14,6 +14,7 @@ Q'y, as R's ``anova.lm`` computes them.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,11 +163,11 @@ def fit_ols(design: Design) -> OlsFit:
     rdf = n - p
     resvar = rss / rdf
     sigma = float(np.sqrt(resvar))
-    warnings = []
+    warns = []
     # R's summary.lm test for an "essentially perfect fit"
     perfect = rss == 0.0 or resvar < (np.mean(fitted) ** 2 + np.var(fitted, ddof=1)) * 1e-30
     if perfect:
-        warnings.append(FitWarning(
+        warns.append(FitWarning(
             "perfect_fit", "The model fits the data perfectly (the residuals are zero up to rounding), so standard "
             "errors, tests and residual checks mean nothing. Check that the outcome is not computed from the "
             "predictors, or that there are more rows than coefficients.", "model"))
@@ -177,10 +178,10 @@ def fit_ols(design: Design) -> OlsFit:
     glance = _glance(y, fitted, rss, n, p, rdf, design.intercept)
     type1 = _anova_type1(effects, design, rss, rdf)
     diag, notes, dwarn = residual_diagnostics(resid, X, perfect)
-    warnings.extend(dwarn)
+    warns.extend(dwarn)
     return OlsFit(design, X, y, beta, vcov, xtx_inv, list(design.column_names), rdf, sigma, rss, n,
                   design.intercept, fitted, resid, leverage, std_r, stud_r, cooks, coefs, glance, type1, diag,
-                  notes, bool(perfect), warnings, effects)
+                  notes, bool(perfect), warns, effects)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,10 +291,10 @@ def to_contract(fit: OlsFit) -> dict:
     fixed = [{"term": name, **{k: fit.coefficients[name][k] for k in
                                ("estimate", "std_error", "df", "t_value", "p_value", "ci_lower", "ci_upper")}}
              for name in fit.column_names]
-    warnings = [str(w) for w in list(fit.design.warnings) + list(fit.warnings)]
+    messages = [str(w) for w in list(fit.design.warnings) + list(fit.warnings)]
     return _clean({"model": "lm", "nobs": fit.nobs, "fixed_effects": fixed, "glance": dict(fit.glance),
                    "anova_type1": [dict(r) for r in fit.anova_type1], "diagnostics": dict(fit.diagnostics),
-                   "diagnostic_notes": dict(fit.diagnostic_notes), "warnings": warnings})
+                   "diagnostic_notes": dict(fit.diagnostic_notes), "warnings": messages})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +311,12 @@ def _lowess(x, y):
         return None
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
-    sm = lowess(y[ok], x[ok], frac=2.0 / 3.0, it=3, delta=0.01 * np.ptp(x[ok]))
+    # few distinct x values make the robustness weights 0/0; then there is no curve worth drawing
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sm = lowess(y[ok], x[ok], frac=2.0 / 3.0, it=3, delta=0.01 * np.ptp(x[ok]))
+    if not np.isfinite(sm).all():
+        return None
     return {"x": sm[:, 0], "y": sm[:, 1]}
 
 

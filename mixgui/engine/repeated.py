@@ -16,8 +16,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from mixgui.engine import repeated_post as post
-from mixgui.engine.covstruct import (Structure, complex_step_jacobian, make_structure, n_vech,
-                                     psi_from_theta, unvech, vech)
+from mixgui.engine.covstruct import STRUCTURES, Structure, make_structure
+from mixgui.engine.covtools import complex_step_jacobian, n_vech, psi_from_theta, unvech, vech
 from mixgui.engine.repeated_lik import Grid, build_grid, evaluate
 from mixgui.errors import FitWarning, ModelError
 
@@ -314,11 +314,21 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
         values within a subject, or random effects not nested in subject.
     """
     t0 = time.perf_counter()
-    T = int(n_positions)
-    labels = [str(v) for v in position_labels] if position_labels is not None else [str(k) for k in range(T)]
-    struct = make_structure(structure, T, labels)
-    grid = build_grid(y, X, subject, position, T, blocks, subject_labels, labels)
-    check_structure(grid, struct, labels)
+    labels = _labels(position_labels, n_positions)
+    struct = make_structure(structure, int(n_positions), labels)
+    grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
+    fit = _fit_grid(grid, struct, reml, progress, start)
+    fit.column_names = list(column_names) if column_names is not None else None
+    fit.fit_seconds = time.perf_counter() - t0
+    return fit
+
+
+def _labels(position_labels, T):
+    return [str(v) for v in position_labels] if position_labels is not None else [str(k) for k in range(int(T))]
+
+
+def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=None) -> RepeatedFit:
+    check_structure(grid, struct, struct.labels)
     model = _Model(grid, struct, reml, progress)
     theta0 = _start(model) if start is None else np.asarray(start, dtype=float)
     warnings: list = []
@@ -336,9 +346,7 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
                                    "repeated"))
     W, psis, ev = model.at_theta(theta)
     fit = _assemble(model, theta, W, psis, ev, converged, warnings, iterations)
-    fit.column_names = list(column_names) if column_names is not None else None
-    fit.position_labels = labels
-    fit.fit_seconds = time.perf_counter() - t0
+    fit.position_labels = list(struct.labels)
     return fit
 
 
@@ -373,3 +381,68 @@ def _assemble(model: _Model, theta, W, psis, ev, converged, warnings, iterations
         fit.residuals_conditional = yv - fit.fitted_conditional
         fit.varcorr = post.varcorr(grid, Gs, R)
     return fit
+
+
+COMPARISON_NOTE = (
+    "Lower AIC and BIC are better (BIC penalises parameters more). Prefer the simplest structure the data "
+    "support, since extra covariance parameters cost precision; choose one that matches how the process is "
+    "thought to behave (AR1 for correlation that fades with distance between visits, CS when all visits are "
+    "alike, UN when nothing can be assumed and there are many subjects); and check that a richer structure "
+    "really improves the fit. REML criteria are comparable only between models with the same fixed effects; "
+    "use ML to compare models that differ in their fixed effects.")
+
+
+class StructureComparison(list):
+    """Rows of :func:`compare_structures` (a list of dicts), with ``note`` (how to choose),
+    ``skipped`` ({structure: reason}) and ``fits`` ({structure: RepeatedFit})."""
+
+    def __init__(self, rows=(), note: str = COMPARISON_NOTE, skipped=None, fits=None):
+        super().__init__(rows)
+        self.note = note
+        self.skipped = dict(skipped or {})
+        self.fits = dict(fits or {})
+
+
+def compare_structures(y, X, subject, position, n_positions, structures=None, reml=True, blocks=(),
+                       position_labels=None, subject_labels=None, progress=None) -> StructureComparison:
+    """Fit several residual structures on the same rows and rank them by AIC and BIC.
+
+    Parameters
+    ----------
+    y, X, subject, position, n_positions, reml, blocks, position_labels, subject_labels, progress
+        As :func:`fit_repeated`.
+    structures : sequence of str, optional
+        Structures to try (default all of ``STRUCTURES``).  Those the data cannot support (too few
+        positions, UN with too few subjects, ...) are skipped and listed in ``skipped``.
+
+    Returns
+    -------
+    StructureComparison
+        One dict per fitted structure: ``structure``, ``n_parameters`` (covariance parameters),
+        ``df`` (all parameters, as R's anova), ``loglik``, ``aic``, ``bic``, ``converged``,
+        ``best_aic``, ``best_bic`` (the lowest value among converged fits).
+
+    Raises
+    ------
+    ModelError
+        A problem common to every structure (no subject, duplicate index values, ...).
+    """
+    labels = _labels(position_labels, n_positions)
+    grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
+    out = StructureComparison()
+    for name in structures or STRUCTURES:
+        struct = make_structure(name, int(n_positions), labels)
+        try:
+            fit = _fit_grid(grid, struct, reml, progress)
+        except ModelError as e:
+            out.skipped[struct.name] = str(e)
+            continue
+        out.fits[struct.name] = fit
+        out.append({"structure": struct.name, "n_parameters": fit.n_parameters,
+                    "df": fit.n_parameters + grid.p, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic,
+                    "converged": fit.converged, "best_aic": False, "best_bic": False})
+    pool = [r for r in out if r["converged"]] or list(out)
+    for key in ("aic", "bic"):
+        if pool:
+            min(pool, key=lambda r: r[key])["best_" + key] = True
+    return out

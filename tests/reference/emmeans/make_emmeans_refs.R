@@ -149,6 +149,8 @@ for (nm in names(cases)) {
   out$requests <- reqs
   results[[nm]] <- out
 }
+# emmeans's integer polynomial contrasts for 2 to 10 equally spaced levels
+results$poly <- lapply(2:10, function(k) unname(as.matrix(emmeans:::poly.emmc(seq_len(k)))))
 writeLines(toJSON(results, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
            "emmeans_refs.json")
 cat("wrote emmeans_refs.json\n")

@@ -1,6 +1,6 @@
 # Reference numbers for mixgui/engine/ols.py (tests/engine/test_ols.py).
 # Run from this folder:  Rscript make_ols_refs.R   -> writes ols_refs.json
-# Needs car, lmtest, jsonlite. Every number the tests compare beyond orthodont_lm.json comes from here.
+# Needs car, lmtest, lme4, jsonlite. Every number the tests compare beyond orthodont_lm.json comes from here.
 suppressPackageStartupMessages({library(car); library(lmtest); library(jsonlite)})
 
 d <- read.csv("orthodont_long.csv", stringsAsFactors = FALSE)
@@ -65,7 +65,8 @@ slope <- diff(yq) / diff(xq)
 out$rows_agen_sex_unbal <- list(fitted = unname(fitted(m)), residuals = unname(residuals(m)),
   rstandard = unname(rs), rstudent = unname(rstudent(m)), hatvalues = unname(hatvalues(m)),
   cooks = unname(cooks.distance(m)), qq_theoretical = unname(qq$x),
-  qqline_intercept = unname(yq[1] - slope * xq[1]), qqline_slope = unname(slope))
+  qqline_intercept = unname(yq[1] - slope * xq[1]), qqline_slope = unname(slope),
+  lowess_resid_fitted = lowess(fitted(m), residuals(m))$y)
 
 # A factor with a chosen reference level: age 12 as reference, Sex with its default (Female)
 dr <- d; dr$agef <- relevel(dr$agef, ref = "12"); dr$Sex <- factor(as.character(dr$Sex))
@@ -79,6 +80,20 @@ m0b <- lm(distance ~ 0 + agen, data = d)
 out$noint_agen <- list(coefficients = coefs(m0b), glance = glance(m0b), anova_type1 = atab(anova(m0b)))
 m1 <- lm(distance ~ 1, data = d)
 out$intercept_only <- list(coefficients = coefs(m1), glance = glance(m1))
+
+# Pooling comparison (mixgui/engine/pooling.py): Subject as a fixed factor vs as a random intercept
+suppressPackageStartupMessages(library(lme4))
+ss <- read.csv("sleepstudy.csv"); ss$Subject <- factor(ss$Subject)
+mf <- lm(Reaction ~ Days + Subject, data = ss)
+mm <- lmer(Reaction ~ Days + (1 | Subject), data = ss, REML = TRUE)
+b <- coef(mf)
+out$pooling_sleepstudy <- list(levels = levels(ss$Subject),
+  no_pooling = unname(b["(Intercept)"] + c(0, b[grep("^Subject", names(b))])),
+  raw_mean = unname(tapply(ss$Reaction, ss$Subject, mean)),
+  fixed_intercept = unname(fixef(mm)["(Intercept)"]),
+  blups = unname(ranef(mm)$Subject[, "(Intercept)"]),
+  partial_pooling = unname(coef(mm)$Subject[, "(Intercept)"]),
+  vc = as.data.frame(VarCorr(mm))$vcov)
 
 out$R_version <- R.version.string
 out$car_version <- as.character(packageVersion("car"))

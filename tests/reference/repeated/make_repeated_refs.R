@@ -25,7 +25,7 @@ miss <- prep(miss)
 fixed_table <- function(fit) {
   tt <- summary(fit)$tTable
   lapply(seq_len(nrow(tt)), function(i) list(term = rownames(tt)[i], estimate = tt[i, 1],
-                                              std_error = tt[i, 2], t_value = tt[i, 3]))
+                                              std_error = tt[i, 2], t_value = tt[i, "t-value"]))
 }
 common <- function(fit, structure, method) {
   ll <- logLik(fit)
@@ -50,7 +50,7 @@ gls_case <- function(name, structure, data, correlation = NULL, weights = NULL, 
 }
 lme_case <- function(name, structure, data, random, correlation = NULL, weights = NULL, method = "REML") {
   fit <- lme(distance ~ agef + Sex, data = data, random = random, correlation = correlation,
-             weights = weights, method = method, control = lmeControl(msMaxIter = 500, opt = "optim"))
+             weights = weights, method = method, control = lmeControl(msMaxIter = 500))
   out <- common(fit, structure, method)
   V <- unclass(getVarCov(fit, individuals = "M01", type = "marginal"))[[1]]
   attr(V, "dimnames") <- NULL

@@ -1,0 +1,167 @@
+"""Kenward-Roger adjusted covariance, F statistic and denominator df.
+
+Kenward & Roger (1997), *Small sample inference for fixed effects from restricted maximum
+likelihood*, Biometrics 53, 983-997, as implemented by pbkrtest (``vcovAdj``, ``KRmodcomp``,
+``Lb_ddf``; Halekoh & Hojsgaard 2014, JSS 59(9)).
+
+With V the marginal covariance, dV_k its derivatives in the covariance parameters (pbkrtest uses
+the linear parametrisation: the elements of each random-effects covariance matrix and the
+residual variance) and Phi = (X'V^-1X)^-1:
+
+    P_k     = -X' V^-1 dV_k V^-1 X
+    Q_kl    =  X' V^-1 dV_k V^-1 dV_l V^-1 X
+    R_kl    =  X' V^-1 d2V_kl V^-1 X                    (zero for a linear parametrisation)
+    IE2[kl] =  tr(V^-1 dV_k V^-1 dV_l) - 2 tr(Phi Q_kl) + tr(Phi P_k Phi P_l)
+    W       =  2 IE2^-1
+    Lambda  =  Phi [sum_kl W_kl (Q_kl - P_k Phi P_l - R_kl / 4)] Phi
+    Phi_A   =  Phi + 2 Lambda
+
+Everything is summed over the independent clusters the model hands out
+(:meth:`CovarianceModel.kr_clusters`), so no n x n matrix is formed when clusters are small.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg, stats
+
+from mixgui.errors import FitWarning
+
+IE2_COND_TOL = 1e-10  # pbkrtest: below this smallest |eigenvalue| of IE2, use a generalised inverse
+
+
+class KenwardRoger:
+    """Kenward-Roger pieces of a fitted model (REML), computed once, reused for every contrast.
+
+    Parameters
+    ----------
+    model : CovarianceModel
+        Needs ``beta`` and ``kr_clusters()``.
+
+    Attributes
+    ----------
+    phi : ndarray (p, p)      unadjusted covariance (X'V^-1X)^-1
+    vcov : ndarray (p, p)     adjusted covariance Phi_A
+    P : list of ndarray       P_k
+    W : ndarray               2 IE2^-1
+    warnings : list of FitWarning
+    """
+
+    def __init__(self, model):
+        self.beta = np.asarray(model.beta, float)
+        self.warnings: list = []
+        XVX = None
+        P = Q = R = K = None
+        for c in model.kr_clusters():
+            X = np.asarray(c.X, float)
+            m = len(c.dV)
+            if XVX is None:
+                p = X.shape[1]
+                XVX = np.zeros((p, p))
+                P = np.zeros((m, p, p))
+                Q = np.zeros((m, m, p, p))
+                R = np.zeros((m, m, p, p))
+                K = np.zeros((m, m))
+            cf = linalg.cho_factor(np.asarray(c.V, float), lower=True)
+            dV = np.asarray(c.dV, float)  # (m, nc, nc)
+            T = linalg.cho_solve(cf, X)  # V^-1 X
+            H = np.stack([linalg.cho_solve(cf, d) for d in dV])  # V^-1 dV_k
+            U = dV @ T  # dV_k V^-1 X
+            # Q_kl = (dV_k V^-1 X)' V^-1 (dV_l V^-1 X)
+            ViU = np.stack([linalg.cho_solve(cf, u) for u in U])
+            XVX += X.T @ T
+            P -= np.einsum("ip,kiq->kpq", T, U)
+            Q += np.einsum("kip,liq->klpq", U, ViU)
+            K += np.einsum("kij,lji->kl", H, H)
+            for (k, l), d2 in (c.d2V or {}).items():
+                r = T.T @ np.asarray(d2, float) @ T
+                R[k, l] += r
+                if k != l:
+                    R[l, k] += r.T
+        if XVX is None:
+            raise ValueError("the model gave no clusters for Kenward-Roger")
+        phi = np.linalg.inv(XVX)
+        m = P.shape[0]
+        PhiP = phi @ P  # (m, p, p): Phi P_k
+        IE2 = np.empty((m, m))
+        for k in range(m):
+            for l in range(m):
+                IE2[k, l] = K[k, l] - 2 * np.sum(phi * Q[k, l]) + np.sum(PhiP[k] * PhiP[l].T)
+        IE2 = (IE2 + IE2.T) / 2
+        cond = np.min(np.abs(np.linalg.eigvalsh(IE2)))
+        if cond > IE2_COND_TOL:
+            W = 2 * np.linalg.inv(IE2)
+        else:
+            W = 2 * np.linalg.pinv(IE2)
+            self.warnings.append(FitWarning(
+                "df_approximation",
+                "The information matrix of the variance parameters is singular (a variance estimated at "
+                "zero or a redundant parameter), so the Kenward-Roger adjustment uses a generalised inverse "
+                "and is approximate. Simplify the random effects if the fit is singular.", "fixed_effects"))
+        W = (W + W.T) / 2
+        UU = np.zeros_like(phi)
+        for k in range(m):
+            for l in range(m):
+                UU += W[k, l] * (Q[k, l] - P[k] @ phi @ P[l] - R[k, l] / 4)
+        Lam = phi @ UU @ phi
+        self.phi = phi
+        self.vcov = phi + 2 * (Lam + Lam.T) / 2
+        self.P = P
+        self.W = W
+        self.ie2_condition = cond
+
+    # -------------------------------------------------------------------------------------
+    def _A1A2(self, L, V0):
+        """A1, A2 of Kenward & Roger (1997), section 4, for hypothesis rows L and covariance V0."""
+        Theta = L.T @ np.linalg.solve(L @ V0 @ L.T, L)
+        u = np.einsum("ab,kbc,cd->kad", Theta @ V0, self.P, V0)  # Theta Phi P_k Phi
+        tr = np.einsum("kaa->k", u)
+        A1 = float(tr @ self.W @ tr)
+        uu = np.einsum("kab,lba->kl", u, u)  # tr(u_k u_l)
+        A2 = float(np.sum(self.W * uu))
+        return A1, A2
+
+    @staticmethod
+    def _ddf(A1, A2, q):
+        """Denominator df and F scaling (pbkrtest's ``.KR_adjust``)."""
+        B = (A1 + 6 * A2) / (2 * q)
+        g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
+        den = 3 * q + 2 * (1 - g)
+        c1, c2, c3 = g / den, (q - g) / den, (q + 2 - g) / den
+        V0 = 1 + c1 * B
+        V1 = 1 - c2 * B
+        V2 = 1 - c3 * B
+        V0 = 0.0 if abs(V0) < 1e-10 else V0
+        x = 1 - A2 / q
+        ratio = 1.0 if (abs(x) < 1e-14 and abs(V1) < 1e-14) else x / V1
+        rho = ratio ** 2 * V0 / V2 / q
+        df2 = 4 + (q + 2) / (q * rho - 1)
+        scale = 1.0 if abs(df2 - 2) < 0.01 else df2 * (1 - A2 / q) / (df2 - 2)
+        return float(df2), float(scale)
+
+    def df(self, L) -> float:
+        """Kenward-Roger df of a contrast (pbkrtest's ``Lb_ddf``, q = number of rows)."""
+        L = np.atleast_2d(np.asarray(L, float))
+        A1, A2 = self._A1A2(L, self.phi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._ddf(A1, A2, L.shape[0])[0]
+
+    def ftest(self, L, beta=None) -> tuple:
+        """Scaled F test of ``L beta = 0`` (pbkrtest's ``KRmodcomp``, as lmerTest's anova uses it).
+
+        Returns
+        -------
+        (F, num_df, den_df, p_value)
+            ``F`` is the scaled statistic, ``num_df`` the rank of ``L``.
+        """
+        L = np.atleast_2d(np.asarray(L, float))
+        if L.shape[0] == 0:
+            return (np.nan, 0, np.nan, np.nan)
+        beta = self.beta if beta is None else np.asarray(beta, float)
+        q = int(np.linalg.matrix_rank(L))
+        A1, A2 = self._A1A2(L, self.phi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ddf, scale = self._ddf(A1, A2, q)
+        Lb = L @ beta
+        wald = float(Lb @ np.linalg.solve(L @ self.vcov @ L.T, Lb))
+        F = scale * wald / q
+        return (F, q, ddf, float(stats.f.sf(F, q, ddf)))

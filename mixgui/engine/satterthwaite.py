@@ -1,0 +1,226 @@
+"""Satterthwaite denominator degrees of freedom, as lmerTest computes them.
+
+Kuznetsova, Brockhoff & Christensen (2017), *lmerTest Package: Tests in Linear Mixed Effects
+Models*, JSS 82(13). For a contrast ``L`` with variance ``v = L C(varpar) L'``,
+
+    df = 2 v^2 / (g' A g),   g = d v / d varpar,   A = 2 H^-1,
+
+where ``H`` is the Hessian of the deviance (REML criterion) in ``varpar`` (lme4's theta, then
+sigma) and ``C(varpar) = (X'V^-1X)^-1``. Both derivatives are numerical, with numDeriv's
+Richardson extrapolation and step rule so that the numbers agree with R's to many digits.
+The Jacobian of ``C`` is computed once and reused for every contrast.
+
+Multi-row hypotheses follow lmerTest's ``contestMD``: ``L C L'`` is eigen-decomposed, each
+direction gets its own df ``nu_m``, and ``ddf = 2E / (E - q)`` with ``E = sum nu_m / (nu_m - 2)``
+(``ddf = 2`` when some ``nu_m <= 2``; the common value when all ``nu_m`` are equal).
+
+Degrees of freedom are reported as lmerTest reports them, without clipping: a value below 1 or
+above the number of observations (or not finite) is kept, and a ``df_approximation`` warning says
+that the approximation is unreliable there.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from mixgui.errors import FitWarning
+
+EIGEN_TOL = 1e-8  # lmerTest: Hessian eigenvalues within +-1e-8 count as zero (dropped from the inverse)
+_ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)  # numDeriv's zero.tol
+
+
+def _steps(x, d, eps):
+    """numDeriv's initial step: relative ``d`` away from zero, absolute ``eps`` near zero."""
+    x = np.asarray(x, float)
+    return np.abs(d * x) + eps * (np.abs(x) < _ZERO_TOL)
+
+
+def _richardson(a):
+    """Extrapolate a sequence of estimates made with steps h, h/2, h/4, ... (error O(h^2))."""
+    a = list(a)
+    for m in range(1, len(a)):
+        a = [(a[k + 1] * 4 ** m - a[k]) / (4 ** m - 1) for k in range(len(a) - 1)]
+    return a[0]
+
+
+def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
+    """Jacobian of a vector function by central differences and Richardson extrapolation.
+
+    Reproduces ``numDeriv::jacobian(method = "Richardson")`` with its default arguments.
+
+    Returns
+    -------
+    ndarray, shape (len(func(x)), len(x))
+    """
+    x = np.asarray(x, float)
+    n = len(x)
+    h0 = _steps(x, d, eps)
+    cols = []
+    for i in range(n):
+        est, h = [], h0[i]
+        for _ in range(r):
+            e = np.zeros(n)
+            e[i] = h
+            est.append((np.asarray(func(x + e), float) - np.asarray(func(x - e), float)) / (2 * h))
+            h /= 2
+        cols.append(_richardson(est))
+    return np.column_stack(cols)
+
+
+def richardson_hessian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
+    """Hessian of a scalar function as ``numDeriv::hessian`` (``genD``, Richardson, v = 2).
+
+    Off-diagonal terms use the diagonal estimates, as genD does, so the result is symmetric.
+    """
+    x = np.asarray(x, float)
+    n = len(x)
+    f0 = float(func(x))
+    h0 = _steps(x, d, eps)
+    H = np.zeros((n, n))
+    for i in range(n):
+        est, h = [], h0[i]
+        for _ in range(r):
+            e = np.zeros(n)
+            e[i] = h
+            est.append((func(x + e) - 2 * f0 + func(x - e)) / h ** 2)
+            h /= 2
+        H[i, i] = _richardson(est)
+    for i in range(n):
+        for j in range(i):
+            est, h = [], h0.copy()
+            for _ in range(r):
+                e = np.zeros(n)
+                e[i], e[j] = h[i], h[j]
+                num = func(x + e) - 2 * f0 + func(x - e) - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2
+                est.append(num / (2 * h[i] * h[j]))
+                h = h / 2
+            H[i, j] = H[j, i] = _richardson(est)
+    return H
+
+
+def fstat_ddf(nu, tol=1e-8) -> float:
+    """lmerTest's ``get_Fstat_ddf``: one denominator df from the df of each eigen-direction."""
+    nu = np.asarray(nu, float)
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < tol):
+        return float(np.mean(nu))
+    if np.any(nu <= 2):
+        return 2.0
+    E = np.sum(nu / (nu - 2))
+    return float(2 * E / (E - len(nu)))
+
+
+class Satterthwaite:
+    """Satterthwaite df for a fitted :class:`~mixgui.engine.covmodel.CovarianceModel`.
+
+    Parameters
+    ----------
+    model : CovarianceModel
+        Needs ``varpar``, ``vcov``, ``beta``, ``deviance_at`` and ``vcov_at``.
+    nobs : int, optional
+        Number of observations, only to flag implausible df.
+
+    Attributes
+    ----------
+    vcov_varpar : ndarray
+        ``2 H^-1`` (generalised inverse over eigenvalues above 1e-8, as lmerTest).
+    jacobian : list of ndarray
+        d C / d varpar_k, each (p, p).
+    hessian_eigenvalues : ndarray
+    warnings : list of FitWarning
+    """
+
+    def __init__(self, model, nobs=None):
+        self.vcov = np.asarray(model.vcov, float)
+        self.beta = np.asarray(model.beta, float)
+        self.nobs = nobs
+        self.warnings: list = []
+        varpar = np.asarray(model.varpar, float)
+        H = richardson_hessian(model.deviance_at, varpar)
+        H = (H + H.T) / 2
+        w, U = np.linalg.eigh(H)
+        self.hessian_eigenvalues = w
+        neg, zero = w < -EIGEN_TOL, np.abs(w) <= EIGEN_TOL
+        if neg.any() or zero.any():
+            # lmerTest keeps going with a generalised inverse; say that the df rest on it.
+            what = "negative" if neg.any() else "zero"
+            self.warnings.append(FitWarning(
+                "df_approximation",
+                f"The curvature of the likelihood in the variance parameters has {what} eigenvalues "
+                "(the fit is at a boundary or has not fully converged), so the Satterthwaite degrees of "
+                "freedom rest on a generalised inverse and are approximate. Simplify the random effects "
+                "if this model is singular.", "fixed_effects"))
+        pos = w > EIGEN_TOL
+        Up = U[:, pos]
+        self.vcov_varpar = 2 * (Up / w[pos]) @ Up.T
+        p = len(self.beta)
+        J = richardson_jacobian(lambda v: np.asarray(model.vcov_at(v), float).ravel(), varpar)
+        self.jacobian = [J[:, k].reshape(p, p) for k in range(J.shape[1])]
+        self._flagged = False
+
+    # -- one contrast -----------------------------------------------------------------------
+    def df(self, L) -> float:
+        """Satterthwaite df of the contrast ``L beta`` (one row), lmerTest's ``contest1D``."""
+        L = np.asarray(L, float).ravel()
+        v = float(L @ self.vcov @ L)
+        g = np.array([L @ J @ L for J in self.jacobian])
+        denom = float(g @ self.vcov_varpar @ g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = 2 * v ** 2 / denom if denom != 0 else (np.inf if v != 0 else np.nan)
+        self._check(df)
+        return float(df)
+
+    def _check(self, df) -> None:
+        bad = not np.isfinite(df) or df < 1 or (self.nobs is not None and df > self.nobs)
+        if bad and not self._flagged:
+            self._flagged = True
+            self.warnings.append(FitWarning(
+                "df_approximation",
+                f"A Satterthwaite degrees of freedom of {df:.3g} is outside the plausible range "
+                f"(1 to the number of observations); the tests that use it are unreliable. This usually "
+                "means a variance is estimated at or near zero: simplify the random effects.",
+                "fixed_effects"))
+
+    # -- several rows -------------------------------------------------------------------------
+    def ftest(self, L, beta=None, eps=np.sqrt(np.finfo(float).eps)) -> tuple:
+        """F test of ``L beta = 0`` as lmerTest's ``contestMD`` (Satterthwaite).
+
+        Returns
+        -------
+        (F, num_df, den_df, p_value)
+            ``num_df`` is the number of positive eigenvalues of ``L C L'`` (the rank of the test).
+        """
+        L = np.atleast_2d(np.asarray(L, float))
+        beta = self.beta if beta is None else np.asarray(beta, float)
+        if L.shape[0] == 0:
+            return (np.nan, 0, np.nan, np.nan)
+        if L.shape[0] == 1:
+            return self._f1(L[0], beta)
+        d, P = np.linalg.eigh(L @ self.vcov @ L.T)
+        order = np.argsort(d)[::-1]  # R's eigen() returns decreasing eigenvalues
+        d, P = d[order], P[:, order]
+        pos = d > max(eps * d[0], 0)
+        q = int(pos.sum())
+        if q == 0:
+            return (np.nan, 0, np.nan, np.nan)
+        PtL = (P.T @ L)[:q]
+        if q == 1:
+            return self._f1(PtL[0], beta)
+        t2 = (PtL @ beta) ** 2 / d[:q]
+        F = float(t2.sum() / q)
+        nu = []
+        for m in range(q):
+            g = np.array([PtL[m] @ J @ PtL[m] for J in self.jacobian])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nu.append(2 * d[m] ** 2 / float(g @ self.vcov_varpar @ g))
+        ddf = fstat_ddf(nu)
+        self._check(ddf)
+        return (F, q, ddf, float(stats.f.sf(F, q, ddf)))
+
+    def _f1(self, l, beta):
+        est = float(l @ beta)
+        v = float(l @ self.vcov @ l)
+        F = est ** 2 / v
+        df = self.df(l)
+        return (F, 1, df, float(stats.f.sf(F, 1, df)))

@@ -1,0 +1,141 @@
+"""Plot data (arrays and labels, no drawing) for the figures the views and reports show.
+
+Everything here is computed from a fitted model and its design; :mod:`mixgui.gui.plots` only draws.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def ppoints(n: int) -> np.ndarray:
+    """R's ppoints: plotting positions (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10 else 1/2."""
+    a = 3 / 8 if n <= 10 else 0.5
+    return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
+
+
+def qq_data(values, level: float = 0.95) -> dict:
+    """Normal QQ plot with R's qqline and a pointwise confidence envelope.
+
+    The envelope comes from the order statistics: the k-th of n uniform values follows
+    Beta(k, n - k + 1), so its normal quantile has a known band, mapped through the qqline.
+
+    Returns
+    -------
+    dict with ``theoretical``, ``sample`` (sorted), ``order`` (index into the input of each sorted
+    point), ``line`` (intercept, slope), ``lower``, ``upper``.
+    """
+    x = np.asarray(values, float)
+    ok = np.flatnonzero(np.isfinite(x))
+    order = ok[np.argsort(x[ok], kind="stable")]
+    n = len(order)
+    theo = stats.norm.ppf(ppoints(n)) if n else np.empty(0)
+    sample = x[order]
+    if n >= 2:
+        q_s = np.quantile(sample, [0.25, 0.75])  # R's quantile type 7, as qqline uses
+        q_t = stats.norm.ppf([0.25, 0.75])
+        slope = (q_s[1] - q_s[0]) / (q_t[1] - q_t[0])
+        intercept = q_s[0] - slope * q_t[0]
+        k = np.arange(1, n + 1)
+        a = (1 - level) / 2
+        lo = stats.norm.ppf(stats.beta.ppf(a, k, n - k + 1))
+        hi = stats.norm.ppf(stats.beta.ppf(1 - a, k, n - k + 1))
+        lower, upper = intercept + slope * lo, intercept + slope * hi
+    else:
+        slope = intercept = float("nan")
+        lower = upper = np.full(n, np.nan)
+    return {"theoretical": theo, "sample": sample, "order": order, "line": (float(intercept), float(slope)),
+            "lower": lower, "upper": upper}
+
+
+def residual_diagnostics(fitted, residuals, scale) -> dict:
+    """Residual vs fitted, scale-location, QQ and histogram data.
+
+    Parameters
+    ----------
+    fitted, residuals : array
+    scale : float
+        Residual SD used to standardise (sigma of the model).
+    """
+    fitted = np.asarray(fitted, float)
+    resid = np.asarray(residuals, float)
+    std = resid / scale if scale and np.isfinite(scale) and scale > 0 else resid * np.nan
+    counts, edges = np.histogram(resid[np.isfinite(resid)], bins="auto") if len(resid) else (np.empty(0), np.empty(1))
+    return {"fitted": fitted, "residuals": resid, "standardised": std,
+            "scale_location": np.sqrt(np.abs(std)), "qq": qq_data(std),
+            "histogram": {"counts": counts, "edges": edges}}
+
+
+def residuals_by_group(residuals, codes, levels) -> dict:
+    """Residuals split by a grouping column (shows clustering, the step that motivates mixed models)."""
+    resid = np.asarray(residuals, float)
+    codes = np.asarray(codes)
+    groups = [resid[codes == k] for k in range(len(levels))]
+    medians = np.array([np.median(g) if len(g) else np.nan for g in groups])
+    order = np.argsort(medians, kind="stable")
+    return {"levels": [str(levels[i]) for i in order], "values": [groups[i] for i in order],
+            "medians": medians[order]}
+
+
+def caterpillar(block, blups, blup_sd, term: int = 0, z: float = 1.959963984540054) -> dict:
+    """BLUPs of one term of one random-effects block with intervals, sorted by value.
+
+    Intervals are BLUP ± z × conditional SD (95 % by default), as lme4's dotplot(ranef(condVar=TRUE)).
+    """
+    u = np.asarray(blups, float)[:, term]
+    s = np.asarray(blup_sd, float)[:, term]
+    order = np.argsort(u, kind="stable")
+    return {"group": block.group, "term": block.names[term], "levels": [str(block.levels[i]) for i in order],
+            "estimate": u[order], "lower": (u - z * s)[order], "upper": (u + z * s)[order], "order": order}
+
+
+def shrinkage(design, fit, block_index: int = 0) -> dict:
+    """No-pooling per-cluster estimates against the mixed model's (partial-pooling) ones.
+
+    For block k with columns Z_k, the no-pooling deviation of cluster j is the least-squares fit of
+    y - X beta - (other blocks' Z u) on Z_k within the cluster; the partial-pooling deviation is the
+    BLUP. Both are reported on the coefficient scale (fixed effect of the same column, when the
+    fixed part has it, plus the deviation), so the arrows point toward the population value.
+
+    Returns
+    -------
+    dict with ``levels``, ``n`` (cluster sizes), ``names`` (term names), ``no_pooling`` (L×q, NaN
+    where a cluster has too few rows), ``partial_pooling`` (L×q), ``population`` (q,).
+    """
+    blocks = design.blocks
+    block = blocks[block_index]
+    resid = design.y - design.X @ fit.beta
+    for i, (b, u) in enumerate(zip(blocks, fit.blups)):
+        if i != block_index:
+            resid = resid - np.einsum("nq,nq->n", b.Z, np.asarray(u)[b.codes])
+    q, L = block.q, block.n_levels
+    codes = block.codes
+    n = np.bincount(codes, minlength=L)
+    # Per-cluster normal equations, all clusters at once: (Z'Z)_j and (Z'r)_j
+    ztz = np.zeros((L, q, q))
+    np.add.at(ztz, codes, block.Z[:, :, None] * block.Z[:, None, :])
+    ztr = np.zeros((L, q))
+    np.add.at(ztr, codes, block.Z * resid[:, None])
+    no_pool = np.full((L, q), np.nan)
+    ok = np.linalg.matrix_rank(ztz) == q if L else np.zeros(0, bool)
+    if ok.any():
+        no_pool[ok] = np.linalg.solve(ztz[ok], ztr[ok][..., None])[..., 0]
+    population = np.array([fit.beta[design.column_names.index(nm)] if nm in design.column_names else 0.0
+                           for nm in block.names])
+    return {"group": block.group, "levels": [str(v) for v in block.levels], "n": n, "names": list(block.names),
+            "no_pooling": population + no_pool, "partial_pooling": population + np.asarray(fit.blups[block_index]),
+            "population": population}
+
+
+def observed_trajectories(x, y, codes, levels, colour_codes=None) -> dict:
+    """Observed values per subject, in order of x (spaghetti plot)."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    codes = np.asarray(codes)
+    order = np.lexsort((x, codes))
+    splits = np.flatnonzero(np.diff(codes[order])) + 1
+    idx = np.split(order, splits)
+    return {"levels": [str(levels[codes[i[0]]]) for i in idx if len(i)],
+            "x": [x[i] for i in idx if len(i)], "y": [y[i] for i in idx if len(i)],
+            "colour": [None if colour_codes is None else colour_codes[i[0]] for i in idx if len(i)],
+            "rows": [i for i in idx if len(i)]}
