@@ -81,25 +81,66 @@ def sniff_csv(sample: str) -> tuple:
     return delim, decimal
 
 
+#: Cell texts read as missing in CSV files (besides pandas' defaults).
+NA_VALUES = ("", "NA", "N/A", "NaN", "nan", ".")
+
+#: Encodings tried in order when none is given (UTF-16 only with its byte-order mark).
+ENCODINGS = ("utf-8-sig", "utf-16", "cp1252", "latin-1")
+
+
+def decode_bytes(raw: bytes, where: str, encoding: str | None = None) -> str:
+    """Decode a text file's bytes, guessing the encoding unless one is given.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's contents.
+    where : str
+        The file name, for messages.
+    encoding : str, optional
+        Force this encoding (e.g. ``"cp1252"``); None tries UTF-8, UTF-16 (with a byte-order mark),
+        Windows-1252 and Latin-1 in turn.
+
+    Raises
+    ------
+    DataError
+        Binary content, or bytes the forced encoding cannot decode.
+    """
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{where} is not a text file (it looks binary); export your data as CSV or .xlsx")
+    if encoding:
+        try:
+            return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+        except LookupError:
+            raise DataError(f'"{encoding}" is not an encoding Python knows; try utf-8 or cp1252') from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"{where} is not valid {encoding} text (byte {e.start}); choose another encoding, "
+                            "e.g. utf-8 or cp1252 (Windows)") from None
+    for enc in ENCODINGS:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        return text
+    return raw.decode("latin-1", errors="replace")  # unreachable: latin-1 decodes any bytes
+
+
+def tidy_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Drop empty rows and unnamed empty columns, strip names, refuse duplicate names (public alias)."""
+    return _tidy(frame, where)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(f"{path.name} is empty")
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path.name} is not a text file (it looks binary); export your data as CSV or .xlsx")
-    text = None
-    for enc in ("utf-8-sig", "utf-16", "cp1252", "latin-1"):
-        try:
-            text = raw.decode(enc)
-            if enc == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                continue
-            break
-        except UnicodeDecodeError:
-            continue
+    text = decode_bytes(raw, path.name)
     delim, decimal = sniff_csv(text[:20000])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delim, decimal=decimal, skipinitialspace=True,
-                            na_values=["", "NA", "N/A", "NaN", "nan", "."], keep_default_na=True, low_memory=False)
+                            na_values=list(NA_VALUES), keep_default_na=True, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise DataError(f"cannot read {path.name} as CSV: {str(e).splitlines()[0]}") from None
     # pandas renames duplicate headers to "x.1"; report them instead of guessing.

@@ -23,8 +23,13 @@ from scipy import stats
 
 from mixgui.analysis.spec import EmmeansRequest
 from mixgui.engine.design import Design, _fixed_columns
-from mixgui.engine.emmeans_contrasts import (adjust_pvalues, adjustment_message, contrast_family,
-                                             contrast_level_labels, two_sided_p)
+from mixgui.engine.emmeans_contrasts import (
+    adjust_pvalues,
+    adjustment_message,
+    contrast_family,
+    contrast_level_labels,
+    two_sided_p,
+)
 from mixgui.errors import FitWarning, SpecError
 
 __all__ = ["reference_grid", "emmeans", "estimate_rows", "full_model_matrix", "nonestimable_basis",
@@ -258,7 +263,7 @@ def _one_or_list(t):
     return None if not t else (t[0] if len(t) == 1 else list(t))
 
 
-def _describe(values: dict, design: Design) -> str:
+def _describe(values: dict) -> str:
     return ", ".join(f"{v} {value_label(x)}" for v, x in values.items())
 
 
@@ -275,7 +280,7 @@ def _nonest_warning(design: Design, grid: pd.DataFrame, i: int, label: str, basi
         np.logical_and.reduce([design.frame[v].astype(str).to_numpy() == str(x) for v, x in factors.items()]))
     averaged = len(cells) > 1 and len(bad)
     if empty and averaged:
-        why = f"it averages over {_describe(factors, design)}, a combination with no data."
+        why = f"it averages over {_describe(factors)}, a combination with no data."
     elif empty:
         why = "that combination has no data."
     else:
@@ -347,8 +352,8 @@ def emmeans(design: Design, beta, vcov, df_fn, request: EmmeansRequest, level: f
                    lower=_num(res["lower"][i]), upper=_num(res["upper"][i]))
         rows.append(row)
         if not ok[i]:
-            warnings.append(_nonest_warning(design, grid, i, _describe(
-                {v: grid.iloc[i][v] for v in variables}, design), basis))
+            warnings.append(_nonest_warning(design, grid, i, _describe({v: grid.iloc[i][v] for v in variables}),
+                                            basis))
 
     # Means of one `by` group are consecutive (the spec variables vary fastest).
     k = int(np.prod([len(set(map(value_label, grid[v]))) for v in specs])) if len(grid) else 0
@@ -388,6 +393,9 @@ def _contrast_block(contrast, groups, con_labels, raw_labels, what, L, ok, beta,
             rows.append(row)
     if m <= 1 or not groups:
         used = "none"
+    if k < 2:
+        note = (f"{what} has a single value in the grid, so there is nothing to compare; give it several "
+                "values (a factor, or covariate values in at)")
     return {"method": contrast.method, "adjust": contrast.adjust, "adjust_used": used,
             "name": contrast.name, "family_size": m, "n_means": k, "note": note,
             "message": adjustment_message(used, k, m), "rows": rows}

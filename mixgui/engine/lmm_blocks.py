@@ -27,37 +27,52 @@ from scipy.linalg import lapack, solve_triangular
 LOG2PI = np.log(2.0 * np.pi)
 
 
-def batched_chol(a: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors of a stack (L, q, q) of small SPD matrices.
-
-    Loops over the q x q entries only (q is 1-4 in practice), each step vectorised over the L
-    levels; this is much faster than calling LAPACK once per level.
-    """
-    q = a.shape[-1]
-    if q == 1:
-        return np.sqrt(a)
-    out = np.zeros_like(a)
-    for j in range(q):
-        s = a[:, j, j] - np.einsum("li,li->l", out[:, j, :j], out[:, j, :j])
-        d = np.sqrt(s)
-        out[:, j, j] = d
-        for i in range(j + 1, q):
-            out[:, i, j] = (a[:, i, j] - np.einsum("lk,lk->l", out[:, i, :j], out[:, j, :j])) / d
+# Stacks of small matrices are stored entry-major, shape (q, r, L): entry (i, j) of every
+# level's matrix is one contiguous vector, so each step below is one vectorised operation over
+# the L levels and the Python loops run over the q x q entries only (q is 1-4 in practice).
+def em_mul(A, B):
+    """Product of two stacks (q, r, L) @ (r, s, L); either may be a constant 2-D matrix."""
+    q, r = A.shape[:2]
+    s = B.shape[1]
+    L = A.shape[2] if A.ndim == 3 else B.shape[2]
+    out = np.zeros((q, s, L))
+    for i in range(q):
+        for j in range(s):
+            acc = out[i, j]
+            for k in range(r):
+                a, b = A[i, k], B[k, j]
+                if (A.ndim == 2 and a == 0) or (B.ndim == 2 and b == 0):
+                    continue
+                acc += a * b
     return out
 
 
-def batched_tri_inv(lo: np.ndarray) -> np.ndarray:
-    """Inverses of a stack (L, q, q) of lower-triangular matrices, vectorised over L."""
-    q = lo.shape[-1]
-    if q == 1:
-        return 1.0 / lo
-    inv = np.zeros_like(lo)
+def em_chol(A):
+    """Lower Cholesky factors of a stack (q, q, L) of SPD matrices."""
+    q = A.shape[0]
+    out = np.zeros_like(A)
     for j in range(q):
-        inv[:, j, j] = 1.0 / lo[:, j, j]
+        d = np.sqrt(A[j, j] - np.sum(out[j, :j] ** 2, axis=0))
+        out[j, j] = d
         for i in range(j + 1, q):
-            s = np.einsum("lk,lk->l", lo[:, i, j:i], inv[:, j:i, j])
-            inv[:, i, j] = -s / lo[:, i, i]
+            out[i, j] = (A[i, j] - np.sum(out[i, :j] * out[j, :j], axis=0)) / d
+    return out
+
+
+def em_tri_inv(Lo):
+    """Inverses of a stack (q, q, L) of lower-triangular matrices."""
+    q = Lo.shape[0]
+    inv = np.zeros_like(Lo)
+    for j in range(q):
+        inv[j, j] = 1.0 / Lo[j, j]
+        for i in range(j + 1, q):
+            inv[i, j] = -np.sum(Lo[i, j:i] * inv[j:i, j], axis=0) / Lo[i, i]
     return inv
+
+
+def em_t(A):
+    """Transpose every matrix of a stack."""
+    return A.transpose(1, 0, 2)
 
 
 class CompBlock:

@@ -84,6 +84,10 @@ class OlsFit:
         The residuals are zero up to rounding (R's "essentially perfect fit").
     warnings : list of FitWarning
         Warnings of the fit itself.
+    effects : ndarray (p,)
+        Q'y of the QR decomposition (R's ``effects`` for the coefficients); type I sums of squares.
+
+    ``terms``, ``term_columns`` and ``term_vars`` are the design's.
     """
 
     design: Design

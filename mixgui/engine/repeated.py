@@ -251,13 +251,13 @@ def _start(model: _Model) -> np.ndarray:
 def _newton_polish(model: _Model, theta, f, g, steps: int = 4):
     """A few Newton steps with a finite-difference Hessian of the analytic gradient.
 
-    BFGS stops where its line search can make no more progress, which can leave the estimates
-    a few 1e-5 off; Newton from there converges quadratically to the optimum.
+    BFGS can stop where its line search makes no more progress (flat or badly scaled
+    likelihoods), a little short of the optimum; Newton from there converges quadratically.
     """
+    k = len(theta)
     for _ in range(steps):
-        if np.max(np.abs(g)) < 1e-9:
+        if np.max(np.abs(g)) < 1e-8:
             break
-        k = len(theta)
         H = np.zeros((k, k))
         for i in range(k):
             h = 1e-5 * max(1.0, abs(theta[i]))
@@ -266,9 +266,8 @@ def _newton_polish(model: _Model, theta, f, g, steps: int = 4):
             H[:, i] = (model.objective(theta + e)[1] - model.objective(theta - e)[1]) / (2 * h)
         H = (H + H.T) / 2
         try:
-            w = np.linalg.eigvalsh(H)
-            if w.min() <= 0:
-                break
+            if np.linalg.eigvalsh(H).min() <= 0:
+                break  # not locally convex (a ridge or a boundary): leave it to BFGS's answer
             step = np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
             break
@@ -279,7 +278,25 @@ def _newton_polish(model: _Model, theta, f, g, steps: int = 4):
                 break
         else:
             break
+        if g @ step < 1e-12:  # the predicted decrease is below rounding of the criterion
+            break
     return theta, f, g
+
+
+class _Stall:
+    """BFGS callback that stops once 10 iterations improved -2 logLik by less than 1e-8.
+
+    Over-parametrised combinations (a random intercept with CS) have flat ridges where BFGS
+    would crawl for hundreds of iterations without changing any reported number.
+    """
+
+    def __init__(self):
+        self.history = []
+
+    def __call__(self, intermediate_result):
+        self.history.append(float(intermediate_result.fun))
+        if len(self.history) > 10 and self.history[-11] - self.history[-1] < 1e-8:
+            raise StopIteration
 
 
 def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blocks=(),
@@ -333,9 +350,11 @@ def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=No
     theta0 = _start(model) if start is None else np.asarray(start, dtype=float)
     warnings: list = []
     if len(theta0):
-        res = minimize(model.objective, theta0, jac=True, method="BFGS",
+        res = minimize(model.objective, theta0, jac=True, method="BFGS", callback=_Stall(),
                        options={"gtol": 1e-7, "maxiter": 200 + 50 * len(theta0)})
-        theta, f, g = _newton_polish(model, res.x, *model.objective(res.x))
+        theta, (f, g) = res.x, model.objective(res.x)
+        if np.max(np.abs(g)) > 1e-6 and len(theta) <= 60:  # polish; a Hessian costs 2k gradients
+            theta, f, g = _newton_polish(model, theta, f, g)
         converged = bool(np.all(np.isfinite(g)) and np.max(np.abs(g)) < GRAD_TOL)
         iterations = int(res.nit)
     else:

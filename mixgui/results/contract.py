@@ -100,7 +100,7 @@ def mixed_contract(spec, design: Design, dataset, progress):
         inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
     warnings += list(getattr(inference, "warnings", []) or [])
     has_random = bool(design.blocks)
-    data = {"model": "lmm" if has_random else "gls", "method": spec.method, "df_method": inference.df_method,
+    data = {"model": "lmm" if has_random else "gls", "method": spec.method, "df_method": inference.method,
             "nobs": design.nobs,
             "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
             "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
@@ -130,7 +130,7 @@ def mixed_contract(spec, design: Design, dataset, progress):
     if spec.emmeans:
         progress.step(0.9, "marginal means")
         data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, inference.vcov, inference.df,
-                                             inference.df_method)
+                                             inference.method)
         warnings += w
     return data, fit, inference, extras
 

@@ -5,47 +5,21 @@ Everything here is computed from a fitted model and its design; :mod:`mixgui.gui
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-
-def ppoints(n: int) -> np.ndarray:
-    """R's ppoints: plotting positions (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10 else 1/2."""
-    a = 3 / 8 if n <= 10 else 0.5
-    return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
+from mixgui.engine.ols import normal_qq
 
 
 def qq_data(values, level: float = 0.95) -> dict:
     """Normal QQ plot with R's qqline and a pointwise confidence envelope.
 
-    The envelope comes from the order statistics: the k-th of n uniform values follows
-    Beta(k, n - k + 1), so its normal quantile has a known band, mapped through the qqline.
-
-    Returns
-    -------
-    dict with ``theoretical``, ``sample`` (sorted), ``order`` (index into the input of each sorted
-    point), ``line`` (intercept, slope), ``lower``, ``upper``.
+    Delegates to :func:`mixgui.engine.ols.normal_qq` (one algorithm for every model) and names
+    the pieces for the views: ``theoretical``, ``sample`` (sorted), ``order`` (index into the input
+    of each sorted point), ``line`` (intercept, slope), ``lower``, ``upper``.
     """
-    x = np.asarray(values, float)
-    ok = np.flatnonzero(np.isfinite(x))
-    order = ok[np.argsort(x[ok], kind="stable")]
-    n = len(order)
-    theo = stats.norm.ppf(ppoints(n)) if n else np.empty(0)
-    sample = x[order]
-    if n >= 2:
-        q_s = np.quantile(sample, [0.25, 0.75])  # R's quantile type 7, as qqline uses
-        q_t = stats.norm.ppf([0.25, 0.75])
-        slope = (q_s[1] - q_s[0]) / (q_t[1] - q_t[0])
-        intercept = q_s[0] - slope * q_t[0]
-        k = np.arange(1, n + 1)
-        a = (1 - level) / 2
-        lo = stats.norm.ppf(stats.beta.ppf(a, k, n - k + 1))
-        hi = stats.norm.ppf(stats.beta.ppf(1 - a, k, n - k + 1))
-        lower, upper = intercept + slope * lo, intercept + slope * hi
-    else:
-        slope = intercept = float("nan")
-        lower = upper = np.full(n, np.nan)
-    return {"theoretical": theo, "sample": sample, "order": order, "line": (float(intercept), float(slope)),
-            "lower": lower, "upper": upper}
+    q = normal_qq(values, level)
+    return {"theoretical": q["theoretical"], "sample": q["sample"], "order": q["order"],
+            "line": (float(q["line_intercept"]), float(q["line_slope"])),
+            "lower": q["envelope_lower"], "upper": q["envelope_upper"]}
 
 
 def residual_diagnostics(fitted, residuals, scale) -> dict:

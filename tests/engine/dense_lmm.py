@@ -1,7 +1,8 @@
 """A small dense lme4-style linear mixed model, for testing the inference layer.
 
-V = sigma^2 (Z Lambda Lambda' Z' + I) is built as an n x n matrix, so this is only for small
-data (the reference cases have at most a few hundred rows). It satisfies
+The likelihood is lme4's penalised least squares with dense q x q matrices (q = number of random
+effects), and Kenward-Roger's clusters are dense, so this is only for small data (the reference
+cases have at most a few hundred rows). It satisfies
 :class:`mixgui.engine.covmodel.CovarianceModel` with lmerTest's parametrisation (``varpar`` =
 lme4's theta, then sigma) and pbkrtest's linear parametrisation for Kenward-Roger, and it is a
 cross-check of the real engine (``mixgui.engine.lmm``): the two are written independently.
@@ -48,7 +49,6 @@ class DenseLmm:
     vcov: np.ndarray = None
     loglik: float = None
     varcorr: list = field(default_factory=list)
-    _Zs: list = field(default_factory=list, repr=False)
 
     # -- pieces -------------------------------------------------------------------------
     @property
@@ -69,24 +69,27 @@ class DenseLmm:
             out.append(T)
         return out
 
-    def _vtilde(self, theta) -> np.ndarray:
-        """V / sigma^2 = Z Lambda Lambda' Z' + I."""
-        Vt = np.eye(len(self.y))
-        for Zf, T, b in zip(self._Zs, self._factors(theta), self.blocks):
-            G = np.kron(np.eye(b.n_levels), T @ T.T)
-            Vt += Zf @ G @ Zf.T
-        return Vt
+    def _lambda(self, theta) -> np.ndarray:
+        """Relative covariance factor Lambda (block-diagonal, one kron(I_L, T) per block)."""
+        return linalg.block_diag(*[np.kron(np.eye(b.n_levels), T)
+                                   for b, T in zip(self.blocks, self._factors(theta))])
 
     def _solve_parts(self, theta):
-        """log det Vt, X'Vt^-1 X, GLS beta and the penalised weighted RSS r'Vt^-1 r."""
-        c = linalg.cho_factor(self._vtilde(theta), lower=True)
-        ld = 2 * np.sum(np.log(np.diag(c[0])))
-        ViX = linalg.cho_solve(c, self.X)
-        Viy = linalg.cho_solve(c, self.y)
-        XtViX = self.X.T @ ViX
-        beta = np.linalg.solve(XtViX, self.X.T @ Viy)
-        r = self.y - self.X @ beta
-        pwrss = float(r @ linalg.cho_solve(c, r))
+        """log det(Lambda'Z'Z Lambda + I), X'Vt^-1 X, GLS beta and the penalised RSS (Vt = V / sigma^2).
+
+        lme4's penalised least squares on the q x q system, so each evaluation is cheap; the
+        identities log det Vt = log det(Lambda'Z'Z Lambda + I) and X'Vt^-1X = RX'RX hold exactly.
+        """
+        Lam = self._lambda(theta)
+        A = Lam.T @ self._ZtZ @ Lam + np.eye(Lam.shape[0])
+        Lz = np.linalg.cholesky(A)
+        ld = 2 * np.sum(np.log(np.diag(Lz)))
+        RZX = linalg.solve_triangular(Lz, Lam.T @ self._ZtX, lower=True)
+        cu = linalg.solve_triangular(Lz, Lam.T @ self._Zty, lower=True)
+        XtViX = self._XtX - RZX.T @ RZX
+        rhs = self._Xty - RZX.T @ cu
+        beta = np.linalg.solve(XtViX, rhs)
+        pwrss = float(self._yty - cu @ cu - rhs @ beta)
         return ld, XtViX, beta, pwrss
 
     def profiled_deviance(self, theta) -> float:
@@ -160,7 +163,9 @@ def _components(n, blocks) -> list:
 def fit_dense(y, X, blocks, reml=True, start=None) -> DenseLmm:
     """Fit by minimising the profiled deviance over theta (diagonal elements >= 0)."""
     m = DenseLmm(np.asarray(y, float), np.asarray(X, float), list(blocks), reml)
-    m._Zs = [_block_Z(b) for b in blocks]
+    Z = np.hstack([_block_Z(b) for b in blocks])
+    m._ZtZ, m._ZtX, m._Zty = Z.T @ Z, Z.T @ m.X, Z.T @ m.y
+    m._XtX, m._Xty, m._yty = m.X.T @ m.X, m.X.T @ m.y, float(m.y @ m.y)
     bounds, x0 = [], []
     for b in blocks:
         for (i, j) in _tri_index(b.q):

@@ -1,7 +1,7 @@
 """Marginal means and contrasts against R's emmeans.
 
 The reference numbers come from tests/reference/emmeans/make_emmeans_refs.R (emmeans 1.8.4,
-lme4, lmerTest, pbkrtest) and /work/shared-style contract file orthodont_cat.json. Most tests feed
+lme4, lmerTest, pbkrtest) and the shared conformance case orthodont_cat (results-file shape). Most tests feed
 R's own beta, covariance (lme4's, or pbkrtest's adjusted one for Kenward-Roger) and df into our
 code, so they check only what this module computes: the reference grid (each mean's L is compared
 with emmeans's linfct), contrast coefficients and labels, standard errors, t, p-value adjustments
@@ -13,9 +13,12 @@ Tolerances
 Estimates, standard errors, t, confidence limits: relative 1e-6. Given R's beta and V the only
 difference is floating-point rounding (R wrote 15 significant digits).
 df: relative 1e-9 (echoed from R through the lookup).
-p-values: relative 2e-2, absolute 1e-8. Unadjusted and Holm/Bonferroni/Sidak p agree far better,
-but Tukey's p comes from numerical integration of the studentized range (R's ``ptukey``, SciPy's
-``studentized_range``) which agree to about 1e-8 absolute; R reports tail values below ~1e-10 as 0.
+p-values: Tukey relative 2e-2, absolute 1e-8: its p comes from numerical integration of the
+studentized range (R's ``ptukey``, SciPy's ``studentized_range``); measured agreement is 3e-3
+relative / 4e-9 absolute, and R reports tail values below ~1e-10 as 0. Every other p (none, Holm,
+Bonferroni, Sidak) is closed-form from the t distribution: relative 1e-6 (measured ~1e-12), absolute
+1e-15 because R computes Sidak's 1 - (1 - p)^m literally and loses tiny p to cancellation (we use
+-expm1(m log1p(-p))).
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ CASES = {k: v for k, v in REF.items() if k != "poly"}
 SHARED = Path("/work/shared/reference")
 
 REL, DF_REL, P_REL, P_ABS = 1e-6, 1e-9, 2e-2, 1e-8
+P_REL_EXACT = 1e-6  # p-values without numerical integration
 
 
 def _list(x):
@@ -68,12 +72,13 @@ def _kept_index(case):
 class DfLookup:
     """df_fn that answers with R's df for an L that R also computed (and fails otherwise)."""
 
-    def __init__(self, case, result):
+    def __init__(self, case, *results):
         idx = _kept_index(case)
         self.table = []
-        for r in result["emmeans"] + [row for c in result["contrasts"] for row in c["rows"]]:
-            if r.get("df") is not None and r["L"] is not None and None not in r["L"]:
-                self.table.append((np.asarray(r["L"], float)[idx], r["df"]))
+        for result in results:
+            for r in result["emmeans"] + [row for c in result["contrasts"] for row in c["rows"]]:
+                if r.get("df") is not None and r["L"] is not None and None not in r["L"]:
+                    self.table.append((np.asarray(r["L"], float)[idx], r["df"]))
         self.calls = 0
 
     def __call__(self, L):
@@ -93,7 +98,11 @@ def _close(got, want, rel, abs_=0.0, what=""):
     assert abs(got - want) <= max(abs_, rel * abs(want)), f"{what}: got {got!r}, want {want!r}"
 
 
-def _close_p(got, want, what):
+def _close_p(got, want, what, tukey=True):
+    if not tukey:
+        # absolute 1e-15: R's Sidak 1 - (1 - p)^m loses the digits of p below ~1e-13 to cancellation
+        _close(got, want, P_REL_EXACT, 1e-15, what)
+        return
     if want is not None and want < 1e-10:  # R's ptukey underflows to 0 far in the tail
         assert got is not None and got < 1e-8, f"{what}: got {got}, want {want}"
         return
@@ -168,7 +177,7 @@ def test_means_and_contrasts_match_emmeans(name, i, dfm):
             for key in ("estimate", "std_error", "t_value"):
                 _close(g[key], r[key], REL, 1e-10, f"{where}.{key}")
             _close(g["df"], r["df"], DF_REL, 0, f"{where}.df")
-            _close_p(g["p_value"], r["p_value"], f"{where}.p_value")
+            _close_p(g["p_value"], r["p_value"], f"{where}.p_value", gc["adjust_used"] == "tukey")
 
 
 @pytest.mark.parametrize("dfm,key", [("kenward-roger", "emmeans"), ("satterthwaite", "emmeans_satterthwaite")])
@@ -200,7 +209,7 @@ def test_orthodont_cat_contract_reference(dfm, key):
                 for k in ("estimate", "std_error", "t_value"):
                     _close(g[k], r[k], REL, 1e-10, k)
                 _close(g["df"], r["df"], DF_REL, 0, "df")
-                _close_p(g["p_value"], r["p_value"], r["contrast"])
+                _close_p(g["p_value"], r["p_value"], r["contrast"], gc["adjust_used"] == "tukey")
 
 
 def test_poly_coefficients_match_emmeans():
@@ -211,8 +220,9 @@ def test_poly_coefficients_match_emmeans():
 # -- behaviour ------------------------------------------------------------------------------
 def _cat():
     case = CASES["orthodont_cat"]
-    res = case["requests"][0]["results"]["kenward-roger"]
-    return _design(case), *_inputs(case, "kenward-roger", res)
+    beta, vcov, _ = _inputs(case, "kenward-roger", case["requests"][0]["results"]["kenward-roger"])
+    df_fn = DfLookup(case, *(req["results"]["kenward-roger"] for req in case["requests"]))
+    return _design(case), beta, vcov, df_fn
 
 
 def test_custom_weights_must_sum_to_zero():
@@ -293,10 +303,10 @@ def test_estimability_basis_spans_the_dropped_direction():
 
 
 def test_holm_matches_p_adjust_with_missing_values():
-    # R: p.adjust(c(0.01, NA, 0.04, 0.03), "holm", n = 4) -> 0.04 NA 0.06 0.06
+    # R 4.2.2: p.adjust(c(0.01, NA, 0.04, 0.03), "holm", n = 4) -> 0.04 NA 0.09 0.09
     p = np.array([0.01, np.nan, 0.04, 0.03])
     got, used, _ = adjust_pvalues(np.zeros(4), np.full(4, 10.0), p, "holm", 4, False)
-    np.testing.assert_allclose(got, [0.04, np.nan, 0.06, 0.06])
+    np.testing.assert_allclose(got, [0.04, np.nan, 0.09, 0.09])
     assert used == "holm"
 
 
@@ -338,3 +348,68 @@ def test_with_mixgui_fit_and_inference(dfm):
                 _close(g["std_error"], r["std_error"], TOL_FIT["se"], 1e-6, r["contrast"])
                 _close(g["df"], r["df"], TOL_FIT["df"], 1e-3, r["contrast"])
                 _close_p(g["p_value"], r["p_value"], r["contrast"])
+
+
+# -- trajectories -----------------------------------------------------------------------------
+def test_population_trajectory_over_a_factor_equals_emmeans():
+    from mixgui.engine.trajectories import population_trajectory
+    design, beta, vcov, df_fn = _cat()
+    ref = CASES["orthodont_cat"]["requests"][2]["results"]["kenward-roger"]["emmeans"]  # age | Sex
+    tr = population_trajectory(design, beta, vcov, df_fn, "age", group="Sex")
+    assert tr["kind"] == "factor" and tr["x_labels"] == ["8", "10", "12", "14"]
+    np.testing.assert_array_equal(tr["x_values"], [8, 10, 12, 14])
+    assert [ln["label"] for ln in tr["lines"]] == ["Male", "Female"]
+    got = np.concatenate([ln["fit"] for ln in tr["lines"]])
+    np.testing.assert_allclose(got, [r["emmean"] for r in ref], rtol=REL)
+    np.testing.assert_allclose(np.concatenate([ln["lower"] for ln in tr["lines"]]), [r["lower"] for r in ref], rtol=REL)
+    np.testing.assert_allclose(np.concatenate([ln["df"] for ln in tr["lines"]]), [r["df"] for r in ref], rtol=DF_REL)
+
+
+def test_population_trajectory_over_a_covariate_equals_emmeans_at():
+    from mixgui.engine.trajectories import population_trajectory
+    case = CASES["orthodont_cov"]
+    res = case["requests"][1]["results"]["satterthwaite"]  # Sex | agen at 8, 14
+    beta, vcov, df_fn = _inputs(case, "satterthwaite", res)
+    design = _design(case)
+    tr = population_trajectory(design, beta, vcov, df_fn, "agen", over_values=[8, 14], group="Sex")
+    assert tr["kind"] == "numeric"
+    want = {(r["levels"]["Sex"], float(r["levels"]["agen"])): r for r in res["emmeans"]}
+    for ln in tr["lines"]:
+        for xv, fit, up in zip(tr["x_values"], ln["fit"], ln["upper"]):
+            r = want[(ln["label"], xv)]
+            _close(fit, r["emmean"], REL, 0, "fit")
+            _close(up, r["upper"], REL, 0, "upper")
+
+
+def test_population_trajectory_default_points_and_single_line():
+    from mixgui.engine.trajectories import population_trajectory
+    case = CASES["orthodont_lm"]
+    beta, vcov = np.asarray(case["beta"]), np.asarray(case["vcov"])
+    design = _design(case)
+    tr = population_trajectory(design, beta, vcov, lambda L: 104.0, "agen")
+    assert len(tr["x_values"]) == 25 and tr["x_values"][0] == 8 and tr["x_values"][-1] == 14
+    (line,) = tr["lines"]
+    assert line["label"] is None and line["estimable"].all()
+    assert tr["averaged_over"] == ["Sex"]
+    # averaged over Sex with equal weights: the mean of the two sexes' lines
+    b0, b1, b2, b3 = beta
+    np.testing.assert_allclose(line["fit"], b0 + b2 / 2 + (b1 + b3 / 2) * tr["x_values"], rtol=1e-12)
+    assert np.all(line["lower"] < line["fit"]) and np.all(line["fit"] < line["upper"])
+
+
+def test_cluster_trajectories_sorted_by_x():
+    from mixgui.engine.trajectories import cluster_trajectories
+    design = _design(CASES["orthodont_cat"])
+    block = design.blocks[0]
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(design.nobs)  # shuffle nothing in the design, only the fitted values
+    fitted = design.y + perm * 1e-3
+    out = cluster_trajectories(design, fitted, block.codes, x="age", group_labels=block.levels)
+    assert len(out["clusters"]) == 27 and out["x_labels"] == ["8", "10", "12", "14"]
+    for c in out["clusters"]:
+        assert np.all(np.diff(c["x"]) >= 0)
+        np.testing.assert_array_equal(c["fitted"], fitted[c["rows"]])
+        np.testing.assert_array_equal(c["observed"], design.y[c["rows"]])
+        assert set(design.frame["Subject"].iloc[c["rows"]]) == {c["label"]}
+    with pytest.raises(ValueError):
+        cluster_trajectories(design, fitted[:-1], block.codes)

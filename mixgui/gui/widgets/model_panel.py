@@ -95,7 +95,7 @@ class ModelPanel(QWidget):
         self.fit_button.clicked.connect(self.fitRequested)
 
         form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFields)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(12)
         form.addRow(_section("Estimation"), method_row)

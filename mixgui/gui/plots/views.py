@@ -1,0 +1,258 @@
+"""pyqtgraph views over the Qt-free plot data of :mod:`mixgui.results.plotdata`.
+
+No statistics here: each view takes a plot-data dict and draws it. Points carry their data-row
+index, so hovering shows the row and clicking emits ``rowClicked(row)`` for the data grid.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+# Okabe & Ito's colour-blind-safe palette
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+ACCENT = PALETTE[0]
+GREY = "#888888"
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+class PlotView(pg.PlotWidget):
+    """A plot with a white background, labelled axes and clickable points."""
+
+    rowClicked = Signal(int)
+
+    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", parent=None):
+        super().__init__(parent=parent, background="w")
+        self.setTitle(title, color="#222", size="11pt")
+        self.setLabel("bottom", xlabel)
+        self.setLabel("left", ylabel)
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.getPlotItem().getViewBox().setDefaultPadding(0.04)
+        self.legend = None
+        self.scatters: list = []
+
+    def add_points(self, x, y, rows=None, tips=None, colour_=ACCENT, size=7, name=None) -> pg.ScatterPlotItem:
+        """Scatter points; ``rows`` are data-row indices (for clicks), ``tips`` hover texts."""
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        data = list(rows) if rows is not None else [None] * len(x)
+        item = pg.ScatterPlotItem(x=x, y=y, data=data, size=size, pen=pg.mkPen(None),
+                                  brush=pg.mkBrush(colour_ + "b0"), hoverable=True, name=name,
+                                  hoverBrush=pg.mkBrush("#222"),
+                                  tip=(lambda x, y, data, tips=tips: _tip(x, y, data, tips)))
+        item.sigClicked.connect(self._clicked)
+        self.addItem(item)
+        self.scatters.append(item)
+        return item
+
+    def add_line(self, x, y, colour_=GREY, width=1.5, style=Qt.SolidLine, name=None) -> pg.PlotDataItem:
+        item = pg.PlotDataItem(np.asarray(x, float), np.asarray(y, float),
+                               pen=pg.mkPen(colour_, width=width, style=style), name=name)
+        self.addItem(item)
+        return item
+
+    def add_band(self, x, lower, upper, colour_=ACCENT) -> None:
+        lo = pg.PlotDataItem(np.asarray(x, float), np.asarray(lower, float), pen=pg.mkPen(None))
+        hi = pg.PlotDataItem(np.asarray(x, float), np.asarray(upper, float), pen=pg.mkPen(None))
+        self.addItem(pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(colour_ + "33")))
+
+    def add_legend(self) -> None:
+        if self.legend is None:
+            self.legend = self.addLegend(offset=(10, 10), labelTextColor="#222")
+
+    def n_points(self) -> int:
+        """How many points the scatters hold (for tests)."""
+        return sum(len(s.data) for s in self.scatters)
+
+    def _clicked(self, _item, points, *args) -> None:
+        for p in points:
+            if p.data() is not None:
+                self.rowClicked.emit(int(p.data()))
+                break
+
+
+def _tip(x, y, data, tips) -> str:
+    text = f"x = {x:.4g}\ny = {y:.4g}"
+    if data is not None:
+        text = f"row {int(data) + 1}\n" + text
+        if tips is not None:
+            text = f"{tips[int(data)]}\n" + text
+    return text
+
+
+def residual_plot(diag: dict, rows=None, tips=None) -> PlotView:
+    """Residuals against fitted values with a zero line."""
+    v = PlotView("Residuals vs fitted", "Fitted value", "Residual")
+    v.add_points(diag["fitted"], diag["residuals"], rows if rows is not None else np.arange(len(diag["fitted"])), tips)
+    f = np.asarray(diag["fitted"], float)
+    if len(f):
+        v.add_line([np.nanmin(f), np.nanmax(f)], [0, 0], GREY, style=Qt.DashLine)
+    return v
+
+
+def scale_location_plot(diag: dict, rows=None) -> PlotView:
+    v = PlotView("Scale-location", "Fitted value", "√|standardised residual|")
+    v.add_points(diag["fitted"], diag["scale_location"], rows if rows is not None else np.arange(len(diag["fitted"])))
+    return v
+
+
+def qq_plot(qq: dict, title: str = "Normal QQ plot of standardised residuals") -> PlotView:
+    """Sample against normal quantiles with R's qqline and a 95 % envelope."""
+    v = PlotView(title, "Normal quantile", "Sample quantile")
+    t = qq["theoretical"]
+    if len(t):
+        v.add_band(t, qq["lower"], qq["upper"])
+        a, b = qq["line"]
+        v.add_line([t[0], t[-1]], [a + b * t[0], a + b * t[-1]], GREY, style=Qt.DashLine)
+    v.add_points(t, qq["sample"], qq["order"])
+    return v
+
+
+def histogram_plot(diag: dict) -> PlotView:
+    v = PlotView("Histogram of residuals", "Residual", "Count")
+    h = diag["histogram"]
+    if len(h["counts"]):
+        v.addItem(pg.BarGraphItem(x0=h["edges"][:-1], x1=h["edges"][1:], height=h["counts"],
+                                  brush=pg.mkBrush(ACCENT + "99"), pen=pg.mkPen("w")))
+    return v
+
+
+def by_group_plot(data: dict, group_name: str = "group") -> PlotView:
+    """Residuals by cluster as a strip plot, clusters sorted by median."""
+    v = PlotView(f"Residuals by {group_name}", group_name, "Residual")
+    for i, vals in enumerate(data["values"]):
+        jitter = (np.random.default_rng(i).random(len(vals)) - 0.5) * 0.3
+        v.add_points(i + jitter, vals, None, colour_=colour(0), size=5)
+        v.add_line([i - 0.3, i + 0.3], [data["medians"][i]] * 2, "#222", width=2)
+    _category_axis(v, data["levels"])
+    return v
+
+
+def _category_axis(v: PlotView, labels, axis="bottom") -> None:
+    step = max(1, len(labels) // 30)
+    v.getAxis(axis).setTicks([[(i, str(lab)) for i, lab in enumerate(labels) if i % step == 0]])
+
+
+def caterpillar_plot(c: dict) -> PlotView:
+    """BLUPs with 95 % intervals, sorted, one row per cluster."""
+    v = PlotView(f"Random effects: {c['term']} by {c['group']}", "Conditional mode (BLUP) with 95 % interval",
+                 c["group"])
+    y = np.arange(len(c["levels"]))
+    err = pg.ErrorBarItem(x=np.asarray(c["estimate"]), y=y, left=np.asarray(c["estimate"] - c["lower"]),
+                          right=np.asarray(c["upper"] - c["estimate"]), pen=pg.mkPen(GREY, width=1.2))
+    v.addItem(err)
+    v.add_points(c["estimate"], y, None, tips=None)
+    v.add_line([0, 0], [-0.5, len(y) - 0.5], "#222", style=Qt.DashLine)
+    _category_axis(v, c["levels"], "left")
+    return v
+
+
+def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
+    """No-pooling estimates → mixed-model estimates; arrows toward the population value.
+
+    With one coefficient (``j`` None) the clusters are rows; with two, a scatter of coefficient i
+    against coefficient j. Point size grows with cluster size.
+    """
+    names = s["names"]
+    size = 5 + 10 * np.sqrt(s["n"] / max(1, np.max(s["n"])))
+    if j is None:
+        v = PlotView(f"Shrinkage of {names[i]} by {s['group']}", names[i], s["group"])
+        y = np.arange(len(s["levels"]))
+        a, b = s["no_pooling"][:, i], s["partial_pooling"][:, i]
+        for k in range(len(y)):
+            if np.isfinite(a[k]):
+                v.add_line([a[k], b[k]], [y[k], y[k]], GREY)
+        v.add_points(a, y, None, colour_=colour(1), size=7, name="own data only (no pooling)")
+        v.add_points(b, y, None, colour_=colour(0), size=7, name="mixed model (partial pooling)")
+        v.add_line([s["population"][i]] * 2, [-0.5, len(y) - 0.5], "#222", style=Qt.DashLine, name="population")
+        _category_axis(v, s["levels"], "left")
+    else:
+        v = PlotView(f"Shrinkage by {s['group']}", names[i], names[j])
+        for k in range(len(s["levels"])):
+            if np.all(np.isfinite(s["no_pooling"][k, [i, j]])):
+                a, b = s["no_pooling"][k], s["partial_pooling"][k]
+                v.add_line([a[i], b[i]], [a[j], b[j]], GREY)
+        for pts, c_, name in ((s["no_pooling"], colour(1), "own data only (no pooling)"),
+                              (s["partial_pooling"], colour(0), "mixed model (partial pooling)")):
+            item = v.add_points(pts[:, i], pts[:, j], None, colour_=c_, name=name)
+            item.setSize(size)
+        v.add_points([s["population"][i]], [s["population"][j]], None, colour_="#000000", size=12, name="population")
+    v.add_legend()
+    return v
+
+
+def trajectory_plot(obs: dict, x_label: str, y_label: str, population: dict | None = None) -> PlotView:
+    """Observed trajectories per subject (thin lines) with population fits and confidence bands."""
+    v = PlotView("Trajectories", x_label, y_label)
+    for k, (x, y) in enumerate(zip(obs["x"], obs["y"])):
+        c = obs["colour"][k]
+        v.add_line(x, y, (colour(c) + "55") if c is not None else "#88888855", width=1)
+        v.add_points(x, y, obs["rows"][k], colour_=colour(c) if c is not None else GREY, size=4)
+    if population:
+        for g, (lab, curve) in enumerate(population.items()):
+            v.add_band(curve["x"], curve["lower"], curve["upper"], colour(g))
+            v.add_line(curve["x"], curve["estimate"], colour(g), width=3, name=str(lab))
+        v.add_legend()
+    return v
+
+
+def emmeans_plot(levels, estimate, lower, upper, title="Estimated marginal means", x_label="", y_label="",
+                 groups=None) -> PlotView:
+    """Means with intervals per level; with ``groups`` (one label per row) an interaction plot."""
+    v = PlotView(title, x_label, y_label)
+    levels = list(levels)
+    est, lo, hi = (np.asarray(a, float) for a in (estimate, lower, upper))
+    if groups is None:
+        groups = [""] * len(levels)
+    xcats = list(dict.fromkeys(levels))
+    for g, name in enumerate(dict.fromkeys(groups)):
+        idx = [k for k, gg in enumerate(groups) if gg == name]
+        x = np.array([xcats.index(levels[k]) for k in idx], float) + (g - (len(set(groups)) - 1) / 2) * 0.08
+        v.addItem(pg.ErrorBarItem(x=x, y=est[idx], top=hi[idx] - est[idx], bottom=est[idx] - lo[idx],
+                                  beam=0.1, pen=pg.mkPen(colour(g), width=1.5)))
+        v.add_line(x, est[idx], colour(g), width=2, name=str(name) if name else None)
+        v.add_points(x, est[idx], None, colour_=colour(g), size=9)
+    _category_axis(v, xcats)
+    if len(set(groups)) > 1:
+        v.add_legend()
+    return v
+
+
+def heatmap_plot(matrix, labels, title="Implied correlations") -> PlotView:
+    """A correlation matrix as a heat map (blue negative, white 0, orange positive) with values."""
+    m = np.asarray(matrix, float)
+    v = PlotView(title)
+    img = pg.ImageItem(m.T)
+    img.setLookupTable(pg.ColorMap([-1.0, 0.0, 1.0], ["#0072B2", "#FFFFFF", "#E69F00"]).getLookupTable(-1, 1, 256))
+    img.setLevels([-1, 1])
+    v.addItem(img)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            t = pg.TextItem(f"{m[i, j]:.2f}", color="#222", anchor=(0.5, 0.5))
+            t.setPos(j + 0.5, i + 0.5)
+            v.addItem(t)
+    ticks = [(k + 0.5, str(lab)) for k, lab in enumerate(labels)]
+    v.getAxis("bottom").setTicks([ticks])
+    v.getAxis("left").setTicks([ticks])
+    v.getViewBox().invertY(True)
+    v.getViewBox().setAspectLocked(True)
+    return v
+
+
+def export_png(view: PlotView, path, dpi: int = 300, inches: float = 6.0) -> None:
+    """Write the view as PNG at ``dpi`` for a figure ``inches`` wide."""
+    from pyqtgraph.exporters import ImageExporter
+
+    ex = ImageExporter(view.getPlotItem())
+    ex.parameters()["width"] = int(dpi * inches)
+    ex.parameters()["antialias"] = True
+    ex.export(str(path))
+
+
+def export_svg(view: PlotView, path) -> None:
+    from pyqtgraph.exporters import SVGExporter
+
+    SVGExporter(view.getPlotItem()).export(str(path))

@@ -1,0 +1,242 @@
+"""The results pane: a fit's tables one under another, each with its warnings, notes and Copy button.
+
+While a new fit runs the tables shown are greyed under an "updating…" banner; they are replaced
+as a whole when the new result arrives, so old and new numbers are never mixed.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
+    QSizePolicy, QTableView, QVBoxLayout, QWidget,
+)
+
+from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
+from mixgui.results.tables import Table
+
+
+class ResultTableView(QTableView):
+    """A table view as tall as its rows: the results pane scrolls, not each table."""
+
+    def __init__(self, model: ResultTableModel, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setWordWrap(False)
+        self.setShowGrid(False)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().hide()
+        vh = self.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        hh = self.horizontalHeader()
+        hh.setHighlightSections(False)
+        hh.setStretchLastSection(True)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        if not any(c.label for c in model.table.columns):
+            hh.hide()  # e.g. the model summary: label / value pairs need no header
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit_columns()
+        self.horizontalScrollBar().rangeChanged.connect(lambda *_: self._fit_height())
+        self._fit_height()
+
+    def _fit_columns(self) -> None:
+        self.resizeColumnsToContents()
+        for c in range(self.model().columnCount()):
+            self.setColumnWidth(c, self.columnWidth(c) + 18)  # breathing room between numbers
+
+    def _fit_height(self) -> None:
+        h = self.verticalHeader().length() + 2 * self.frameWidth() + 2
+        if not self.horizontalHeader().isHidden():
+            h += self.horizontalHeader().sizeHint().height()
+        bar = self.horizontalScrollBar()
+        if bar.maximum() > 0:
+            h += bar.sizeHint().height()
+        self.setFixedHeight(h)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.horizontalHeader().length() + 2 * self.frameWidth(), self.height())
+
+
+class TableCard(QFrame):
+    """One results table: title, warnings (amber), the table, footnotes and a Copy button."""
+
+    def __init__(self, table: Table, parent=None):
+        super().__init__(parent)
+        self.table = table
+        self.model = ResultTableModel(table, self)
+        title = QLabel(table.title)
+        title.setObjectName("tableTitle")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("copy")
+        self.copy_button.setToolTip("Copy this table; it pastes into Word or Excel as a table")
+        self.copy_button.clicked.connect(self.copy)
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 10)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        self.warning_labels = []
+        for w in table.warnings:
+            label = QLabel(f"⚠  {w}")
+            label.setObjectName("warningBox")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.warning_labels.append(label)
+            layout.addWidget(label)
+        self.view = ResultTableView(self.model, self)
+        layout.addWidget(self.view)
+        for note in table.footnotes:
+            label = QLabel(f"<i>Note.</i> {_escape(note)}")
+            label.setObjectName("footnote")
+            label.setWordWrap(True)
+            layout.addWidget(label)
+
+    def copy(self) -> None:
+        """Put the table on the clipboard as HTML and as tab-separated text."""
+        QApplication.clipboard().setMimeData(table_mime_data(self.table))
+
+
+class ResultsPanel(QWidget):
+    """Shows one fit's tables, a message instead of them, or nothing.
+
+    Attributes
+    ----------
+    revision : int or None
+        The request revision whose outcome is shown (None when empty).
+
+    Signals
+    -------
+    shown(revision)
+        New content (tables or a message) was put in place.
+    """
+
+    shown = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.revision: int | None = None
+        self._cards: dict = {}
+        self.banner = QLabel()
+        self.banner.setObjectName("updating")
+        self.banner.setWordWrap(True)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.banner.hide()
+        self.message_label = QLabel()
+        self.message_label.setObjectName("message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.message_label.hide()
+        self.placeholder = QLabel("Choose a model and press Fit; the results appear here.")
+        self.placeholder.setObjectName("muted")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+
+        self._body = QWidget()
+        self._body.setObjectName("resultsBody")
+        self._body_layout = QVBoxLayout(self._body)
+        self._body_layout.setContentsMargins(2, 2, 10, 2)
+        self._body_layout.setSpacing(12)
+        self._body_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("results")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self._body)
+        self.scroll.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.scroll, 1)
+
+    # -- queries (also used by tests) -------------------------------------------------
+    def table_keys(self) -> list:
+        """Keys of the tables shown, in order."""
+        return list(self._cards)
+
+    def card(self, key: str) -> TableCard | None:
+        return self._cards.get(key)
+
+    def model(self, key: str) -> ResultTableModel | None:
+        card = self._cards.get(key)
+        return card.model if card else None
+
+    def message(self) -> str | None:
+        """The message shown instead of tables, if any."""
+        return self.message_label.text() if not self.message_label.isHidden() else None
+
+    def is_updating(self) -> bool:
+        return not self.banner.isHidden()
+
+    # -- content ----------------------------------------------------------------------
+    def clear(self) -> None:
+        """Empty the pane (e.g. after opening other data)."""
+        self._clear_cards()
+        self.revision = None
+        self.message_label.hide()
+        self.banner.hide()
+        self.scroll.hide()
+        self.placeholder.show()
+
+    def show_result(self, revision: int, result) -> None:
+        """Replace whatever is shown by the tables of ``result``."""
+        self._clear_cards()
+        for table in result.tables:
+            card = TableCard(table, self._body)
+            self._cards[table.key] = card
+            self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+        self.revision = revision
+        self.message_label.hide()
+        self.banner.hide()
+        self.placeholder.hide()
+        self.scroll.show()
+        self.scroll.verticalScrollBar().setValue(0)
+        self.shown.emit(revision)
+
+    def show_message(self, revision: int | None, text: str) -> None:
+        """Show one plain message (a fit that failed) instead of tables."""
+        self._clear_cards()
+        self.revision = revision
+        self.message_label.setText(text)
+        self.message_label.show()
+        self.banner.hide()
+        self.scroll.hide()
+        self.placeholder.hide()
+        self.shown.emit(-1 if revision is None else revision)
+
+    def set_updating(self, updating: bool, text: str = "Updating… the results below are from the previous fit.") -> None:
+        """Grey the tables shown while a new fit runs (or stop doing so)."""
+        has_content = bool(self._cards) or self.message() is not None
+        self.banner.setText(text)
+        self.banner.setVisible(updating and has_content)
+        for card in self._cards.values():
+            card.setEnabled(not updating)
+        self.message_label.setEnabled(not updating)
+
+    def set_stale(self, text: str) -> None:
+        """Keep the old tables greyed with an explanation (e.g. after a cancelled fit)."""
+        if self._cards or self.message() is not None:
+            self.set_updating(True, text)
+
+    def _clear_cards(self) -> None:
+        for card in self._cards.values():
+            self._body_layout.removeWidget(card)
+            card.setParent(None)
+            card.deleteLater()
+        self._cards = {}
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text))

@@ -1,0 +1,154 @@
+"""The methods paragraph every report starts with: what was fitted, how, and with which software.
+
+Written as a clinician would put it in a paper, so it can be pasted into a manuscript and
+edited; the formula and the software versions make it exact.
+"""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from mixgui import __version__
+from mixgui.analysis.formula import parse_formula, term_label
+from mixgui.errors import MixGUIError
+
+STRUCTURE_WORDS = {
+    "ID": "independent residuals with one common variance (ID)",
+    "DIAG": "independent residuals with a separate variance at each occasion (DIAG)",
+    "CS": "compound symmetry (CS: one common correlation between any two occasions)",
+    "CSH": "heterogeneous compound symmetry (CSH: one common correlation, a variance per occasion)",
+    "AR1": "a first-order autoregressive structure (AR1: correlation rho^k between occasions k positions apart)",
+    "ARH1": "a heterogeneous first-order autoregressive structure (ARH1: AR1 with a variance per occasion)",
+    "TOEP": "a Toeplitz structure (TOEP: one correlation per distance between occasions)",
+    "UN": "an unstructured covariance matrix (UN: every variance and covariance estimated freely)",
+}
+DF_WORDS = {
+    "satterthwaite": "Satterthwaite's approximation",
+    "kenward-roger": "the Kenward-Roger approximation (with its adjusted covariance matrix of the fixed effects)",
+    "residual": "the residual degrees of freedom (n minus the number of fixed-effect coefficients)",
+    "none": "the normal distribution (z tests, no small-sample correction)",
+}
+ADJUST_WORDS = {"tukey": "Tukey's method", "holm": "Holm's method", "bonferroni": "the Bonferroni correction",
+                "sidak": "the Šidák correction", "none": "no adjustment for multiplicity"}
+CONTRAST_WORDS = {"pairwise": "all pairwise comparisons", "consec": "comparisons of consecutive levels",
+                  "trt.vs.ctrl": "comparisons with the control level", "poly": "orthogonal polynomial contrasts",
+                  "custom": "a custom contrast"}
+
+
+def software_versions() -> dict:
+    """Versions of MixGUI, Python and the numerical libraries behind the numbers."""
+    out = {"MixGUI": __version__, "Python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "statsmodels", "pandas"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _and(items: list) -> str:
+    items = [str(i) for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fixed_words(formula) -> str:
+    mains = [term_label(t) for t in formula.terms if len(t) == 1]
+    inter = [" × ".join(t) for t in formula.terms if len(t) > 1]
+    parts = []
+    if mains:
+        parts.append(_and(mains))
+    if inter:
+        parts.append(("the interaction " if len(inter) == 1 else "the interactions ") + _and(inter))
+    words = _and(parts) if parts else "an intercept only"
+    if not formula.intercept:
+        words += " (without an intercept)"
+    return words
+
+
+def _random_words(formula) -> str:
+    out = []
+    for r in formula.random:
+        groups = [":".join(g) for g in r.groups]
+        what = []
+        if r.intercept:
+            what.append("a random intercept")
+        if r.terms:
+            what.append("random slopes for " + _and([term_label(t) for t in r.terms]))
+        corr = ""
+        if r.intercept and r.terms:
+            corr = " (correlated)" if r.correlated else " (uncorrelated)"
+        if len(groups) > 1 and all(r.groups[i] == r.groups[-1][: i + 1] for i in range(len(r.groups))):
+            where = f"for {groups[0]} and for {r.groups[-1][-1]} nested within {groups[0]}"
+        else:
+            where = "for " + _and(groups)
+        out.append(f"{_and(what)}{corr} {where}")
+    return "; ".join(out)
+
+
+def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
+    """One paragraph describing the analysis.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : dict, optional
+        The results contract (numbers of observations and groups, the df method actually used).
+    notes : sequence of str
+        Extra sentences (e.g. how computed variables were made).
+    """
+    data = data or {}
+    try:
+        formula = parse_formula(spec.formula)
+    except MixGUIError:
+        formula = None
+    n = data.get("nobs")
+    groups = data.get("n_groups") or {}
+    counts = f"{n} observations" if n is not None else "the observations"
+    if groups:
+        counts += " (" + ", ".join(f"{v} levels of {k}" for k, v in groups.items()) + ")"
+    response = formula.response if formula else "the outcome"
+    s = []
+    model = data.get("model") or ("lm" if formula and not formula.random and spec.repeated is None else "lmm")
+    fixed = _fixed_words(formula) if formula else "the terms of the formula"
+    if model == "lm":
+        s.append(f"{response} was analysed with ordinary least-squares linear regression on {counts}, "
+                 f"with {fixed} as predictors.")
+        s.append("Coefficients were tested with t tests on the residual degrees of freedom; the analysis of "
+                 "variance uses sequential (type I) sums of squares.")
+    else:
+        kind = "A linear mixed model" if (formula and formula.random) else "A linear model with correlated residuals"
+        how = ("restricted maximum likelihood (REML)" if spec.method == "REML" else "maximum likelihood (ML)")
+        s.append(f"{kind} was fitted to {response} by {how} on {counts}, with fixed effects for {fixed}.")
+        if formula and formula.random:
+            s.append(f"Random effects: {_random_words(formula)}.")
+        if spec.repeated is not None:
+            rep = spec.repeated
+            s.append(f"Residuals of the same {rep.subject} were allowed to correlate over {rep.index} with "
+                     f"{STRUCTURE_WORDS.get(rep.structure, rep.structure)}; occasions are the distinct values of "
+                     f"{rep.index}, so a missed visit is a gap, not a shift.")
+        dfm = data.get("df_method") or spec.df_method
+        s.append(f"Degrees of freedom and p-values of the fixed effects and the type III F tests used "
+                 f"{DF_WORDS.get(dfm, dfm)}.")
+        if spec.random_effect_tests and formula and formula.random:
+            s.append("Each random term was tested with a likelihood-ratio test of ML fits with and without it; "
+                     "p-values use the 50:50 mixture of χ² distributions because a variance cannot be negative.")
+    if spec.reference_levels:
+        s.append("Categorical predictors used treatment coding with "
+                 + _and([f"{lv} as the reference level of {v}" for v, lv in spec.reference_levels.items()])
+                 + "; other factors used their first level in sorted order.")
+    else:
+        s.append("Categorical predictors used treatment coding with the first level (in sorted order) as reference.")
+    for req in spec.emmeans:
+        what = " × ".join(req.specs) + (f" within each level of {' × '.join(req.by)}" if req.by else "")
+        s.append(f"Estimated marginal means were computed for {what}.")
+        for c in req.contrasts:
+            label = CONTRAST_WORDS.get(c.method, c.method) + (f" ({c.name})" if c.name else "")
+            s.append(f"They were compared by {label}, with {ADJUST_WORDS.get(c.adjust, c.adjust)}.")
+    s.extend(notes)
+    v = software_versions()
+    s.append(f"Analyses were run in MixGUI {v['MixGUI']} (Python {v['Python']}; numpy {v['numpy']}, scipy "
+             f"{v['scipy']}, statsmodels {v['statsmodels']}, pandas {v['pandas']}). The model formula in lme4 "
+             f"notation was {data.get('formula') or spec.formula}; an equivalent R script is appended.")
+    return " ".join(s)

@@ -1,0 +1,129 @@
+"""Fixtures for the window tests: offscreen Qt, a private QSettings file, fake fits, leak checks."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+
+from mixgui.analysis.spec import AnalysisSpec  # noqa: E402
+from mixgui.errors import Cancelled  # noqa: E402
+from mixgui.results.run import FitResult  # noqa: E402
+from mixgui.results.tables import Column, Table  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _styled_app(qapp):
+    """The application styled as in real use, so the style sheet is exercised too."""
+    from mixgui.gui.style import apply_style
+
+    apply_style(qapp)
+    return qapp
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A QSettings file in the test's temporary folder (and default paths moved there too)."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path / "qsettings")
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    return QSettings(str(tmp_path / "mixgui.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """Factory of shown main windows registered with qtbot (closed, and so shut down, after the test)."""
+
+    def make(**kwargs):
+        from mixgui.gui.main_window import MainWindow
+
+        window = MainWindow(settings=settings, **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows_or_threads(qapp):
+    """Fail a test that leaves a main window open (not given to qtbot) or a fit thread running."""
+    yield
+    qapp.processEvents()
+    from mixgui.gui.main_window import MainWindow
+    from mixgui.gui.workers import running_controllers
+
+    leaked = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    running = running_controllers()
+    for w in leaked:
+        w.close()
+    for c in running:
+        c.shutdown()
+    assert not leaked, "a MainWindow was left open; register every window with qtbot.addWidget"
+    assert not running, "a fit thread was left running after the test"
+
+
+def fake_result(spec: AnalysisSpec, label: str) -> FitResult:
+    """A tiny FitResult whose fixed-effects table says which request made it."""
+    table = Table("fixed_effects", "Fixed effects", [Column("term", "Term", "text"), Column("estimate", "Estimate")],
+                  [{"term": label, "estimate": 1.0}])
+    return FitResult(spec, {"formula": spec.formula, "made_by": label}, [table], [])
+
+
+class GatedRun:
+    """A fake ``run`` whose calls wait for their own gate, so tests decide when each fit ends.
+
+    Call *n* (0-based) blocks until ``release(n)``; while waiting it calls ``progress.step``
+    (so Cancel stops it) unless ``ignore_cancel`` is set, which mimics a computation that only
+    notices cancellation after it has finished.
+    """
+
+    def __init__(self, ignore_cancel: bool = False, open_from: int | None = None):
+        self.ignore_cancel = ignore_cancel
+        self.open_from = open_from  # calls from this index on do not wait
+        self.gates: list = [threading.Event() for _ in range(20)]
+        self.entered: list = [threading.Event() for _ in range(20)]
+        self.calls = 0
+        self.cancelled_calls: list = []
+        self._lock = threading.Lock()
+
+    def release(self, n: int) -> None:
+        self.gates[n].set()
+
+    def release_all(self) -> None:
+        for g in self.gates:
+            g.set()
+
+    def __call__(self, spec, dataset, progress):
+        with self._lock:
+            n = self.calls
+            self.calls += 1
+        self.entered[n].set()
+        if self.open_from is not None and n >= self.open_from:
+            self.gates[n].set()
+        i = 0
+        while not self.gates[n].wait(0.005):
+            if not self.ignore_cancel:
+                try:
+                    progress.step(min(i / 2000, 0.95), "waiting for the test")
+                except Cancelled:
+                    self.cancelled_calls.append(n)
+                    raise
+            i += 1
+        return fake_result(spec, f"call {n}")
+
+
+@pytest.fixture
+def gated_run():
+    run = GatedRun()
+    yield run
+    run.release_all()  # never leave a worker blocked
+
+
+@pytest.fixture
+def gated_run_class():
+    """The :class:`GatedRun` class, for tests that need one with other options."""
+    return GatedRun
