@@ -283,3 +283,27 @@ def long_to_wide(frame: pd.DataFrame, subject: str, index: str, values, sep: str
                 raise DataError(f'the new column "{name}" clashes with an existing one; rename that column first')
             out[name] = wide[(v, occ)].to_numpy()
     return out.reset_index()
+
+
+def suggest_groups(columns) -> dict:
+    """Columns that look like one measurement repeated: same name apart from a number.
+
+    ``["id", "bp_T0", "bp_T1", "hr1", "hr2"]`` -> ``{"bp": ["bp_T0", "bp_T1"], "hr": ["hr1", "hr2"]}``.
+    The key (name without the number and trailing separators) is a good measurement-column name.
+    """
+    groups: dict = {}
+    for c in map(str, columns):
+        m = list(_NUMBER.finditer(c))
+        if not m:
+            continue
+        last = m[-1]
+        stem = (c[: last.start()] + "#" + c[last.end():]).strip()
+        groups.setdefault(stem, []).append(c)
+    out = {}
+    for stem, cols in groups.items():
+        if len(cols) >= 2:
+            name = stem.replace("#", "").strip(_SEPARATORS)
+            # "bp_T#": the T (time, visit, week) marks the occasion and is not part of the measurement's name
+            name = re.sub(r"[_.\- ][TtVvWw]$", "", name)
+            out[name or cols[0]] = cols
+    return out

@@ -124,6 +124,10 @@ class Structure:
         """Starting theta from a moment estimate S of the T x T residual covariance."""
         raise NotImplementedError
 
+    def theta_names(self) -> list:
+        """Names of the elements of theta (for ``RepeatedFit.varpar_names``)."""
+        return []
+
     # -- natural parametrisation ---------------------------------------------------------
     def natural_names(self) -> list:
         raise NotImplementedError
@@ -151,6 +155,9 @@ class Structure:
 
     def _var_names(self):
         return [f"var_{lab}" for lab in self.labels]
+
+    def _ratio_names(self):
+        return [f"log_sd_ratio_{lab}" for lab in self.labels[1:]]
 
     @property
     def n_natural(self) -> int:
@@ -192,6 +199,9 @@ class DIAG(Structure):
     def start(self, S):
         return self._ratio_start(S)
 
+    def theta_names(self):
+        return self._ratio_names()
+
     def natural_names(self):
         return self._var_names()
 
@@ -222,6 +232,9 @@ class CS(Structure):
         off = R[~np.eye(self.T, dtype=bool)]
         rho = float(np.clip(np.mean(off) if off.size else 0.0, -0.5 / (self.T - 1), _START_CLIP))
         return np.array([_cs_rho_inv(rho, self.T)])
+
+    def theta_names(self):
+        return ["rho_transformed"]
 
     def natural_names(self):
         return ["cs_cov", "residual"]
@@ -264,6 +277,9 @@ class _HetCorr(Structure):
 
     def start(self, S):
         return np.concatenate([self._ratio_start(S), [self._rho_inv(self._rho_start(_corr_from_cov(S)))]])
+
+    def theta_names(self):
+        return self._ratio_names() + ["rho_transformed"]
 
     def natural_names(self):
         return self._var_names() + ["rho"]
@@ -334,6 +350,9 @@ class AR1(Structure):
         rho = np.clip(np.mean(np.diag(_corr_from_cov(S), 1)), -_START_CLIP, _START_CLIP)
         return np.array([np.arctanh(rho)])
 
+    def theta_names(self):
+        return ["atanh_rho"]
+
     def natural_names(self):
         return ["sigma2", "rho"]
 
@@ -374,6 +393,9 @@ class TOEP(Structure):
         else:
             pacf = np.zeros(self.T - 1)
         return np.arctanh(pacf)
+
+    def theta_names(self):
+        return [f"atanh_pacf{k}" for k in range(1, self.T)]
 
     def natural_names(self):
         return [f"cov_lag{k}" for k in range(self.T)]
@@ -424,6 +446,11 @@ class UN(Structure):
         vals = L[rows, cols]
         vals = np.where(rows == cols, np.log(np.where(rows == cols, vals, 1.0)), vals)
         return vals[1:]
+
+    def theta_names(self):
+        rows, cols = self._tril()
+        return [f"{'log_chol' if i == j else 'chol'}_{self.labels[i]}_{self.labels[j]}"
+                for i, j in zip(rows[1:], cols[1:])]
 
     def natural_names(self):
         rows, cols = self._tril()

@@ -19,24 +19,24 @@ def complex_step_jacobian(fun, x, h: float = 1e-30) -> np.ndarray:
 
 
 def second_derivatives(fun, x, linear: bool) -> dict:
-    """Non-zero second derivatives {(k, l): d2 fun / dx_k dx_l}, k <= l, for nonlinear ``fun``.
+    """Non-zero second derivatives {(k, j): d2 fun / dx_k dx_j}, k <= j, for nonlinear ``fun``.
 
     Central differences of the complex-step first derivatives: the error is O(h^2) with
-    h = 1e-4 * max(|x_l|, 1e-2), about 1e-9 relative, far below anything Kenward-Roger resolves.
+    h = 1e-4 * max(|x_j|, 1e-2), about 1e-9 relative, far below anything Kenward-Roger resolves.
     """
     if linear:
         return {}
     x = np.asarray(x, dtype=float)
     out = {}
-    for l in range(len(x)):
-        h = 1e-4 * max(abs(x[l]), 1e-2)
+    for j in range(len(x)):
+        h = 1e-4 * max(abs(x[j]), 1e-2)
         xp, xm = x.copy(), x.copy()
-        xp[l] += h
-        xm[l] -= h
+        xp[j] += h
+        xm[j] -= h
         d = (complex_step_jacobian(fun, xp) - complex_step_jacobian(fun, xm)) / (2 * h)
-        for k in range(l + 1):
+        for k in range(j + 1):
             if np.max(np.abs(d[k])) > 1e-12 * max(1.0, np.max(np.abs(fun(x)))):
-                out[(k, l)] = d[k]
+                out[(k, j)] = d[k]
     return out
 
 
@@ -46,20 +46,32 @@ def n_vech(q: int) -> int:
     return q * (q + 1) // 2
 
 
-def psi_from_theta(theta, q: int):
-    """Relative covariance Psi = L L' of one random-effects block from the lower triangle of L.
+def tril_colmajor(q: int):
+    """Row and column indices of a lower triangle, column by column (lme4's order of theta)."""
+    upper_r, upper_c = np.triu_indices(q)
+    return upper_c, upper_r
 
-    The entries of L are free (a diagonal entry may change sign without changing Psi), so the
-    optimiser is unconstrained and a zero variance is reachable, as with lme4's theta.
+
+def psi_from_theta(theta, q: int):
+    """Relative covariance Psi = L L' of one random-effects block from L's lower triangle.
+
+    ``theta`` lists the lower triangle column by column, as lme4's theta.  The entries of L are
+    free (a diagonal entry may change sign without changing Psi), so the optimiser is
+    unconstrained and a zero variance is reachable.
     """
-    rows, cols = np.tril_indices(q)
+    rows, cols = tril_colmajor(q)
     L = np.zeros((q, q), dtype=np.result_type(theta, float))
     L[rows, cols] = theta
     return L @ L.T
 
 
-def theta_from_psi(psi: np.ndarray) -> np.ndarray:
-    return np.linalg.cholesky(psi)[np.tril_indices(len(psi))]
+def theta_canonical(theta, q: int) -> np.ndarray:
+    """The same Psi with L's diagonal made non-negative (lme4's convention for theta)."""
+    rows, cols = tril_colmajor(q)
+    L = np.zeros((q, q))
+    L[rows, cols] = theta
+    L = L * np.where(np.diag(L) < 0, -1.0, 1.0)[None, :]
+    return L[rows, cols]
 
 
 def vech(M: np.ndarray) -> np.ndarray:

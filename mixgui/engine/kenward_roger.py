@@ -158,6 +158,10 @@ class KenwardRoger:
             return (np.nan, 0, np.nan, np.nan)
         beta = self.beta if beta is None else np.asarray(beta, float)
         q = int(np.linalg.matrix_rank(L))
+        if q < L.shape[0]:
+            # pbkrtest turns L into a restricted model and back, i.e. a full-rank basis of the
+            # same row space; the KR statistic and df do not depend on the basis.
+            L = np.linalg.svd(L)[2][:q]
         A1, A2 = self._A1A2(L, self.phi)
         with np.errstate(divide="ignore", invalid="ignore"):
             ddf, scale = self._ddf(A1, A2, q)

@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 
 from mixgui.engine.covmodel import RandomBlock
 from mixgui.engine.lmm_blocks import Problem
+from mixgui.engine.lmm_grad import deviance_and_gradient
 from mixgui.engine.lmm_result import (
     LmmFit,
     _rx_inv,
@@ -71,103 +72,95 @@ def _validate(y, X, blocks):
                 "effects and the residual cannot be told apart: remove a random slope or the term.")
 
 
-def _fd_grad(fun, x, f0, lower):
-    """Forward-difference gradient (steps stay inside the bounds)."""
-    g = np.empty_like(x)
-    for i in range(len(x)):
-        h = 1e-7 * max(1.0, abs(x[i]))
-        xi = x.copy()
-        xi[i] += h
-        g[i] = (fun(xi) - f0) / h
-    return g
+class _Objective:
+    """The profiled deviance with its gradient, counting evaluations and reporting progress."""
+
+    def __init__(self, problem: Problem, reml: bool, progress: Progress | None):
+        self.pb, self.reml, self.progress, self.count = problem, reml, progress, 0
+
+    def _tick(self):
+        self.count += 1
+        if self.progress is not None and self.count % PROGRESS_EVERY == 0:
+            self.progress.step(None, "Fitting the mixed model")
+
+    def value(self, th) -> float:
+        self._tick()
+        return self.pb.deviance(th, self.reml)
+
+    def value_grad(self, th):
+        """Deviance and gradient; entries without an analytic form by forward differences."""
+        self._tick()
+        f0, g = deviance_and_gradient(self.pb, th, self.reml)
+        if not np.isfinite(f0):
+            return 1e300, np.zeros_like(th)  # outside the valid region: the line search backs off
+        if g is None:
+            g = np.full(len(th), np.nan)
+        for i in np.flatnonzero(np.isnan(g)):
+            h = 1e-7 * max(1.0, abs(th[i]))  # forward step: stays inside the bound
+            x = th.copy()
+            x[i] += h
+            g[i] = (self.value(x) - f0) / h
+        return f0, g
 
 
-def _check(fun, x, lower, f0, hessian):
-    """lme4-style convergence check: gradient (one-sided at a bound) scaled by the Hessian.
+def _check(obj: _Objective, x, lower, g):
+    """lme4-style convergence check at x: the gradient scaled by the Hessian.
 
-    Returns (ok, max scaled gradient). Parameters sitting on their bound with the gradient
-    pointing outwards are dropped, as they are converged by definition.
+    Parameters on their bound with the gradient pointing outwards are converged by definition
+    and dropped. A gradient below 1e-4 (deviance units, internal scale) passes without the
+    Hessian; otherwise the Hessian is formed by differencing the analytic gradient (k more
+    evaluations) and lme4's criterion max|solve(chol(H), g)| < 0.002 decides.
+    Returns (ok, max scaled gradient).
     """
-    k = len(x)
-    h = 1e-4 * np.maximum(1.0, np.abs(x))
-    at_lb = x - lower < h
-    g = np.empty(k)
-    for i in range(k):
-        e = np.zeros(k)
-        e[i] = h[i]
-        if at_lb[i]:
-            g[i] = (fun(x + e) - f0) / h[i]
-        else:
-            g[i] = (fun(x + e) - fun(x - e)) / (2 * h[i])
-    free = ~(at_lb & (g >= 0))
+    free = ~((x - lower <= 0) & (g >= 0))
     if not free.any():
         return True, 0.0
     gf = g[free]
-    if hessian:
-        idx = np.flatnonzero(free)
-        m = len(idx)
-        H = np.empty((m, m))
-        for a in range(m):
-            for b in range(a, m):
-                ea = np.zeros(k)
-                eb = np.zeros(k)
-                ea[idx[a]] = h[idx[a]]
-                eb[idx[b]] = h[idx[b]]
-                if a == b:
-                    # one-sided second difference keeps an interior-but-near-bound step feasible
-                    H[a, a] = (fun(x + 2 * ea) - 2 * fun(x + ea) + f0) / h[idx[a]] ** 2 if at_lb[idx[a]] else \
-                        (fun(x + ea) - 2 * f0 + fun(x - ea)) / h[idx[a]] ** 2
-                else:
-                    H[a, b] = H[b, a] = (fun(x + ea + eb) - fun(x + ea) - fun(x + eb) + f0) / (h[idx[a]] * h[idx[b]])
-        try:
-            R = np.linalg.cholesky(H).T
-            sg = np.linalg.solve(R.T, gf)  # lme4: solve(chol(H), g)
-            mx = float(np.max(np.abs(sg)))
-            return mx < GRAD_TOL, mx
-        except np.linalg.LinAlgError:
-            pass
-    mx = float(np.max(np.abs(gf)))
-    return mx < 10 * GRAD_TOL, mx
+    if np.max(np.abs(gf)) < 1e-4:
+        return True, float(np.max(np.abs(gf)))
+    k = len(x)
+    H = np.empty((k, k))
+    for i in range(k):
+        h = 1e-5 * max(1.0, abs(x[i]))
+        xi = x.copy()
+        xi[i] += h
+        H[:, i] = (obj.value_grad(xi)[1] - g) / h
+    H = 0.5 * (H + H.T)[np.ix_(free, free)]
+    try:
+        R = np.linalg.cholesky(H).T
+    except np.linalg.LinAlgError:
+        mx = float(np.max(np.abs(gf)))
+        return mx < GRAD_TOL, mx
+    mx = float(np.max(np.abs(np.linalg.solve(R.T, gf))))
+    return mx < GRAD_TOL, mx
 
 
 def _optimise(problem: Problem, reml: bool, progress: Progress | None):
-    """Minimise the profiled deviance over internal theta; returns (theta, dev, ok, maxgrad, name)."""
+    """Minimise the profiled deviance over internal theta.
+
+    L-BFGS-B with the analytic gradient from lme4's start (diagonal 1, off-diagonal 0); bounds
+    are honoured exactly, so a singular fit lands on 0. If the convergence check fails, a
+    derivative-free Nelder-Mead restarts from the answer and L-BFGS-B polishes again.
+    Returns (theta, deviance, ok, max scaled gradient, optimiser name).
+    """
+    obj = _Objective(problem, reml, progress)
     lower = problem.lower
-    count = [0]
-
-    def fun(th):
-        count[0] += 1
-        if progress is not None and count[0] % PROGRESS_EVERY == 0:
-            progress.step(None, "Fitting the mixed model")
-        return problem.deviance(th, reml)
-
-    def fun_grad(th):
-        f0 = fun(th)
-        if not np.isfinite(f0):
-            return 1e300, np.zeros_like(th)
-        return f0, _fd_grad(fun, th, f0, lower)
-
-    x0 = np.where(np.isfinite(lower), 1.0, 0.0)
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    res = minimize(fun_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 2000})
-    x, fx, name = res.x, res.fun, "L-BFGS-B"
-    # Hessian check where cheap: 2k^2 extra evaluations against what the fit already cost.
-    k = len(x)
-    cheap = 2 * k * k <= max(40, 0.5 * count[0])
-    ok, mx = _check(fun, x, lower, fx, cheap)
+    x0 = np.where(np.isfinite(lower), 1.0, 0.0)
+    lbfgs = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000}
+    res = minimize(obj.value_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=lbfgs)
+    x, fx, g, name = res.x, res.fun, res.jac, "L-BFGS-B"
+    ok, mx = _check(obj, x, lower, g)
     if not ok:
-        # Second opinion from a derivative-free method started at the first answer.
-        res2 = minimize(fun, x, method="Nelder-Mead", bounds=bounds,
-                        options={"xatol": 1e-8, "fatol": 1e-10, "maxfev": 4000 * max(k, 1), "adaptive": k > 2})
-        if res2.fun <= fx:
-            x, fx, name = res2.x, res2.fun, "Nelder-Mead"
-        res3 = minimize(fun_grad, x, jac=True, method="L-BFGS-B", bounds=bounds,
-                        options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 2000})
+        k = len(x)
+        res2 = minimize(obj.value, x, method="Nelder-Mead", bounds=bounds,
+                        options={"xatol": 1e-8, "fatol": 1e-10, "maxfev": 2000 * max(k, 1), "adaptive": k > 2})
+        res3 = minimize(obj.value_grad, res2.x if res2.fun <= fx else x, jac=True, method="L-BFGS-B",
+                        bounds=bounds, options={**lbfgs, "ftol": 1e-15})
         if res3.fun <= fx:
-            x, fx = res3.x, res3.fun
-        ok, mx = _check(fun, x, lower, fx, True)
-    # lme4's boundary convention: tiny diagonal values are zero (a singular fit lands on 0).
+            x, fx, g, name = res3.x, res3.fun, res3.jac, "Nelder-Mead + L-BFGS-B"
+        ok, mx = _check(obj, x, lower, g)
+    # lme4's convention: a diagonal parameter numerically at its bound is on it (singular fit).
     x = np.where(np.isfinite(lower) & (x < 1e-10), lower, x)
     return x, problem.deviance(x, reml), ok, mx, name
 

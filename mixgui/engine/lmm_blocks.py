@@ -114,21 +114,66 @@ class CompBlock:
         return t
 
 
-def _cross_sparse(a: CompBlock, b: CompBlock, row_off: int, shape) -> sp.csr_matrix:
-    """Sparse Z_a' Z_b (rows offset by ``row_off``), duplicates summed, built without a level loop."""
+def _cross_sparse(a: CompBlock, b: CompBlock, b_entry_major: bool = False) -> sp.csr_matrix:
+    """Sparse Z_a' Z_b (duplicates summed), built without a loop over levels.
+
+    Rows are level-major (level * q_a + column); columns too, or entry-major
+    (column * L_b + level) when ``b_entry_major`` (the first term's layout).
+    """
     rows, cols, vals = [], [], []
     for i in range(a.q):
         for j in range(b.q):
-            rows.append(row_off + a.codes * a.q + i)
-            cols.append(b.codes * b.q + j)
+            rows.append(a.codes * a.q + i)
+            cols.append(j * b.L + b.codes if b_entry_major else b.codes * b.q + j)
             vals.append(a.Z[:, i] * b.Z[:, j])
-    m = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+    m = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(a.L * a.q, b.L * b.q))
     return m.tocsr()
 
 
 def _level_sums(codes, L, w):
-    """Column sums of w (n, k) within each level: (L, k)."""
-    return np.stack([np.bincount(codes, weights=w[:, j], minlength=L) for j in range(w.shape[1])], axis=1)
+    """Sums of the columns of w (n, k) within each level: (k, L)."""
+    return np.stack([np.bincount(codes, weights=w[:, j], minlength=L) for j in range(w.shape[1])])
+
+
+def _pair_pattern(Bz: sp.csr_matrix, L1: int, q1: int, m: int, max_pairs: float = 6e7):
+    """Precompute Bz M Bz' (lower triangle) as a sparse linear map of the per-level matrices M.
+
+    Bz' s columns are entry-major (a * L1 + level). Every pair of non-zeros of Bz that share a
+    level contributes Bz[r1, (a, l)] Bz[r2, (b, l)] M_l[a, b] to entry (r1, r2). The pattern of
+    these pairs never changes, so it is collected once into a sparse matrix Q with
+    ``lower(Bz M Bz') = Q @ vec(M)``: a deviance evaluation is then one sparse mat-vec instead
+    of a sparse matrix product. Returns (flat positions in an m x m array, Q, multiplicity, row, column), or None when the
+    pattern would be too large (the caller then multiplies directly). Also returns the
+    multiplicity of each position in a symmetric inner product (2 off the diagonal).
+    """
+    Bc = Bz.tocsc()
+    Bc.sort_indices()
+    colnnz = np.diff(Bc.indptr)
+    col_lvl = np.arange(Bz.shape[1]) % L1
+    ent_lvl = np.repeat(col_lvl, colnnz)
+    ent_a = np.repeat(np.arange(Bz.shape[1]) // L1, colnnz)
+    order = np.argsort(ent_lvl, kind="stable")
+    rows, vals, a_of = Bc.indices[order], Bc.data[order], ent_a[order]
+    cnt = np.bincount(ent_lvl, minlength=L1)
+    npairs = int(np.sum(cnt.astype(np.int64) ** 2))
+    if npairs > max_pairs:
+        return None
+    start = np.cumsum(cnt) - cnt
+    sz2 = cnt.astype(np.int64) ** 2
+    grp = np.repeat(np.arange(L1), sz2)
+    k = np.arange(npairs, dtype=np.int64) - np.repeat(np.cumsum(sz2) - sz2, sz2)
+    e1 = start[grp] + k // cnt[grp]
+    e2 = start[grp] + k % cnt[grp]
+    keep = rows[e1] >= rows[e2]
+    e1, e2, grp = e1[keep], e2[keep], grp[keep]
+    pos = rows[e1].astype(np.int64) * m + rows[e2]
+    widx = (a_of[e1] * q1 + a_of[e2]) * L1 + grp
+    upos, inv = np.unique(pos, return_inverse=True)
+    Q = sp.csr_matrix((vals[e1] * vals[e2], (inv, widx)), shape=(len(upos), q1 * q1 * L1))
+    prow, pcol = upos // m, upos % m
+    mult = np.where(prow == pcol, 1.0, 2.0)  # off-diagonal entries stand for two
+    return upos, Q, mult, prow, pcol
 
 
 class Problem:
@@ -139,6 +184,8 @@ class Problem:
     y, X : arrays (n,), (n, p)
     blocks : list of RandomBlock, already in lme4 order
     theta_slices : list of slice, each block's part of theta
+    max_dense : int
+        Largest dense part (random effects of the non-first terms + p + 1) accepted.
     """
 
     def __init__(self, y, X, blocks, theta_slices, max_dense: int = 12000):
@@ -154,8 +201,8 @@ class Problem:
             self.beta0 = np.zeros(0)
             yr = y.copy()
         sy = np.sqrt(np.mean(yr * yr))
+        self.yr_zero = not sy > 1e-14 * max(np.sqrt(np.mean(y * y)), 1e-300)
         self.sy = sy if sy > 0 else 1.0
-        self.yr_zero = not sy > 0
         self.xscale = np.sqrt(np.mean(X * X, axis=0)) if p else np.zeros(0)
         self.xscale[self.xscale == 0] = 1.0
         W = np.column_stack([X / self.xscale, yr / self.sy])  # [X y], scaled
@@ -182,48 +229,37 @@ class Problem:
 
         c1, rest = comp[0], comp[1:]
         self.offsets = np.cumsum([0] + [c.L * c.q for c in rest])
-        self.mz = int(self.offsets[-1])
-        self.m = self.mz + p + 1
-        if self.m > max_dense:
+        self.mz = mz = int(self.offsets[-1])
+        self.m = m = mz + p + 1
+        if m > max_dense:
             from mixgui.errors import ModelError
             raise ModelError(
-                f"The random effects are too large to fit in memory here ({self.mz} crossed random effects "
-                "besides the largest grouping factor); drop a crossed term or use fewer levels.")
-        # First block: its own level blocks (L1, q1, q1).
+                f"The crossed random effects are too many to fit here ({mz} random effects besides those of "
+                f"{c1.codes.size and 'the largest grouping factor'}); drop a crossed term or use fewer levels.")
         q1, L1 = c1.q, c1.L
-        D1 = np.zeros((L1, q1, q1))
+        D1 = np.zeros((q1, q1, L1))
         for a in range(q1):
             for b in range(a, q1):
-                D1[:, a, b] = D1[:, b, a] = np.bincount(c1.codes, weights=c1.Z[:, a] * c1.Z[:, b], minlength=L1)
+                D1[a, b] = D1[b, a] = np.bincount(c1.codes, weights=c1.Z[:, a] * c1.Z[:, b], minlength=L1)
         self.D1 = D1
-        # [X y]' Z1 per level: (p+1, L1, q1)
-        Bxy = np.empty((p + 1, L1, q1))
-        for b in range(q1):
-            Bxy[:, :, b] = _level_sums(c1.codes, L1, W * c1.Z[:, [b]]).T
-        self.Bxy = Bxy
-        # Other terms' Z' Z1 (sparse, rest rows x L1 q1 columns)
-        if rest:
-            parts = [_cross_sparse(c, c1, 0, (c.L * c.q, L1 * q1)) for c in rest]
-            self.Bz = sp.vstack(parts).tocsr()
-        else:
-            self.Bz = None
-        # Dense lower-right: rest Z'Z, rest Z'[X y], [X y]'[X y]
-        A22 = np.zeros((self.m, self.m))
+        self.Bxy = np.stack([_level_sums(c1.codes, L1, W * c1.Z[:, [b]]) for b in range(q1)])  # (q1, p+1, L1)
+        self.Bz = sp.vstack([_cross_sparse(c, c1, True) for c in rest]).tocsr() if rest else None
+        self.pattern = _pair_pattern(self.Bz, L1, q1, m) if rest else None
+        A22 = np.zeros((m, m))
         for i, ci in enumerate(rest):
-            oi = self.offsets[i]
+            oi, wi = self.offsets[i], ci.L * ci.q
             for j, cj in enumerate(rest[: i + 1]):
-                oj = self.offsets[j]
-                blk = _cross_sparse(ci, cj, 0, (ci.L * ci.q, cj.L * cj.q)).toarray()
-                A22[oi:oi + ci.L * ci.q, oj:oj + cj.L * cj.q] = blk
-                A22[oj:oj + cj.L * cj.q, oi:oi + ci.L * ci.q] = blk.T
-            zw = np.empty((ci.L * ci.q, p + 1))
+                oj, wj = self.offsets[j], cj.L * cj.q
+                blk = _cross_sparse(ci, cj).toarray()
+                A22[oi:oi + wi, oj:oj + wj] = blk
+                A22[oj:oj + wj, oi:oi + wi] = blk.T
+            zw = np.empty((wi, p + 1))
             for a in range(ci.q):
-                zw[a::ci.q] = _level_sums(ci.codes, ci.L, W * ci.Z[:, [a]])
-            A22[oi:oi + ci.L * ci.q, self.mz:] = zw
-            A22[self.mz:, oi:oi + ci.L * ci.q] = zw.T
-        A22[self.mz:, self.mz:] = W.T @ W
+                zw[a::ci.q] = _level_sums(ci.codes, ci.L, W * ci.Z[:, [a]]).T
+            A22[oi:oi + wi, mz:] = zw
+            A22[mz:, oi:oi + wi] = zw.T
+        A22[mz:, mz:] = W.T @ W
         self.A22 = A22
-        self.W = W
         self.nevals = 0
 
     # -- theta maps -------------------------------------------------------------------------
@@ -235,52 +271,71 @@ class Problem:
 
     # -- the factorisation --------------------------------------------------------------------
     def factor(self, theta_s):
-        """Blocked Cholesky factor at internal theta; returns a dict of its pieces."""
+        """Blocked Cholesky factor at internal theta; returns a dict of its pieces.
+
+        Only the lower triangle of the dense part is formed and factored (LAPACK reads no more).
+        """
         self.nevals += 1
-        c1, rest = self.comp[0], self.comp[1:]
+        c1 = self.comp[0]
+        q1, mz, p = c1.q, self.mz, self.p
         T1 = c1.T(theta_s)
-        q1 = c1.q
         if q1 == 1:
             t = T1[0, 0]
-            L11 = np.sqrt(t * t * self.D1 + 1.0)
-            Kt = t / L11  # K_l = L11_l^{-1} T1'  (scalars)
-            Uxy = self.Bxy * Kt[None, :, :, 0]
+            L11 = np.sqrt((t * t) * self.D1 + 1.0)
+            Linv = 1.0 / L11
+            K = t * Linv  # K_l = L11_l^{-1} T1'
         else:
-            A = np.matmul(np.matmul(T1.T, self.D1), T1)
-            A[:, np.arange(q1), np.arange(q1)] += 1.0
-            L11 = batched_chol(A)
-            Kt = np.matmul(batched_tri_inv(L11), T1.T)  # (L1, q1, q1)
-            Uxy = np.einsum("plb,lab->pla", self.Bxy, Kt)
-        Uf = Uxy.reshape(self.p + 1, -1)
+            A = em_mul(em_mul(T1.T, self.D1), T1)
+            A[np.arange(q1), np.arange(q1)] += 1.0
+            L11 = em_chol(A)
+            Linv = em_tri_inv(L11)
+            K = em_mul(Linv, T1.T)
+        # Uxy[a] = sum_b K[a, b] Bxy[b]: the [X y] rows of L21, (q1, p+1, L1)
+        Uxy = np.stack([sum(K[a, b] * self.Bxy[b] for b in range(q1)) for a in range(q1)])
         C = self.A22.copy()
-        C[self.mz:, self.mz:] -= Uf @ Uf.T
-        Uz = None
-        if rest:
-            if q1 == 1:
-                Uz = self.Bz.copy()
-                Uz.data = Uz.data * Kt[Uz.indices, 0, 0]
-            else:
-                Uz = self.Bz @ sp.block_diag(list(np.transpose(Kt, (0, 2, 1))), format="csr")
-            mz = self.mz
-            C[:mz, :mz] -= (Uz @ Uz.T).toarray()
-            zx = Uz @ Uf.T
-            C[:mz, mz:] -= zx
-            C[mz:, :mz] -= zx.T
+        C[mz:, mz:] -= sum(u @ u.T for u in Uxy)
+        if mz:
+            M = em_mul(em_t(K), K)  # T1 (T1' D T1 + I)^{-1} T1' per level
+            if self.pattern is not None:
+                upos, Q = self.pattern[:2]
+                C.reshape(-1)[upos] -= Q @ M.reshape(-1)
+            else:  # very large pattern: multiply directly
+                Kz = self._kbig(K)
+                Uz = (self.Bz @ Kz.T).tocsr()
+                C[:mz, :mz] -= np.tril((Uz @ Uz.T).toarray())
+            G = np.stack([sum(M[b, a] * self.Bxy[a] for a in range(q1)) for b in range(q1)])
+            C[mz:, :mz] -= (self.Bz @ G.transpose(0, 2, 1).reshape(q1 * c1.L, p + 1)).T
             self._scale_rest(C, theta_s)
             C[np.arange(mz), np.arange(mz)] += 1.0
-        R, info = lapack.dpotrf(C, lower=1, clean=1, overwrite_a=1)
-        return {"theta": theta_s, "T1": T1, "L11": L11, "Kt": Kt, "Uxy": Uxy, "Uz": Uz, "R": R, "info": info}
+        R, info = lapack.dpotrf(C, lower=1, clean=0, overwrite_a=1)
+        return {"theta": theta_s, "L11": L11, "Linv": Linv, "K": K, "Uxy": Uxy, "R": R, "info": info}
 
-    def _scale_rest(self, C, theta_s):
-        """C <- Lambda_r' C Lambda_r on the rows/columns of the non-first terms (in place)."""
+    def _kbig(self, K):
+        """Sparse matrix of the per-level K (rows a*L1 + l, columns b*L1 + l)."""
+        q1, L1 = K.shape[0], K.shape[2]
+        lv = np.arange(L1)
+        rows = np.concatenate([a * L1 + lv for a in range(q1) for b in range(q1)])
+        cols = np.concatenate([b * L1 + lv for a in range(q1) for b in range(q1)])
+        data = np.concatenate([K[a, b] for a in range(q1) for b in range(q1)])
+        return sp.csr_matrix((data, (rows, cols)), shape=(q1 * L1, q1 * L1))
+
+    def _scale_rest(self, C, theta_s, transpose: bool = False):
+        """C <- Lambda_r' C Lambda_r (or Lambda_r C Lambda_r' with ``transpose``) on the rows and
+        columns of the non-first terms, in place; only C's lower triangle need be current."""
         for k, c in enumerate(self.comp[1:]):
-            T = c.T(theta_s)
+            T = c.T(theta_s).T if transpose else c.T(theta_s)
             o, w = self.offsets[k], c.L * c.q
             if c.q == 1:
                 t = T[0, 0]
                 C[o:o + w, :] *= t
                 C[:, o:o + w] *= t
             else:
+                # Only the lower triangle is current; the transforms mix rows (columns) inside each
+                # level's q x q diagonal block, so mirror those blocks first.
+                lv = o + np.arange(c.L) * c.q
+                for a in range(c.q):
+                    for b in range(a + 1, c.q):
+                        C[lv + a, lv + b] = C[lv + b, lv + a]
                 rows = C[o:o + w, :].reshape(c.L, c.q, -1)
                 C[o:o + w, :] = np.einsum("ba,lbm->lam", T, rows).reshape(w, -1)
                 cols = C[:, o:o + w].reshape(-1, c.L, c.q)
@@ -292,7 +347,7 @@ class Problem:
             return None
         R, mz, p = f["R"], self.mz, self.p
         d = np.diag(R)
-        ld1 = 2.0 * np.sum(np.log(np.diagonal(f["L11"], axis1=1, axis2=2)))
+        ld1 = 2.0 * sum(np.sum(np.log(f["L11"][a, a])) for a in range(f["L11"].shape[0]))
         ldz = ld1 + 2.0 * np.sum(np.log(d[:mz]))
         ldx = 2.0 * np.sum(np.log(d[mz:mz + p]))
         return ldz, ldx, d[-1] ** 2
@@ -315,71 +370,65 @@ class Problem:
         return 2.0 * self.n * np.log(self.sy)
 
     # -- solutions at the optimum ---------------------------------------------------------------
-    def solve(self, f):
-        """Conditional modes u (per computational block, internal units) and beta (internal)."""
-        R, mz, p = f["R"], self.mz, self.p
-        c1 = self.comp[0]
-        Rt = R[:-1, :-1]
-        x_rest = solve_triangular(Rt, R[-1, :-1], trans="T", lower=True, check_finite=False)
-        xz = x_rest[:mz].copy()
-        beta = x_rest[mz:]
-        # L21' x_rest, with L21 = [Lambda_r' Uz ; Uxy_X]
-        v = f["Uxy"][-1].reshape(-1) - f["Uxy"][:p].reshape(p, -1).T @ beta
-        if mz:
-            lam_x = self._lambda_rest(xz, f["theta"])
-            v = v - f["Uz"].T @ lam_x
-        v = v.reshape(c1.L, c1.q)
-        Linv = batched_tri_inv(f["L11"])
-        u1 = np.einsum("lba,lb->la", Linv, v)  # L11^{-T} v per level
-        us = [u1]
-        for k, c in enumerate(self.comp[1:]):
-            o = self.offsets[k]
-            us.append(xz[o:o + c.L * c.q].reshape(c.L, c.q))
-        return us, beta
+    def _l21z(self, f):
+        """The random-effect rows of L21, Lambda_r' Bz K', as a sparse (mz, q1 L1) matrix."""
+        diag = [sp.kron(sp.identity(c.L, format="csr"), sp.csr_matrix(c.T(f["theta"]).T), format="csr")
+                for c in self.comp[1:]]
+        return (sp.block_diag(diag, format="csr") @ (self.Bz @ self._kbig(f["K"]).T)).tocsc()
 
-    def _lambda_rest(self, x, theta_s):
-        """Lambda_r x for a vector over the non-first terms' random effects."""
+    def lambda_rest(self, x, theta_s):
+        """Lambda_r x for a vector over the non-first terms' random effects (level-major)."""
         out = np.empty_like(x)
         for k, c in enumerate(self.comp[1:]):
             o, w = self.offsets[k], c.L * c.q
             out[o:o + w] = (x[o:o + w].reshape(c.L, c.q) @ c.T(theta_s).T).reshape(-1)
         return out
 
+    def solve(self, f):
+        """Conditional modes u (per computational block, (L, q), internal units) and beta (internal)."""
+        R, mz, p = f["R"], self.mz, self.p
+        q1, L1 = self.comp[0].q, self.comp[0].L
+        x_rest = solve_triangular(R[:-1, :-1], R[-1, :-1], trans="T", lower=True, check_finite=False)
+        xz, beta = x_rest[:mz], x_rest[mz:]
+        Uxy, K = f["Uxy"], f["K"]
+        v = np.stack([Uxy[a, -1] - beta @ Uxy[a, :p] for a in range(q1)])  # (q1, L1)
+        if mz:
+            # subtract L21z' xz = K Bz' Lambda_r xz, level by level
+            w = (self.Bz.T @ self.lambda_rest(xz, f["theta"])).reshape(q1, L1)
+            v = v - np.stack([sum(K[a, b] * w[b] for b in range(q1)) for a in range(q1)])
+        Linv = f["Linv"]
+        u1 = np.stack([sum(Linv[b, a] * v[b] for b in range(a, q1)) for a in range(q1)])  # L11^{-T} v
+        us = [u1.T]
+        for k, c in enumerate(self.comp[1:]):
+            o = self.offsets[k]
+            us.append(xz[o:o + c.L * c.q].reshape(c.L, c.q))
+        return us, beta
+
     def cond_cov(self, f):
         """Level-diagonal blocks of (Lambda'Z'Z Lambda + I)^{-1}, per computational block (L, q, q).
 
         This is what lme4's ``condVar`` uses (beta held fixed). The non-first terms need the
         inverse of their dense Schur complement; the first term adds that inverse's propagation
-        through L21, computed once with one triangular solve.
+        through L21, computed in chunks of levels with one triangular solve each.
         """
-        mz = self.mz
-        Linv = batched_tri_inv(f["L11"])
-        P11inv = np.matmul(np.transpose(Linv, (0, 2, 1)), Linv)
-        out = [P11inv]
+        mz, c1 = self.mz, self.comp[0]
+        Linv = f["Linv"]
+        LinvT = em_t(Linv)
+        out0 = em_mul(LinvT, Linv)
+        rest = []
         if mz:
-            Rz = f["R"][:mz, :mz]
-            Rzinv = solve_triangular(Rz, np.eye(mz), lower=True, check_finite=False)
-            c1 = self.comp[0]
-            L21 = self._lambda_rest_rows(f["Uz"], f["theta"])  # Lambda_r' Uz (sparse, mz x L1 q1)
-            # Y = Rz^{-1} L21 in column chunks, so a large first term never needs mz x L1 q1 dense.
-            YY = np.empty((c1.L, c1.q, c1.q))
+            Rzinv = solve_triangular(f["R"][:mz, :mz], np.eye(mz), lower=True, check_finite=False)
+            L21 = self._l21z(f)
+            YY = np.empty((c1.q, c1.q, c1.L))
             step = max(1, int(2e7 // max(mz * c1.q, 1)))
             for s0 in range(0, c1.L, step):
                 s1 = min(c1.L, s0 + step)
-                Y = Rzinv @ L21[:, s0 * c1.q:s1 * c1.q].toarray()
-                Yl = Y.reshape(mz, s1 - s0, c1.q)
-                YY[s0:s1] = np.einsum("mla,mlb->lab", Yl, Yl)
-            out[0] = P11inv + np.matmul(np.matmul(np.transpose(Linv, (0, 2, 1)), YY), Linv)
+                idx = np.concatenate([a * c1.L + np.arange(s0, s1) for a in range(c1.q)])
+                Y = (Rzinv @ L21[:, idx].toarray()).reshape(mz, c1.q, s1 - s0)
+                YY[:, :, s0:s1] = np.einsum("mal,mbl->abl", Y, Y)
+            out0 = out0 + em_mul(em_mul(LinvT, YY), Linv)
             for k, c in enumerate(self.comp[1:]):
                 o, w = self.offsets[k], c.L * c.q
                 cols = Rzinv[:, o:o + w].reshape(mz, c.L, c.q)
-                out.append(np.einsum("mla,mlb->lab", cols, cols))
-        return out
-
-    def _lambda_rest_rows(self, Uz, theta_s):
-        """Lambda_r' Uz as a sparse matrix (block-diagonal Lambda_r' times Uz)."""
-        diag = []
-        for c in self.comp[1:]:
-            T = c.T(theta_s)
-            diag.append(sp.kron(sp.identity(c.L, format="csr"), sp.csr_matrix(T.T), format="csr"))
-        return (sp.block_diag(diag, format="csr") @ Uz).tocsc()
+                rest.append(np.einsum("mla,mlb->lab", cols, cols))
+        return [out0.transpose(2, 0, 1)] + rest

@@ -17,7 +17,8 @@ from scipy.optimize import minimize
 
 from mixgui.engine import repeated_post as post
 from mixgui.engine.covstruct import STRUCTURES, Structure, make_structure
-from mixgui.engine.covtools import complex_step_jacobian, n_vech, psi_from_theta, unvech, vech
+from mixgui.engine.covtools import (complex_step_jacobian, n_vech, psi_from_theta, theta_canonical,
+                                    tril_colmajor, unvech, vech)
 from mixgui.engine.repeated_lik import Grid, build_grid, evaluate
 from mixgui.errors import FitWarning, ModelError
 
@@ -35,18 +36,27 @@ class RepeatedFit:
     X : ndarray (n, p)            fixed-effects design, rows in input order
     beta : ndarray (p,)
     vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate
-    varpar : ndarray              covariance parameters in natural units, the parametrisation of
-                                  ``deviance_at``, ``vcov_at`` and ``kr_clusters``: first each random
-                                  block's covariance matrix (vech, row by row), then the structure's
-                                  SAS parameters (see ``varpar_names``): ID sigma2; DIAG var_<pos>;
-                                  CS cs_cov, residual; CSH/ARH1 var_<pos>..., rho; AR1 sigma2, rho;
-                                  TOEP cov_lag0..cov_lag{T-1}; UN cov_<a>_<b> (a >= b)
+    varpar : ndarray              the parametrisation of ``deviance_at`` and ``vcov_at`` (Satterthwaite),
+                                  lmerTest's extended: each random block's lme4 theta (relative
+                                  Cholesky factor, lower triangle column by column, diagonal >= 0),
+                                  then the structure's unconstrained theta (log sd ratios, transformed
+                                  correlations, see covstruct), then sigma.  Every value gives a
+                                  positive definite covariance, so numerical derivatives with large
+                                  steps stay valid; for an lme4 model (ID + random effects) it is
+                                  exactly lmerTest's (theta, sigma).
     varpar_names : list of str
+    kr_par : ndarray              the parametrisation of ``kr_clusters`` (Kenward-Roger): natural units,
+                                  each random block's covariance matrix (lower triangle row by row, as
+                                  pbkrtest), then the structure's SAS parameters: ID sigma2; DIAG
+                                  var_<pos>; CS cs_cov, residual; CSH/ARH1 var_<pos>..., rho; AR1
+                                  sigma2, rho; TOEP cov_lag0..cov_lag{T-1}; UN cov_<a>_<b> (a >= b).
+                                  Linear (no second derivatives) except with rho in CSH, AR1, ARH1.
+    kr_names : list of str
     theta : ndarray               the unconstrained optimum (fitting parametrisation, scale profiled)
     loglik, deviance, aic, bic : float   nlme's values (deviance = -2 loglik); AIC counts p +
                                   len(varpar) parameters; BIC uses log(N - p) under REML, as nlme
     nobs, n_subjects, n_positions : int
-    n_parameters : int            covariance parameters, len(varpar)
+    n_parameters : int            covariance parameters, len(varpar) == len(kr_par)
     converged : bool
     warnings : list of FitWarning
     parameters : dict             residual structure, named: sigma2 or var_<label>, rho, rho_lag<k>,
@@ -54,10 +64,18 @@ class RepeatedFit:
     sigma : float                 nlme's residual scale (standard deviation at the first position)
     marginal_covariance : ndarray (T, T)  one subject observed at every position, random part included
     correlation : ndarray (T, T)  the correlation matrix implied by ``marginal_covariance``
-    fitted, residuals : ndarray (n,)      marginal, X beta and y - X beta
-    fitted_conditional, residuals_conditional : ndarray (n,) or None   with random effects, BLUPs added
-    varcorr : list of dict or None        random effects as R's as.data.frame(VarCorr), then Residual
-    blups : dict or None                   group -> {"levels", name, "se_" + name}
+    fitted_marginal, residuals_marginal : ndarray (n,)   X beta and y - X beta
+    fitted_conditional : ndarray (n,)     X beta + Z b (BLUPs added; equal to marginal without random effects)
+    fitted, residuals : ndarray (n,)      R's fitted() / resid() for gls and lme: the conditional ones
+    resid_pearson : ndarray (n,)          residuals / residual standard deviation at the row's position
+                                          (nlme's type = "pearson")
+    singular : bool                       an estimate on the boundary (see ``warnings``)
+    blocks : list of RandomBlock          the random-effects blocks (empty for gls)
+    n_groups : dict                       group -> number of levels of each block
+    varcorr : list of (q, q) ndarray      random-effects covariance matrices in data units, per block
+    blups, blup_sd : lists of (L, q) ndarray   conditional modes and conditional standard deviations
+                                          per block (lme4's ``condVar``, beta taken as known)
+    The per-block attributes have the layout of :class:`mixgui.engine.lmm_result.LmmFit`.
     """
 
     structure: str
@@ -67,6 +85,8 @@ class RepeatedFit:
     vcov: np.ndarray
     varpar: np.ndarray
     varpar_names: list
+    kr_par: np.ndarray
+    kr_names: list
     theta: np.ndarray
     loglik: float
     deviance: float
@@ -84,13 +104,20 @@ class RepeatedFit:
     correlation: np.ndarray
     fitted: np.ndarray
     residuals: np.ndarray
+    fitted_marginal: np.ndarray
+    residuals_marginal: np.ndarray
+    fitted_conditional: np.ndarray
+    resid_pearson: np.ndarray
+    singular: bool
+    blocks: list
+    n_groups: dict
+    varcorr: list
+    blups: list
+    blup_sd: list
     column_names: list | None = None
     position_labels: list | None = None
-    fitted_conditional: np.ndarray | None = None
-    residuals_conditional: np.ndarray | None = None
-    varcorr: list | None = None
-    blups: dict | None = None
     iterations: int = 0
+    nevals: int = 0
     fit_seconds: float = 0.0
     _model: object = field(default=None, repr=False, compare=False)
 
@@ -99,23 +126,23 @@ class RepeatedFit:
         return np.sqrt(np.diag(self.vcov))
 
     def deviance_at(self, varpar: np.ndarray) -> float:
-        """-2 log-likelihood (REML criterion when ``reml``) at natural ``varpar``, beta profiled out.
+        """-2 log-likelihood (REML criterion when ``reml``) at ``varpar``, beta profiled out.
 
         Returns inf where the covariance is not positive definite.
         """
-        ev = self._model.evaluate_natural(np.asarray(varpar, dtype=float))
-        return np.inf if ev is None else ev.f
+        ev = self._model.evaluate_varpar(np.asarray(varpar, dtype=float))
+        return np.inf if ev is None or not np.isfinite(ev.f) else ev.f
 
     def vcov_at(self, varpar: np.ndarray) -> np.ndarray:
-        """(X'V^-1X)^-1 at natural ``varpar``."""
-        ev = self._model.evaluate_natural(np.asarray(varpar, dtype=float))
+        """(X'V^-1X)^-1 at ``varpar``."""
+        ev = self._model.evaluate_varpar(np.asarray(varpar, dtype=float))
         if ev is None:
             raise ModelError("The covariance parameters give a covariance matrix that is not positive definite.")
         return np.linalg.inv(ev.A)
 
     def kr_clusters(self) -> list:
-        """One :class:`ClusterPieces` per subject, derivatives with respect to ``varpar``."""
-        return post.kr_clusters(self._model, self.varpar)
+        """One :class:`ClusterPieces` per subject, derivatives of V_i with respect to ``kr_par``."""
+        return post.kr_clusters(self._model, self.kr_par)
 
 
 class _Model:
@@ -162,7 +189,30 @@ class _Model:
         W = self.struct.matrix(th_r)
         return W, psis, evaluate(self.grid, W, psis, self.reml, profile=True)
 
-    # natural parametrisation ---------------------------------------------------------------
+    # Satterthwaite parametrisation: (lme4 theta, structure theta, sigma) ------------------------
+    def varpar_names(self):
+        names = []
+        for b in self.grid.blocks:
+            for i, j in zip(*tril_colmajor(b.q)):
+                tail = b.names[i] if i == j else f"{b.names[i]}_{b.names[j]}"
+                names.append(f"theta_{b.group}_{tail}")
+        return names + self.struct.theta_names() + ["sigma"]
+
+    def varpar_from_theta(self, theta, sigma2):
+        th_b, th_r = self.split(np.asarray(theta, dtype=float))
+        parts = [theta_canonical(t, q) for t, q in zip(th_b, self.qs)]
+        return np.concatenate(parts + [th_r, [np.sqrt(sigma2)]])
+
+    def evaluate_varpar(self, v):
+        th_b, th_r = self.split(v[:-1])
+        s2 = v[-1] ** 2
+        W = self.struct.matrix(th_r)
+        if not np.all(np.isfinite(W)):
+            return None
+        Gs = [s2 * psi_from_theta(t, q) for t, q in zip(th_b, self.qs)]
+        return evaluate(self.grid, s2 * W, Gs, self.reml, profile=False)
+
+    # Kenward-Roger parametrisation: natural units -------------------------------------------
     def natural_names(self):
         names = []
         for b in self.grid.blocks:
@@ -180,7 +230,10 @@ class _Model:
 
     def evaluate_natural(self, v):
         Gs, v_r = self.split_natural(v)
-        R = self.struct.cov_from_natural(v_r)
+        with np.errstate(invalid="ignore"):  # e.g. a negative variance under a square root
+            R = self.struct.cov_from_natural(v_r)
+        if not np.all(np.isfinite(R)):
+            return None
         return evaluate(self.grid, R, Gs, self.reml, profile=False)
 
 
@@ -229,7 +282,8 @@ def check_structure(grid: Grid, struct: Structure, labels) -> None:
                                  f"that far apart; use AR1 or CS, or check the index column.")
     n_cov = struct.n_natural + sum(n_vech(b.q) for b in grid.blocks)
     if n_cov >= grid.nobs - grid.p:
-        raise ModelError(f"{name} with these random effects has {n_cov} covariance parameters, too many for "
+        what = f"{name} with these random effects" if grid.blocks else name
+        raise ModelError(f"{what} has {n_cov} covariance parameters, too many for "
                          f"{grid.nobs} observations and {grid.p} fixed effects; choose a simpler structure.")
 
 
@@ -284,7 +338,7 @@ def _newton_polish(model: _Model, theta, f, g, steps: int = 4):
 
 
 class _Stall:
-    """BFGS callback that stops once 10 iterations improved -2 logLik by less than 1e-8.
+    """BFGS callback that stops once 10 iterations improved -2 logLik by less than 1e-7.
 
     Over-parametrised combinations (a random intercept with CS) have flat ridges where BFGS
     would crawl for hundreds of iterations without changing any reported number.
@@ -295,7 +349,7 @@ class _Stall:
 
     def __call__(self, intermediate_result):
         self.history.append(float(intermediate_result.fun))
-        if len(self.history) > 10 and self.history[-11] - self.history[-1] < 1e-8:
+        if len(self.history) > 10 and self.history[-11] - self.history[-1] < 1e-7:
             raise StopIteration
 
 
@@ -341,7 +395,12 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
 
 
 def _labels(position_labels, T):
-    return [str(v) for v in position_labels] if position_labels is not None else [str(k) for k in range(int(T))]
+    if position_labels is None:
+        return [str(k) for k in range(int(T))]
+    if len(position_labels) != int(T):
+        raise ModelError(f"There are {len(position_labels)} index labels for {int(T)} index positions; "
+                         "pass one label per distinct index value.")
+    return [str(v) for v in position_labels]
 
 
 def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=None) -> RepeatedFit:
@@ -374,7 +433,8 @@ def _assemble(model: _Model, theta, W, psis, ev, converged, warnings, iterations
     s2 = ev.sigma2
     R = s2 * np.real(W)
     Gs = [s2 * p for p in psis]
-    varpar = np.concatenate([vech(G) for G in Gs] + [struct.natural_from_cov(R)])
+    kr_par = np.concatenate([vech(G) for G in Gs] + [struct.natural_from_cov(R)])
+    varpar = model.varpar_from_theta(theta, s2)
     N, p = grid.nobs, grid.p
     k = p + len(varpar)
     f = ev.f
@@ -386,19 +446,26 @@ def _assemble(model: _Model, theta, W, psis, ev, converged, warnings, iterations
     marg = post.marginal_covariance(grid, R, Gs)
     d = np.sqrt(np.diag(marg))
     warnings.extend(post.boundary_warnings(struct, R, Gs, grid))
+    if grid.blocks:
+        blups, blup_sd, cond = post.blups(grid, psis, ev, s2)
+    else:
+        blups, blup_sd, cond = [], [], np.zeros(N)
+    position = np.zeros(N, dtype=np.int64)
+    position[grid.rows[grid.present]] = np.nonzero(grid.present)[1]
+    resid = yv - fitted - cond
     fit = RepeatedFit(
         structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A),
-        varpar=varpar, varpar_names=model.natural_names(), theta=np.asarray(theta, dtype=float),
+        varpar=varpar, varpar_names=model.varpar_names(), kr_par=kr_par, kr_names=model.natural_names(),
+        theta=np.asarray(theta, dtype=float),
         loglik=-f / 2, deviance=f, aic=f + 2 * k, bic=f + k * np.log(N - p if reml else N),
         nobs=N, n_subjects=grid.S, n_positions=grid.T, n_parameters=len(varpar), converged=converged,
         warnings=warnings, parameters=struct.report(R), sigma=float(np.sqrt(R[0, 0])),
-        marginal_covariance=marg, correlation=marg / np.outer(d, d), fitted=fitted, residuals=yv - fitted,
-        iterations=iterations, _model=model)
-    if grid.blocks:
-        fit.blups, cond = post.blups(grid, psis, Gs, ev, s2)
-        fit.fitted_conditional = fitted + cond
-        fit.residuals_conditional = yv - fit.fitted_conditional
-        fit.varcorr = post.varcorr(grid, Gs, R)
+        marginal_covariance=marg, correlation=marg / np.outer(d, d),
+        fitted=fitted + cond, residuals=resid, fitted_marginal=fitted, residuals_marginal=yv - fitted,
+        fitted_conditional=fitted + cond, resid_pearson=resid / np.sqrt(np.diag(R))[position],
+        singular=any(w.kind == "singular" for w in warnings), blocks=list(grid.source_blocks),
+        n_groups={b.group: len(b.levels) for b in grid.blocks}, varcorr=Gs, blups=blups, blup_sd=blup_sd,
+        iterations=iterations, nevals=model.n_evals, _model=model)
     return fit
 
 

@@ -56,6 +56,7 @@ class Grid:
     subjects: np.ndarray   # (S,) subject code of each grid row
     blocks: list           # BlockGrid per random-effects block
     nobs: int
+    source_blocks: list    # the RandomBlock objects the grid was built from
 
     @property
     def S(self) -> int:
@@ -123,7 +124,7 @@ def build_grid(y, X, subject, position, n_positions, blocks=(), subject_labels=N
     Xp = np.where(present[:, :, None], X[safe], 0.0)
     patterns, pattern, counts = np.unique(present, axis=0, return_inverse=True, return_counts=True)
     grids = [_block_grid(b, s_of_row, subject, subject_labels, rows, present) for b in blocks]
-    return Grid(yp, Xp, present, rows, pattern.ravel(), patterns, counts, codes, grids, n)
+    return Grid(yp, Xp, present, rows, pattern.ravel(), patterns, counts, codes, grids, n, list(blocks))
 
 
 def _block_grid(block, s_of_row, subject, subject_labels, rows, present) -> BlockGrid:

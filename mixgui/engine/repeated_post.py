@@ -68,17 +68,18 @@ def boundary_warnings(struct, R, Gs, grid) -> list:
     return out
 
 
-def blups(grid, psis, Gs, ev, sigma2):
+def blups(grid, psis, ev, sigma2):
     """Conditional modes of the random effects and their conditional standard deviations.
 
     b_l = G Z_l' V^-1 r and Var(b_l | y) = G - G Z_l' V^-1 Z_l G (beta taken as known, as lme4's
     condVar), level by level, accumulated over the grid without a loop over subjects.
-    Returns (dict group -> {"levels", name, "se_" + name}, conditional part of the fitted values (n,)).
+    Returns (list of (L, q) modes, list of (L, q) standard deviations, conditional part of the
+    fitted values (n,)), the lists following the blocks.
     """
-    out: dict = {}
+    modes, sds = [], []
     cond = np.zeros(grid.nobs)
     rows = grid.rows[grid.present]
-    for b, psi, G in zip(grid.blocks, psis, Gs):
+    for b, psi in zip(grid.blocks, psis):
         L = len(b.levels)
         lev = b.level_pad[grid.present]
         zu = (b.Z * ev.u[:, :, None])[grid.present]
@@ -90,30 +91,10 @@ def blups(grid, psis, Gs, ev, sigma2):
         H = np.zeros((L, b.q, b.q))
         np.add.at(H, lev, outer)
         var = sigma2 * (psi[None] - psi[None] @ H @ psi[None])
-        se = np.sqrt(np.clip(np.diagonal(var, axis1=1, axis2=2), 0, None))
+        sds.append(np.sqrt(np.clip(np.diagonal(var, axis1=1, axis2=2), 0, None)))
+        modes.append(est)
         cond[rows] += np.einsum("nq,nq->n", b.Z[grid.present], est[lev])
-        entry = out.setdefault(b.group, {"levels": [str(v) for v in b.levels]})
-        for j, name in enumerate(b.names):
-            entry[name] = est[:, j]
-            entry["se_" + name] = se[:, j]
-    return out, cond
-
-
-def varcorr(grid, Gs, R) -> list:
-    """Rows as R's as.data.frame(VarCorr(fit)): variances, then correlations, per block; Residual last."""
-    rows = []
-    for b, G in zip(grid.blocks, Gs):
-        sd = np.sqrt(np.clip(np.diag(G), 0, None))
-        for i, name in enumerate(b.names):
-            rows.append({"group": b.group, "var1": name, "var2": None, "vcov": float(G[i, i]), "sdcor": float(sd[i])})
-        for i in range(b.q):
-            for j in range(i + 1, b.q):
-                c = G[i, j] / (sd[i] * sd[j]) if sd[i] * sd[j] > 0 else np.nan
-                rows.append({"group": b.group, "var1": b.names[i], "var2": b.names[j],
-                             "vcov": float(G[i, j]), "sdcor": float(c)})
-    rows.append({"group": "Residual", "var1": None, "var2": None, "vcov": float(R[0, 0]),
-                 "sdcor": float(np.sqrt(R[0, 0]))})
-    return rows
+    return modes, sds, cond
 
 
 def kr_clusters(model, varpar) -> list:
@@ -149,8 +130,7 @@ def kr_clusters(model, varpar) -> list:
             V += np.where(same, Z @ G @ Z.T, 0.0)
             dV.extend(np.where(same, Z @ E @ Z.T, 0.0) for E in mats)
         dV.extend(dR[k][sub] for k in range(len(dR)))
-        d2V = {}
-        for (k, l), m in d2R.items():  # both orders, so a lookup never depends on k <= l
-            d2V[(k + off, l + off)] = d2V[(l + off, k + off)] = m[sub]
+        # one key per unordered pair (i <= j): Kenward-Roger adds the symmetric (j, i) term itself
+        d2V = {(i + off, j + off): m[sub] for (i, j), m in d2R.items()}
         out.append(ClusterPieces(X=grid.X[s][ix], V=V, dV=dV, d2V=d2V))
     return out

@@ -25,14 +25,24 @@ from scipy import stats
 
 from mixgui.errors import FitWarning
 
+# Steps of the numerical derivatives: numDeriv's defaults, which lmerTest uses: the Hessian with
+# relative steps 0.1 (numDeriv::hessian), the Jacobian with 1e-4 (numDeriv::jacobian); both 1e-4
+# absolute at zero, and four Richardson halvings.
+HESS_STEPS = dict(d=0.1, eps=1e-4)
+JAC_STEPS = dict(d=1e-4, eps=1e-4)
 EIGEN_TOL = 1e-8  # lmerTest: Hessian eigenvalues within +-1e-8 count as zero (dropped from the inverse)
 _ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)  # numDeriv's zero.tol
 
 
-def _steps(x, d, eps):
-    """numDeriv's initial step: relative ``d`` away from zero, absolute ``eps`` near zero."""
-    x = np.asarray(x, float)
-    return np.abs(d * x) + eps * (np.abs(x) < _ZERO_TOL)
+def _steps(x, d, eps, floor=0.0):
+    """Initial steps: numDeriv's rule (relative ``d``; absolute ``eps`` at zero).
+
+    An optional ``floor`` (0 by default, as numDeriv) raises tiny relative steps, never beyond
+    half the parameter, so a step does not cross zero unless the parameter is zero.
+    """
+    x = np.abs(np.asarray(x, float))
+    h = d * x + eps * (x < _ZERO_TOL)
+    return np.where(x < _ZERO_TOL, h, np.maximum(h, np.minimum(floor, x / 2)))
 
 
 def _richardson(a):
@@ -43,10 +53,10 @@ def _richardson(a):
     return a[0]
 
 
-def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
+def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4, floor=0.0) -> np.ndarray:
     """Jacobian of a vector function by central differences and Richardson extrapolation.
 
-    Reproduces ``numDeriv::jacobian(method = "Richardson")`` with its default arguments.
+    With the defaults, ``numDeriv::jacobian(method = "Richardson")``.
 
     Returns
     -------
@@ -54,7 +64,7 @@ def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
     """
     x = np.asarray(x, float)
     n = len(x)
-    h0 = _steps(x, d, eps)
+    h0 = _steps(x, d, eps, floor)
     cols = []
     for i in range(n):
         est, h = [], h0[i]
@@ -67,15 +77,15 @@ def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def richardson_hessian(func, x, d=1e-4, eps=1e-4, r=4) -> np.ndarray:
-    """Hessian of a scalar function as ``numDeriv::hessian`` (``genD``, Richardson, v = 2).
+def richardson_hessian(func, x, d=0.1, eps=1e-4, r=4, floor=0.0) -> np.ndarray:
+    """Hessian of a scalar function as ``numDeriv::hessian`` (``genD``, Richardson, v = 2; the defaults).
 
     Off-diagonal terms use the diagonal estimates, as genD does, so the result is symmetric.
     """
     x = np.asarray(x, float)
     n = len(x)
     f0 = float(func(x))
-    h0 = _steps(x, d, eps)
+    h0 = _steps(x, d, eps, floor)
     H = np.zeros((n, n))
     for i in range(n):
         est, h = [], h0[i]
@@ -137,7 +147,7 @@ class Satterthwaite:
         self.nobs = nobs
         self.warnings: list = []
         varpar = np.asarray(model.varpar, float)
-        H = richardson_hessian(model.deviance_at, varpar)
+        H = richardson_hessian(model.deviance_at, varpar, **HESS_STEPS)
         H = (H + H.T) / 2
         w, U = np.linalg.eigh(H)
         self.hessian_eigenvalues = w
@@ -155,7 +165,7 @@ class Satterthwaite:
         Up = U[:, pos]
         self.vcov_varpar = 2 * (Up / w[pos]) @ Up.T
         p = len(self.beta)
-        J = richardson_jacobian(lambda v: np.asarray(model.vcov_at(v), float).ravel(), varpar)
+        J = richardson_jacobian(lambda v: np.asarray(model.vcov_at(v), float).ravel(), varpar, **JAC_STEPS)
         self.jacobian = [J[:, k].reshape(p, p) for k in range(J.shape[1])]
         self._flagged = False
 

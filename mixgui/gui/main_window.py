@@ -15,7 +15,15 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -131,8 +139,8 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(_pane("DATA", self.data_name_label, self.data_splitter))
         self.splitter.addWidget(_pane("MODEL", self.analysis_title_label, self.model_panel))
         self.splitter.addWidget(_pane("RESULTS", None, self.results_panel))
-        self.splitter.setSizes([430, 380, 690])
-        for i, stretch in enumerate((3, 2, 5)):
+        self.splitter.setSizes([380, 350, 770])
+        for i, stretch in enumerate((2, 1, 4)):
             self.splitter.setStretchFactor(i, stretch)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -291,7 +299,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_levels(self) -> None:
         ds = self.dataset
-        self.variable_list.set_variables(ds.columns, ds.levels)
+        self.variable_list.set_variables(ds.columns, ds.levels, self._text_columns())
         categorical = {c for c in ds.columns if ds.levels.get(c) in CATEGORICAL}
         self.model_panel.set_columns(ds.columns, categorical, self._text_columns())
 
@@ -303,7 +311,7 @@ class MainWindow(QMainWindow):
             self.status.show_text(f"{column} holds text, so it cannot be continuous")
             return
         self.dataset.levels[column] = level
-        self.variable_list.set_variables(self.dataset.columns, self.dataset.levels)
+        self.variable_list.set_variables(self.dataset.columns, self.dataset.levels, self._text_columns())
         self.model_panel.set_factor_checked(column, level in CATEGORICAL)
 
     def _factor_toggled(self, column: str, checked: bool) -> None:
@@ -349,9 +357,11 @@ class MainWindow(QMainWindow):
     def _fit_cancelled(self, rev: int) -> None:
         if rev != self.controller.revision:
             return  # superseded by a newer request, which is running
+        self.status.fit_cancelled()
+        if self.results_panel.revision is None:
+            return  # nothing from an earlier fit is shown (e.g. a formula message)
         self.results_panel.set_stale("Fit cancelled. The results below are from the previous fit; "
                                      "press Fit to update them.")
-        self.status.fit_cancelled()
 
     # -- messages ---------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:

@@ -40,6 +40,8 @@ QLabel#message {{
 QLabel#updating {{
     background: #e8f0fa; border: 1px solid #b9cfea; border-radius: 4px; padding: 6px 10px; color: {ACCENT_DARK};
 }}
+QLabel#tableTitle:disabled, QLabel#footnote:disabled, QLabel#message:disabled {{ color: #a3acb7; }}
+QLabel#warningBox:disabled {{ color: #a89a70; background: #fbf7ea; border-color: #eadcae; }}
 QScrollArea#results {{ background: {SURFACE}; border: none; }}
 QWidget#resultsBody {{ background: {SURFACE}; }}
 QTableView {{
@@ -47,6 +49,8 @@ QTableView {{
     selection-background-color: #d6e4f5; selection-color: {TEXT};
 }}
 QTableView:disabled {{ color: #a3acb7; }}
+QHeaderView::section:disabled {{ color: #a3acb7; }}
+QPushButton:disabled {{ color: #a3acb7; }}
 QHeaderView::section {{
     background: #f1f3f6; color: {TEXT}; border: none; border-bottom: 1px solid {BORDER};
     border-right: 1px solid #e6e9ee; padding: 4px 8px; font-weight: 600;
@@ -69,6 +73,7 @@ QPushButton#primary {{
 QPushButton#primary:hover {{ background: {ACCENT_DARK}; }}
 QPushButton#primary:disabled {{ background: #9fb8d8; border-color: #9fb8d8; }}
 QPushButton#copy {{ padding: 2px 10px; color: {ACCENT_DARK}; }}
+QPushButton#copy:disabled {{ color: #a3acb7; }}
 QSplitter::handle {{ background: {BACKGROUND}; }}
 QStatusBar {{ background: {SURFACE}; border-top: 1px solid {BORDER}; color: {TEXT}; }}
 QStatusBar QLabel {{ padding: 0 6px; }}

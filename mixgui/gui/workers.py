@@ -25,7 +25,7 @@ from mixgui.errors import Cancelled, MixGUIError, Progress
 log = logging.getLogger(__name__)
 
 #: every live controller, so tests can check that no fit thread is left running
-_controllers: "weakref.WeakSet[FitController]" = weakref.WeakSet()
+_controllers: weakref.WeakSet[FitController] = weakref.WeakSet()
 
 
 def running_controllers() -> list:

@@ -54,14 +54,8 @@ def _and(items: list) -> str:
 
 
 def _fixed_words(formula) -> str:
-    mains = [term_label(t) for t in formula.terms if len(t) == 1]
-    inter = [" × ".join(t) for t in formula.terms if len(t) > 1]
-    parts = []
-    if mains:
-        parts.append(_and(mains))
-    if inter:
-        parts.append(("the interaction " if len(inter) == 1 else "the interactions ") + _and(inter))
-    words = _and(parts) if parts else "an intercept only"
+    words = _and([term_label(t) if len(t) == 1 else f"the {' × '.join(t)} interaction" for t in formula.terms])
+    words = words or "an intercept only"
     if not formula.intercept:
         words += " (without an intercept)"
     return words

@@ -87,9 +87,13 @@ class DenseLmm:
         RZX = linalg.solve_triangular(Lz, Lam.T @ self._ZtX, lower=True)
         cu = linalg.solve_triangular(Lz, Lam.T @ self._Zty, lower=True)
         XtViX = self._XtX - RZX.T @ RZX
-        rhs = self._Xty - RZX.T @ cu
-        beta = np.linalg.solve(XtViX, rhs)
-        pwrss = float(self._yty - cu @ cu - rhs @ beta)
+        beta = np.linalg.solve(XtViX, self._Xty - RZX.T @ cu)
+        # pwrss from the residuals themselves (not y'y minus fitted squares): the Satterthwaite
+        # Hessian takes second differences of the deviance with steps down to 1e-7, so the
+        # deviance must be accurate to ~1e-13 (lme4 computes it this way too).
+        u = linalg.solve_triangular(Lz, cu - RZX @ beta, lower=True, trans="T")
+        r = self.y - self.X @ beta - self._Z @ (Lam @ u)
+        pwrss = float(r @ r + u @ u)
         return ld, XtViX, beta, pwrss
 
     def profiled_deviance(self, theta) -> float:
@@ -164,6 +168,7 @@ def fit_dense(y, X, blocks, reml=True, start=None) -> DenseLmm:
     """Fit by minimising the profiled deviance over theta (diagonal elements >= 0)."""
     m = DenseLmm(np.asarray(y, float), np.asarray(X, float), list(blocks), reml)
     Z = np.hstack([_block_Z(b) for b in blocks])
+    m._Z = Z
     m._ZtZ, m._ZtX, m._Zty = Z.T @ Z, Z.T @ m.X, Z.T @ m.y
     m._XtX, m._Xty, m._yty = m.X.T @ m.X, m.X.T @ m.y, float(m.y @ m.y)
     bounds, x0 = [], []

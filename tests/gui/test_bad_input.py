@@ -92,6 +92,8 @@ def test_level_changes_flow_into_the_factors(make_window):
     menu = w.variable_list.menu_for("time")
     checked = [a.text() for a in menu.actions() if a.isChecked()]
     assert checked and checked[0].startswith("Nominal")
+    text_menu = w.variable_list.menu_for("treatment")
+    assert not [a for a in text_menu.actions() if a.text().startswith("Continuous")][0].isEnabled()
 
 
 def test_save_and_reopen_analysis(make_window, tmp_path):

@@ -76,10 +76,15 @@ def test_scrolling_the_view_to_the_bottom_fetches_batches(big_frame, qtbot):
     model = grid.data_model()
     assert model.rowCount() == BATCH
     counts = []
+    bar = grid.verticalScrollBar()
+    last_max = 0
     for _ in range(3):
-        bar = grid.verticalScrollBar()
-        bar.setValue(bar.maximum())  # the view asks the model for more at the bottom
-        qtbot.waitUntil(lambda n=model.rowCount(): model.rowCount() > n, timeout=2000)
+        n = model.rowCount()
+        # the view lays out the new rows a moment later; then the bar's range grows
+        qtbot.waitUntil(lambda m=last_max: bar.maximum() > m, timeout=2000)
+        last_max = bar.maximum()
+        bar.setValue(bar.maximum())  # at the bottom the view asks the model for more
+        qtbot.waitUntil(lambda n=n: model.rowCount() > n, timeout=2000)
         counts.append(model.rowCount())
     assert counts == [2 * BATCH, 3 * BATCH, 4 * BATCH]
 

@@ -9,8 +9,12 @@ FIT_TIMEOUT_MS = 60_000
 
 
 def _fit_by_click(qtbot, window):
+    failures = []
+    window.controller.failed.connect(lambda rev, message: failures.append(message))
     with qtbot.waitSignal(window.controller.finished, timeout=FIT_TIMEOUT_MS) as blocker:
+        blocker.connect(window.controller.failed)  # a failed fit ends the wait at once
         qtbot.mouseClick(window.model_panel.fit_button, Qt.MouseButton.LeftButton)
+    assert not failures, f"the fit failed: {failures[0]}"
     rev, result, _seconds = blocker.args
     assert window.results_panel.revision == rev
     return result

@@ -10,8 +10,19 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-    QPushButton, QRadioButton, QSizePolicy, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixgui.analysis.formula import parse_formula
@@ -25,6 +36,9 @@ DF_HELP = ("How the degrees of freedom of the t and F tests are found. Satterthw
            "none gives z tests (large samples only).")
 REML_HELP = ("REML (restricted maximum likelihood) gives unbiased variance estimates; use it to report "
              "a model. ML is needed to compare models that differ in their fixed effects.")
+SYNTAX_HELP = [("a + b", "effects of a and b"), ("a * b", "a, b and their interaction"),
+               ("(1 | g)", "random intercept per g"), ("(t | g)", "… and random slope of t"),
+               ("(1 | g1/g2)", "g2 nested in g1")]
 FACTOR_HELP = ("Checked columns are categorical: each level gets its own coefficient. Text columns are "
                "always categorical; check a numeric column (e.g. a patient number) to treat it so.")
 
@@ -113,6 +127,13 @@ class ModelPanel(QWidget):
         layout.addWidget(_section("Factors (categorical)"))
         layout.addWidget(self.factor_list, 1)
         layout.addSpacing(8)
+        layout.addWidget(_section("Formula syntax"))
+        self.syntax_label = QLabel(_syntax_html())
+        self.syntax_label.setObjectName("muted")
+        self.syntax_label.setTextFormat(Qt.TextFormat.RichText)
+        self.syntax_label.setWordWrap(True)
+        layout.addWidget(self.syntax_label)
+        layout.addSpacing(8)
         fit_row = QHBoxLayout()
         fit_row.addStretch(1)
         fit_row.addWidget(self.fit_button)
@@ -173,6 +194,7 @@ class ModelPanel(QWidget):
         """Show ``spec``; options the panel does not edit are kept for :meth:`spec`."""
         self._base = spec
         self.formula_edit.setText(spec.formula)
+        self.formula_edit.setCursorPosition(0)  # show the outcome, not the end of a long formula
         (self.ml_radio if spec.method == "ML" else self.reml_radio).setChecked(True)
         i = self.df_combo.findData(spec.df_method)
         self.df_combo.setCurrentIndex(max(i, 0))
@@ -222,6 +244,12 @@ def _section(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionLabel")
     return label
+
+
+def _syntax_html() -> str:
+    rows = "".join(f'<tr><td style="padding: 1px 14px 1px 0;"><code>{html.escape(a)}</code></td>'
+                   f"<td>{html.escape(b)}</td></tr>" for a, b in SYNTAX_HELP)
+    return f"<table>{rows}</table>"
 
 
 def _error_html(formula: str, message: str) -> str:

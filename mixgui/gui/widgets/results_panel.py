@@ -7,8 +7,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
-    QSizePolicy, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
@@ -33,19 +43,34 @@ class ResultTableView(QTableView):
         vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
         hh = self.horizontalHeader()
         hh.setHighlightSections(False)
-        hh.setStretchLastSection(True)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         if not any(c.label for c in model.table.columns):
             hh.hide()  # e.g. the model summary: label / value pairs need no header
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._natural: list = []
         self._fit_columns()
         self.horizontalScrollBar().rangeChanged.connect(lambda *_: self._fit_height())
         self._fit_height()
 
     def _fit_columns(self) -> None:
         self.resizeColumnsToContents()
-        for c in range(self.model().columnCount()):
-            self.setColumnWidth(c, self.columnWidth(c) + 18)  # breathing room between numbers
+        self._natural = [self.columnWidth(c) + 18 for c in range(self.model().columnCount())]  # breathing room
+        cols = self.model().table.columns
+        # Spare width goes to a text column: the last one when it is text (label/value tables), else
+        # the first (terms), so the numbers stay together as in a printed table.
+        self._spare_to = len(cols) - 1 if cols and cols[-1].kind == "text" else 0
+        self._spread()
+
+    def _spread(self) -> None:
+        if not self._natural:
+            return
+        spare = max(0, self.viewport().width() - sum(self._natural))
+        for c, w in enumerate(self._natural):
+            self.setColumnWidth(c, w + (spare if c == self._spare_to else 0))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._spread()
 
     def _fit_height(self) -> None:
         h = self.verticalHeader().length() + 2 * self.frameWidth() + 2
@@ -57,7 +82,7 @@ class ResultTableView(QTableView):
         self.setFixedHeight(h)
 
     def sizeHint(self) -> QSize:
-        return QSize(self.horizontalHeader().length() + 2 * self.frameWidth(), self.height())
+        return QSize(sum(self._natural) + 2 * self.frameWidth(), self.height())
 
 
 class TableCard(QFrame):

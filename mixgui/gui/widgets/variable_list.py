@@ -69,11 +69,16 @@ class VariableList(QListWidget):
         self.setToolTip("Right-click a variable to change its measurement level.")
         self._icons = {lv: level_icon(lv) for lv in LEVELS}
         self._levels: dict = {}
+        self._text_columns: set = set()
 
-    def set_variables(self, columns: list, levels: dict) -> None:
-        """Show ``columns`` with their levels (``levels``: column -> level)."""
+    def set_variables(self, columns: list, levels: dict, text_columns=()) -> None:
+        """Show ``columns`` with their levels (``levels``: column -> level).
+
+        ``text_columns`` hold text, so the menu does not offer "continuous" for them.
+        """
         self.clear()
         self._levels = dict(levels)
+        self._text_columns = set(text_columns)
         for col in columns:
             level = levels.get(col, "continuous")
             item = QListWidgetItem(self._icons.get(level, QIcon()), col)
@@ -95,6 +100,9 @@ class VariableList(QListWidget):
             act.setCheckable(True)
             act.setChecked(level == current)
             act.setToolTip(LEVEL_HELP[level])
+            if level == "continuous" and column in self._text_columns:
+                act.setEnabled(False)
+                act.setToolTip(f"{column} holds text, so it cannot be continuous")
             act.triggered.connect(lambda _=False, c=column, lv=level: self._choose(c, lv))
             group.addAction(act)
             menu.addAction(act)

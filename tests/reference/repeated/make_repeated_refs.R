@@ -2,7 +2,10 @@
 #
 # Run from this folder:  Rscript make_repeated_refs.R
 # Reads orthodont_long.csv (nlme's Orthodont plus occ = visit 1..4, agef = age as a factor),
-# writes orthodont_missing.csv (some visits dropped) and one ref_<case>.json per case.
+# writes orthodont_missing.csv (some visits dropped), one ref_<case>.json per fitted case, and
+# infer_gls.json (emmeans' Satterthwaite df for gls) and infer_lmer.json (lmerTest / pbkrtest
+# df and Kenward-Roger covariance for the random-slope model).
+# Made with R 4.2.2, nlme 3.1-162, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4.
 # The orthodont_{cs,csh,ar1,arh1,toep,un}.json files next to this script are copies of the
 # project's shared references (same conventions, made with the same nlme).
 suppressPackageStartupMessages({ library(nlme); library(jsonlite) })
@@ -31,7 +34,8 @@ common <- function(fit, structure, method) {
   ll <- logLik(fit)
   list(method = method, structure = structure, nobs = fit$dims$N, loglik = as.numeric(ll),
        df = attr(ll, "df"), aic = AIC(fit), bic = BIC(fit), sigma = fit$sigma,
-       fixed_effects = fixed_table(fit))
+       fixed_effects = fixed_table(fit), fitted_head = unname(fitted(fit)[1:12]),
+       pearson_head = unname(residuals(fit, type = "pearson")[1:12]))
 }
 gls_case <- function(name, structure, data, correlation = NULL, weights = NULL, method = "REML") {
   fit <- gls(distance ~ agef + Sex, data = data, correlation = correlation, weights = weights,
@@ -85,3 +89,34 @@ lme_case("ri_ar1", "AR1", full, ~ 1 | Subject, corAR1(form = ~ occ | Subject))
 lme_case("ri_ar1_ml", "AR1", full, ~ 1 | Subject, corAR1(form = ~ occ | Subject), method = "ML")
 lme_case("miss_ri_ar1", "AR1", miss, ~ 1 | Subject, corAR1(form = ~ occ | Subject))
 lme_case("miss_rs_id", "ID", miss, ~ agen | Subject)
+
+# Small-sample inference through the CovarianceModel protocol (needs emmeans, lme4, lmerTest, pbkrtest).
+# 1. emmeans' Satterthwaite df for gls (from nlme's apVar) where emmeans has the analytic method;
+#    "appx-satterthwaite" rows are recorded but not compared.
+suppressPackageStartupMessages({ library(emmeans); library(lme4); library(lmerTest); library(pbkrtest) })
+gls_fits <- list(
+  CS = gls(distance ~ agef + Sex, data = full, correlation = corCompSymm(form = ~ 1 | Subject)),
+  CSH = gls(distance ~ agef + Sex, data = full, correlation = corCompSymm(form = ~ 1 | Subject), weights = het),
+  AR1 = gls(distance ~ agef + Sex, data = full, correlation = corAR1(form = ~ occ | Subject)),
+  ARH1 = gls(distance ~ agef + Sex, data = full, correlation = corAR1(form = ~ occ | Subject), weights = het),
+  TOEP = gls(distance ~ agef + Sex, data = full, correlation = corARMA(form = ~ occ | Subject, p = 3)),
+  UN = gls(distance ~ agef + Sex, data = full, correlation = corSymm(form = ~ occ | Subject), weights = het))
+emm_rows <- function(fit, spec) {
+  s <- suppressMessages(summary(emmeans(fit, spec, mode = "satterthwaite")))
+  list(levels = as.character(s[[1]]), emmean = s$emmean, se = s$SE, df = s$df,
+       method = attr(s, "mesg")[grepl("Degrees-of-freedom", attr(s, "mesg"))])
+}
+infer_gls <- lapply(gls_fits, function(fit) list(agef = emm_rows(fit, ~ agef), Sex = emm_rows(fit, ~ Sex)))
+write_json(infer_gls, "infer_gls.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+
+# 2. lmerTest (Satterthwaite) and pbkrtest (Kenward-Roger) for the random-slope model with ID
+#    residuals on the data with missing visits: the same likelihood as lme_case("miss_rs_id").
+m <- lmer(distance ~ agef + Sex + (agen | Subject), data = miss, REML = TRUE,
+          control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12)))
+sat <- summary(m)$coefficients
+kr <- summary(m, ddf = "Kenward-Roger")$coefficients
+V <- as.matrix(vcovAdj(m)); dimnames(V) <- NULL
+write_json(list(loglik = as.numeric(logLik(m)), term = rownames(sat), estimate = unname(sat[, 1]),
+                se = unname(sat[, 2]), df_satterthwaite = unname(sat[, "df"]), se_kr = unname(kr[, 2]),
+                df_kr = unname(kr[, "df"]), vcov_kr = V),
+           "infer_lmer.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -1,0 +1,427 @@
+"""Option panels of the model builder: repeated measures, estimation, reference levels, marginal means.
+
+Labels, defaults and help come from :mod:`mixgui.analysis.builder` and :mod:`mixgui.analysis.spec`
+(each option is written down once). Panels only emit what the user asked for; the builder makes
+it an undoable command and redraws them with ``set_draft``.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QPushButton, QRadioButton, QToolButton, QVBoxLayout, QWidget,
+)
+
+from mixgui.analysis.builder import CONTRAST_HELP, HELP, LABELS, STRUCTURE_HELP, ModelDraft
+from mixgui.analysis.spec import ADJUSTMENTS, CONTRAST_METHODS, DF_METHODS, STRUCTURES, Contrast, Repeated
+from mixgui.gui.widgets.builder_roles import ColumnModel, ColumnView, VariableSource
+from mixgui.gui.widgets.pattern_icons import pattern_icon, pattern_pixmap
+
+
+def _section(text: str, help_text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionLabel")
+    label.setToolTip(help_text)
+    return label
+
+
+def default_adjust(method: str) -> str:
+    """The adjustment the analysis file assumes when none is given (Tukey for pairwise, else none)."""
+    return "tukey" if method == "pairwise" else "none"
+
+
+class RepeatedBox(QWidget):
+    """Subject and index slots (drop targets with arrows) and the structure with its pattern picture.
+
+    Signals
+    -------
+    changeRequested(changes)
+        For :func:`mixgui.analysis.builder.set_repeated`: subject / index / structure.
+    """
+
+    changeRequested = Signal(dict)
+
+    def __init__(self, source: VariableSource, parent=None):
+        super().__init__(parent)
+        self._source = source
+        self._syncing = False
+        self.slots = {}
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        for row, (key, title) in enumerate((("subject", "Subject"), ("index", "Index"))):
+            model = ColumnModel(f"repeated:{key}")
+            model.columnsDropped.connect(lambda cols, src, k=key: self.changeRequested.emit({k: cols[0]}))
+            view = ColumnView(model, rows=1)
+            view.setToolTip(HELP[key])
+            view.deleteRequested.connect(lambda cols, k=key: self.changeRequested.emit({k: None}))
+            arrow = QToolButton()
+            arrow.setText("▸")
+            arrow.setAccessibleName(f"Set repeated-measures {key}")
+            arrow.setToolTip(f"Use the selected variable as the {key}. {HELP[key]}")
+            arrow.clicked.connect(lambda _=False, k=key: self._arrow(k))
+            label = QLabel(title)
+            label.setToolTip(HELP[key])
+            grid.addWidget(arrow, row, 0)
+            grid.addWidget(label, row, 1)
+            grid.addWidget(view, row, 2)
+            self.slots[key] = (model, view, arrow)
+        self.structure_combo = QComboBox()
+        self.structure_combo.setIconSize(QSize(22, 22))
+        for s in STRUCTURES:
+            self.structure_combo.addItem(pattern_icon(s, 22), LABELS["structure"][s], s)
+            self.structure_combo.setItemData(self.structure_combo.count() - 1, STRUCTURE_HELP[s],
+                                             Qt.ItemDataRole.ToolTipRole)
+        self.structure_combo.setToolTip(HELP["structure"])
+        self.structure_combo.activated.connect(
+            lambda i: self.changeRequested.emit({"structure": self.structure_combo.itemData(i)}))
+        self.pattern_label = QLabel()
+        self.pattern_help = QLabel()
+        self.pattern_help.setObjectName("muted")
+        self.pattern_help.setWordWrap(True)
+        srow = QHBoxLayout()
+        srow.addWidget(self.structure_combo, 1)
+        srow.addWidget(self.pattern_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(_section("Repeated measures", HELP["structure"]))
+        layout.addLayout(grid)
+        layout.addLayout(srow)
+        layout.addWidget(self.pattern_help)
+
+    def _arrow(self, key: str) -> None:
+        cols = self._source.selected_columns()
+        if cols:
+            self.changeRequested.emit({key: cols[0]})
+
+    def set_draft(self, d: ModelDraft, levels: dict) -> None:
+        rep = d.repeated or Repeated()
+        for key in ("subject", "index"):
+            value = getattr(rep, key)
+            self.slots[key][0].set_columns([value] if value else [], levels)
+        i = self.structure_combo.findData(rep.structure)
+        self.structure_combo.setCurrentIndex(max(i, 0))
+        self.pattern_label.setPixmap(pattern_pixmap(rep.structure, 40))
+        self.pattern_label.setToolTip(STRUCTURE_HELP.get(rep.structure, ""))
+        self.pattern_help.setText(STRUCTURE_HELP.get(rep.structure, ""))
+
+
+class EstimationBox(QWidget):
+    """REML / ML with the one-line advice, the df method and the random-effect tests.
+
+    Signals
+    -------
+    changeRequested(changes)
+        ``method``, ``df_method`` or ``random_effect_tests``.
+    """
+
+    changeRequested = Signal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._syncing = False
+        self.method_buttons = {}
+        group = QButtonGroup(self)
+        row = QHBoxLayout()
+        for m, text in LABELS["method"].items():
+            b = QRadioButton(text)
+            b.setToolTip(HELP["method"])
+            b.toggled.connect(lambda on, m=m: on and self._emit(method=m))
+            group.addButton(b)
+            row.addWidget(b)
+            self.method_buttons[m] = b
+        row.addStretch(1)
+        self.method_help = QLabel(HELP["method"])
+        self.method_help.setObjectName("muted")
+        self.method_help.setWordWrap(True)
+        self.df_combo = QComboBox()
+        for m in DF_METHODS:
+            self.df_combo.addItem(LABELS["df_method"][m], m)
+        self.df_combo.setToolTip(HELP["df_method"])
+        self.df_combo.activated.connect(lambda i: self._emit(df_method=self.df_combo.itemData(i)))
+        self.tests_check = QCheckBox("Test the random effects (likelihood ratio)")
+        self.tests_check.setToolTip(HELP["random_effect_tests"])
+        self.tests_check.toggled.connect(lambda on: self._emit(random_effect_tests=on))
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Method", row)
+        form.addRow("", self.method_help)
+        form.addRow("df", self.df_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(_section("Estimation", HELP["method"]))
+        layout.addLayout(form)
+        layout.addWidget(self.tests_check)
+
+    def _emit(self, **changes) -> None:
+        if not self._syncing:
+            self.changeRequested.emit(changes)
+
+    def set_draft(self, d: ModelDraft) -> None:
+        self._syncing = True
+        try:
+            self.method_buttons.get(d.method, self.method_buttons["REML"]).setChecked(True)
+            self.df_combo.setCurrentIndex(max(self.df_combo.findData(d.df_method), 0))
+            self.tests_check.setChecked(d.random_effect_tests)
+        finally:
+            self._syncing = False
+
+
+class ReferenceBox(QWidget):
+    """One combo per factor: which level the others are compared with.
+
+    Signals
+    -------
+    referenceRequested(column, level)
+        ``level`` is None for the default (first level in sorted order).
+    """
+
+    referenceRequested = Signal(str, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.combos: dict = {}
+        self._syncing = False
+        self._shown = None
+        self.form = QFormLayout()
+        self.form.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(_section("Reference levels", HELP["reference"]))
+        layout.addLayout(self.form)
+
+    def set_draft(self, d: ModelDraft, factor_levels: dict) -> None:
+        """``factor_levels``: factor -> its levels in R's order (empty list when unknown)."""
+        shown = [(f, tuple(factor_levels.get(f, ()))) for f in d.factors]
+        self._syncing = True
+        try:
+            if shown != self._shown:
+                self._shown = shown
+                while self.form.rowCount():
+                    self.form.removeRow(0)
+                self.combos = {}
+                for f, levels in shown:
+                    combo = QComboBox()
+                    combo.addItem(f"first ({levels[0]})" if levels else "first level", None)
+                    for lv in levels:
+                        combo.addItem(lv, lv)
+                    combo.setToolTip(f"{f}: {HELP['reference']}")
+                    combo.activated.connect(lambda i, f=f, c=combo: self.referenceRequested.emit(f, c.itemData(i)))
+                    self.form.addRow(f, combo)
+                    self.combos[f] = combo
+            for f, combo in self.combos.items():
+                ref = d.reference_levels.get(f)
+                if ref is not None and combo.findData(ref) < 0:
+                    combo.addItem(ref, ref)  # a saved level not (yet) in the data: keep showing it
+                combo.setCurrentIndex(max(combo.findData(ref), 0) if ref is not None else 0)
+        finally:
+            self._syncing = False
+        self.setVisible(bool(self.combos))
+
+
+class WeightsEditor(QWidget):
+    """A custom contrast: one spin box per level, the sum, and the sum-to-zero check."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.spins: list = []
+        self.levels: list = []
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Name, e.g. T14 − (T10+T12)/2")
+        self.name_edit.setToolTip("A name for the contrast, shown in the results.")
+        self.grid = QGridLayout()
+        self.sum_label = QLabel()
+        self.setToolTip(HELP["weights"])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.grid)
+        layout.addWidget(self.sum_label)
+        layout.addWidget(self.name_edit)
+
+    def set_levels(self, levels) -> None:
+        if list(levels) == self.levels:
+            return
+        self.levels = list(levels)
+        for s in self.spins:
+            s.setParent(None)
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w is not None:
+                w.setParent(None)
+        self.spins = []
+        for i, lv in enumerate(self.levels):
+            spin = QDoubleSpinBox()
+            spin.setRange(-1000, 1000)
+            spin.setDecimals(3)
+            spin.setSingleStep(0.5)
+            spin.setToolTip(f"Weight of level {lv}. {HELP['weights']}")
+            spin.valueChanged.connect(self._update)
+            self.grid.addWidget(QLabel(lv), i // 4 * 2, i % 4)
+            self.grid.addWidget(spin, i // 4 * 2 + 1, i % 4)
+            self.spins.append(spin)
+        self._update()
+
+    def weights(self) -> tuple:
+        return tuple(s.value() for s in self.spins)
+
+    def set_weights(self, weights) -> None:
+        for s, w in zip(self.spins, weights):
+            s.setValue(float(w))
+
+    def is_valid(self) -> bool:
+        w = self.weights()
+        return bool(w) and any(abs(x) > 1e-12 for x in w) and abs(sum(w)) < 1e-9
+
+    def _update(self) -> None:
+        total = sum(self.weights())
+        ok = self.is_valid()
+        self.sum_label.setText(f"Sum: {total:g} " + ("✓ sums to zero" if ok else "— the weights must sum to zero"))
+        self.sum_label.setStyleSheet("" if ok else "color: #b3261e;")
+        self.changed.emit()
+
+
+class EmmeansBox(QWidget):
+    """Marginal means per factor and the contrasts among them.
+
+    Signals
+    -------
+    addRequested(factor), removeRequested(index), contrastsRequested(index, contrasts)
+    """
+
+    addRequested = Signal(str)
+    removeRequested = Signal(int)
+    contrastsRequested = Signal(int, tuple)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._draft = ModelDraft()
+        self._factor_levels: dict = {}
+        self.factor_combo = QComboBox()
+        self.factor_combo.setToolTip(HELP["emmeans"])
+        self.add_button = QPushButton("Add means")
+        self.add_button.setToolTip("Estimate the marginal means of the chosen factor, with pairwise comparisons.")
+        self.add_button.clicked.connect(lambda: self.factor_combo.currentText()
+                                        and self.addRequested.emit(self.factor_combo.currentText()))
+        self.requests = QListWidget()
+        self.requests.setMaximumHeight(60)
+        self.requests.setToolTip("Marginal means asked for; select one to edit its contrasts.")
+        self.requests.currentRowChanged.connect(lambda _: self._show_contrasts())
+        self.remove_button = QPushButton("Remove means")
+        self.remove_button.setToolTip("Remove the selected marginal means and their contrasts.")
+        self.remove_button.clicked.connect(lambda: self.requests.currentRow() >= 0
+                                           and self.removeRequested.emit(self.requests.currentRow()))
+        self.contrasts = QListWidget()
+        self.contrasts.setMaximumHeight(80)
+        self.contrasts.setToolTip(HELP["contrast"])
+        self.method_combo = QComboBox()
+        for m in CONTRAST_METHODS:
+            self.method_combo.addItem(LABELS["contrast"][m], m)
+            self.method_combo.setItemData(self.method_combo.count() - 1, CONTRAST_HELP[m], Qt.ItemDataRole.ToolTipRole)
+        self.method_combo.setToolTip(HELP["contrast"])
+        self.method_combo.currentIndexChanged.connect(self._method_changed)
+        self.adjust_combo = QComboBox()
+        for a in ADJUSTMENTS:
+            self.adjust_combo.addItem(LABELS["adjust"][a], a)
+        self.adjust_combo.setToolTip(HELP["adjust"])
+        self.add_contrast_button = QPushButton("Add contrast")
+        self.add_contrast_button.setToolTip("Add these comparisons to the selected marginal means.")
+        self.add_contrast_button.clicked.connect(self._add_contrast)
+        self.remove_contrast_button = QPushButton("Remove contrast")
+        self.remove_contrast_button.setToolTip("Remove the selected contrast.")
+        self.remove_contrast_button.clicked.connect(self._remove_contrast)
+        self.weights = WeightsEditor()
+        self.weights.changed.connect(self._update_buttons)
+        self.weights.hide()
+        top = QHBoxLayout()
+        top.addWidget(self.factor_combo, 1)
+        top.addWidget(self.add_button)
+        req = QHBoxLayout()
+        req.addWidget(self.requests, 1)
+        req.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+        crow = QHBoxLayout()
+        crow.addWidget(self.method_combo, 1)
+        crow.addWidget(self.adjust_combo)
+        brow = QHBoxLayout()
+        brow.addWidget(self.add_contrast_button)
+        brow.addWidget(self.remove_contrast_button)
+        brow.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(_section("Marginal means", HELP["emmeans"]))
+        layout.addLayout(top)
+        layout.addLayout(req)
+        self.contrast_area = QWidget()
+        ca = QVBoxLayout(self.contrast_area)
+        ca.setContentsMargins(0, 0, 0, 0)
+        ca.addWidget(QLabel("Contrasts"))
+        ca.addWidget(self.contrasts)
+        ca.addLayout(crow)
+        ca.addWidget(self.weights)
+        ca.addLayout(brow)
+        layout.addWidget(self.contrast_area)
+
+    def set_draft(self, d: ModelDraft, factor_levels: dict) -> None:
+        self._draft, self._factor_levels = d, factor_levels
+        current = self.factor_combo.currentText()
+        self.factor_combo.clear()
+        self.factor_combo.addItems(list(d.factors))
+        self.factor_combo.setCurrentIndex(max(self.factor_combo.findText(current), 0))
+        self.add_button.setEnabled(bool(d.factors))
+        row = self.requests.currentRow()
+        self.requests.blockSignals(True)
+        self.requests.clear()
+        self.requests.addItems([" × ".join(e.specs) + (f" by {', '.join(e.by)}" if e.by else "") for e in d.emmeans])
+        self.requests.setCurrentRow(min(row, len(d.emmeans) - 1) if row >= 0 else len(d.emmeans) - 1)
+        self.requests.blockSignals(False)
+        self._show_contrasts()
+
+    def _request(self):
+        r = self.requests.currentRow()
+        return (r, self._draft.emmeans[r]) if 0 <= r < len(self._draft.emmeans) else (r, None)
+
+    def _show_contrasts(self) -> None:
+        r, e = self._request()
+        self.contrast_area.setVisible(e is not None)
+        self.remove_button.setEnabled(e is not None)
+        if e is None:
+            return
+        self.contrasts.clear()
+        for c in e.contrasts:
+            what = c.name or LABELS["contrast"].get(c.method, c.method)
+            self.contrasts.addItem(f"{what} · {LABELS['adjust'].get(c.adjust, c.adjust)}")
+        levels = self._factor_levels.get(e.specs[0], []) if len(e.specs) == 1 else []
+        self.weights.set_levels(levels)
+        self._update_buttons()
+
+    def _method_changed(self) -> None:
+        m = self.method_combo.currentData()
+        self.adjust_combo.setCurrentIndex(max(self.adjust_combo.findData(default_adjust(m)), 0))
+        self.weights.setVisible(m == "custom")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        custom = self.method_combo.currentData() == "custom"
+        self.add_contrast_button.setEnabled(not custom or self.weights.is_valid())
+
+    def new_contrast(self) -> Contrast:
+        """The contrast described by the editor row."""
+        m, adj = self.method_combo.currentData(), self.adjust_combo.currentData()
+        if m == "custom":
+            return Contrast(m, adj, self.weights.name_edit.text().strip() or None, self.weights.weights())
+        return Contrast(m, adj)
+
+    def _add_contrast(self) -> None:
+        r, e = self._request()
+        if e is not None:
+            self.contrastsRequested.emit(r, tuple(e.contrasts) + (self.new_contrast(),))
+
+    def _remove_contrast(self) -> None:
+        r, e = self._request()
+        i = self.contrasts.currentRow()
+        if e is not None and 0 <= i < len(e.contrasts):
+            self.contrastsRequested.emit(r, tuple(c for k, c in enumerate(e.contrasts) if k != i))
