@@ -20,6 +20,7 @@ def fit_command(argv: list) -> int:
     ap = argparse.ArgumentParser(prog="mixgui fit", description="Fit an analysis file and write the results.")
     ap.add_argument("analysis", help="analysis file (.json)")
     ap.add_argument("--json", dest="json_out", help="write the results file here (default: standard output)")
+    ap.add_argument("--report", help="also write a report: .xlsx, .docx, .html, .R, or a folder name for CSV files")
     args = ap.parse_args(argv)
     try:
         from mixgui.analysis.spec import atomic_write_text, load_spec
@@ -34,6 +35,9 @@ def fit_command(argv: list) -> int:
             atomic_write_text(args.json_out, text + "\n")
         else:
             sys.stdout.write(text + "\n")
+        if args.report:
+            from mixgui.report import write_report
+            write_report(result, args.report, data_path=data_path)
         return 0
     except MixGUIError as e:
         print(f"mixgui: {e}", file=sys.stderr)

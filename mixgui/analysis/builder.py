@@ -89,20 +89,9 @@ CONTRAST_HELP = {
 
 @dataclass(frozen=True)
 class Grouping:
-    """One random-effects box.
-
-    Attributes
-    ----------
-    factors : tuple of str
-        The nesting chain, outermost first: ``("clinic", "patient")`` is ``clinic / patient``.
-    intercept : bool
-        A random intercept per group.
-    slopes : tuple of Term
-        Random slopes (terms, each a tuple of names).
-    correlated : bool
-        False writes ``||``.
-    combined : bool
-        ``(1 | a:b)``: one grouping by the combination of the factors, without ``a`` on its own.
+    """One random-effects box: ``factors`` is the nesting chain, outermost first (``("clinic", "patient")``
+    is ``clinic / patient``); ``slopes`` are terms; ``correlated=False`` writes ``||``; ``combined`` writes
+    ``(1 | a:b)``, one grouping by the combination of the factors without ``a`` on its own.
     """
 
     factors: tuple
@@ -142,7 +131,7 @@ class ModelDraft:
     random_effect_tests: bool = AnalysisSpec.random_effect_tests
     declared_factors: tuple = ()  # categorical columns of the file used outside the roles (e.g. a subject)
 
-    def with_(self, **changes) -> "ModelDraft":
+    def with_(self, **changes) -> ModelDraft:
         return replace(self, **changes)
 
     def predictors(self) -> tuple:
@@ -240,8 +229,13 @@ def nest_in_grouping(d: ModelDraft, index: int, columns) -> ModelDraft:
     return replace(d, groupings=groupings)
 
 
+def _at(items: tuple, index: int, new=None) -> tuple:
+    """``items`` with element ``index`` replaced by ``new`` (removed when None)."""
+    return items[:index] + (() if new is None else (new,)) + items[index + 1:]
+
+
 def remove_grouping(d: ModelDraft, index: int) -> ModelDraft:
-    return replace(d, groupings=d.groupings[:index] + d.groupings[index + 1:])
+    return replace(d, groupings=_at(d.groupings, index))
 
 
 def remove_grouping_level(d: ModelDraft, index: int, column: str) -> ModelDraft:
@@ -263,7 +257,7 @@ def set_grouping(d: ModelDraft, index: int, **changes) -> ModelDraft:
     g = replace(d.groupings[index], **changes)
     if not g.intercept and not g.slopes:
         return d
-    return replace(d, groupings=d.groupings[:index] + (g,) + d.groupings[index + 1:])
+    return replace(d, groupings=_at(d.groupings, index, g))
 
 
 def set_repeated(d: ModelDraft, **changes) -> ModelDraft:
@@ -290,12 +284,11 @@ def add_emmeans(d: ModelDraft, factor: str) -> ModelDraft:
 
 
 def remove_emmeans(d: ModelDraft, index: int) -> ModelDraft:
-    return replace(d, emmeans=d.emmeans[:index] + d.emmeans[index + 1:])
+    return replace(d, emmeans=_at(d.emmeans, index))
 
 
 def set_emmeans_contrasts(d: ModelDraft, index: int, contrasts) -> ModelDraft:
-    e = replace(d.emmeans[index], contrasts=tuple(contrasts))
-    return replace(d, emmeans=d.emmeans[:index] + (e,) + d.emmeans[index + 1:])
+    return replace(d, emmeans=_at(d.emmeans, index, replace(d.emmeans[index], contrasts=tuple(contrasts))))
 
 
 # -- formula ---------------------------------------------------------------------------------
@@ -386,14 +379,18 @@ def formula_to_draft(formula_text: str, dataset_columns=None, levels=None, facto
                 hint = f'; did you mean "{close[0]}"?' if close else ""
                 raise SpecError(f'column "{v}" is not in the data{hint}')
     prev = previous or ModelDraft()
-    levels, declared = levels or {}, set(factors)
-    used = [v for t in f.terms + tuple(s for r in f.random for s in r.terms) for v in t]
+    levels, declared = levels or {}, list(dict.fromkeys(factors))
+    used = list(dict.fromkeys(v for t in f.terms + tuple(s for r in f.random for s in r.terms) for v in t))
     roles = {"factors": [], "covariates": []}
-    for v in dict.fromkeys(used):
+    for v in used:
         if v in prev.factors or (v not in prev.covariates and (v in declared or levels.get(v) in CATEGORICAL)):
             roles["factors"].append(v)
         else:
             roles["covariates"].append(v)
+    # Box order: as the user left it (previous draft), else as the file lists its factors, else formula order.
+    order = list(prev.factors) + list(prev.covariates) + declared
+    for role in roles.values():
+        role.sort(key=lambda v: (order.index(v) if v in order else len(order), used.index(v)))
     d = replace(prev, outcome=f.response, factors=tuple(roles["factors"]), covariates=tuple(roles["covariates"]),
                 terms=f.terms, intercept=f.intercept,
                 groupings=tuple(g for r in f.random for g in _groupings_from(r)),
@@ -428,11 +425,8 @@ def spec_to_draft(spec: AnalysisSpec, dataset_columns=None, levels=None) -> Mode
 
 @dataclass(frozen=True)
 class Note:
-    """Advice shown under the random-effects box.
-
-    ``kind`` is ``incomplete``, ``missing_column``, ``few_groups``, ``centre``, ``slope_without_fixed``
-    or ``slope_constant``; ``column`` names what it concerns (a centring offer acts on it).
-    """
+    """Advice under the random-effects box. ``kind``: incomplete, missing_column, few_groups, centre,
+    slope_without_fixed or slope_constant; ``column``: what it concerns (a centring offer acts on it)."""
 
     kind: str
     message: str

@@ -18,8 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from mixgui.data.dataset import Dataset, missing_column_message
-from mixgui.data.readers import (NA_VALUES, _read_sav, decode_bytes, excel_sheets, read_table, sniff_csv,
-                                 tidy_frame)
+from mixgui.data.readers import NA_VALUES, _read_sav, decode_bytes, excel_sheets, read_table, sniff_csv, tidy_frame
 from mixgui.errors import DataError
 
 #: Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in), as pandas' "origin" wants it.
@@ -373,3 +372,39 @@ def to_dates(s: pd.Series, name: str = "", dayfirst: bool = False) -> pd.Series:
             raise DataError(f'column "{name}" has "{v}", which is not a date; write dates like 2024-03-01, '
                             "or untick the column as a date column") from None
     return pd.to_datetime(s.map(one))
+
+
+def load_analysis_data(path, analysis: dict | None = None) -> tuple:
+    """Read an analysis file's data and redo what the file records about how the table was made.
+
+    Parameters
+    ----------
+    path : str or Path
+        The data file (already resolved against the analysis file's folder).
+    analysis : dict, optional
+        The analysis file as parsed JSON. Optional keys honoured: ``data.sheet``, ``data.import``
+        (:class:`ImportOptions`), ``data.reshape`` (reshape steps) and ``computed`` (recipes);
+        without them this is :func:`read_table`.
+
+    Returns
+    -------
+    (Dataset, dict)
+        The table, and ``{"import_options", "steps", "recipes"}`` to hand to the report writer.
+    """
+    from mixgui.data.computed import apply_recipes, recipe_from_dict
+    from mixgui.data.reshape import step_from_dict
+
+    analysis = analysis or {}
+    data = analysis.get("data") if isinstance(analysis.get("data"), dict) else {}
+    options = ImportOptions.from_dict({**(data.get("import") or {}), "sheet": data.get("sheet")})
+    steps = [step_from_dict(s) for s in data.get("reshape") or []]
+    recipes = [recipe_from_dict(r) for r in analysis.get("computed") or []]
+    ds = read_with_options(path, options)
+    if steps or recipes:
+        frame = ds.frame
+        for s in steps:
+            frame = s.apply(frame)
+        frame = apply_recipes(frame, recipes)
+        ds = Dataset(frame, name=ds.name, labels=ds.labels, source=ds.source,
+                     levels={k: v for k, v in ds.levels.items() if k in frame.columns})
+    return ds, {"import_options": None if options.is_plain() else options, "steps": steps, "recipes": recipes}

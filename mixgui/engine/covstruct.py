@@ -7,9 +7,10 @@ Each structure is described twice, because fitting and inference want different 
   the optimiser gives a positive definite matrix.  It describes the matrix up to scale,
   ``W(theta)`` with ``W[0, 0] == 1``; the scale sigma^2 is profiled out exactly as nlme does.
 * the *natural* parametrisation (SAS's covariance parameters) is the absolute covariance in data
-  units: variances, covariances, correlations.  It is what inference (Satterthwaite,
-  Kenward-Roger) differentiates; wherever SAS's parametrisation is linear (ID, DIAG, CS, TOEP, UN)
-  we use the linear one, so second derivatives vanish and Kenward-Roger matches SAS and pbkrtest.
+  units: variances, covariances, correlations.  It is what Kenward-Roger differentiates; wherever
+  SAS's parametrisation is linear (ID, DIAG, CS, TOEP, UN) we use the linear one, so second
+  derivatives vanish and Kenward-Roger matches SAS and pbkrtest.  (Satterthwaite works on theta
+  and sigma, where every numerical-derivative step stays positive definite.)
 
 All matrix builders accept complex arguments so derivatives can be taken by complex step
 (exact to rounding), which is why they avoid ``abs``, ``**`` with real exponents and in-place

@@ -21,7 +21,7 @@ from scipy import stats
 
 from mixgui.engine.kenward_roger import KenwardRoger
 from mixgui.engine.satterthwaite import Satterthwaite
-from mixgui.errors import ModelError
+from mixgui.errors import FitWarning, ModelError
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")
 
@@ -51,7 +51,8 @@ class Inference:
     _resid_df: float = np.inf
 
     @classmethod
-    def build(cls, model, df_method: str = "satterthwaite", nobs: int | None = None) -> "Inference":
+    def build(cls, model, df_method: str = "satterthwaite", nobs: int | None = None,
+              progress=None) -> Inference:
         """Prepare inference for a fitted model.
 
         Parameters
@@ -61,6 +62,14 @@ class Inference:
             ``"satterthwaite"``, ``"kenward-roger"``, ``"residual"`` or ``"none"``.
         nobs : int, optional
             Number of observations (defaults to the rows of ``model.X``).
+        progress : mixgui.errors.Progress, optional
+            Passed to the Satterthwaite computation (cancellable).
+
+        Notes
+        -----
+        As lmerTest, a Kenward-Roger computation that fails numerically falls back to
+        Satterthwaite, and Satterthwaite that fails (the likelihood cannot be evaluated next to
+        the estimate) falls back to z tests; both say so in :attr:`warnings` and :attr:`method`.
 
         Raises
         ------
@@ -73,22 +82,35 @@ class Inference:
         X = np.asarray(model.X, float)
         n = int(nobs if nobs is not None else X.shape[0])
         beta = np.asarray(model.beta, float)
+        warnings = []
         if method == "kenward-roger":
             if not getattr(model, "reml", True):
                 raise ModelError("Kenward-Roger degrees of freedom need a REML fit (as in lmerTest); "
                                  "fit with REML, or use the Satterthwaite method with ML")
-            kr = KenwardRoger(model)
-            return cls(method, beta, kr.vcov, n, list(kr.warnings), kr)
+            try:
+                kr = KenwardRoger(model)
+                return cls(method, beta, kr.vcov, n, list(kr.warnings), kr)
+            except (np.linalg.LinAlgError, ValueError, ModelError) as e:
+                warnings.append(FitWarning("df_method", f"Kenward-Roger could not be computed ({e}); "
+                                           "Satterthwaite degrees of freedom are used instead.", "fixed_effects"))
+                method = "satterthwaite"
         vcov = np.asarray(model.vcov, float)
         if method == "satterthwaite":
-            st = Satterthwaite(model, nobs=n)
-            return cls(method, beta, vcov, n, st.warnings, st)
+            try:
+                st = Satterthwaite(model, nobs=n, progress=progress)
+                st.warnings[:0] = warnings
+                return cls(method, beta, vcov, n, st.warnings, st)
+            except ModelError as e:
+                warnings.append(FitWarning("df_method", f"{e}; z tests (infinite df) are shown instead.",
+                                           "fixed_effects"))
+                method = "none"
         rank = np.linalg.matrix_rank(X) if X.size else 0
         rdf = float(n - rank) if method == "residual" else np.inf
-        return cls(method, beta, vcov, n, [], None, rdf)
+        return cls(method, beta, vcov, n, warnings, None, rdf)
 
     # -------------------------------------------------------------------------------------
     def std_error(self, L) -> float:
+        """Standard error of ``L beta`` from :attr:`vcov` (Kenward-Roger: the adjusted one)."""
         L = np.asarray(L, float).ravel()
         return float(np.sqrt(L @ self.vcov @ L))
 

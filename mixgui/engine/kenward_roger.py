@@ -72,11 +72,11 @@ class KenwardRoger:
             P -= np.einsum("ip,kiq->kpq", T, U)
             Q += np.einsum("kip,liq->klpq", U, ViU)
             K += np.einsum("kij,lji->kl", H, H)
-            for (k, l), d2 in (c.d2V or {}).items():
+            for (k, j), d2 in (c.d2V or {}).items():
                 r = T.T @ np.asarray(d2, float) @ T
-                R[k, l] += r
-                if k != l:
-                    R[l, k] += r.T
+                R[k, j] += r
+                if k != j:
+                    R[j, k] += r.T
         if XVX is None:
             raise ValueError("the model gave no clusters for Kenward-Roger")
         phi = np.linalg.inv(XVX)
@@ -84,8 +84,8 @@ class KenwardRoger:
         PhiP = phi @ P  # (m, p, p): Phi P_k
         IE2 = np.empty((m, m))
         for k in range(m):
-            for l in range(m):
-                IE2[k, l] = K[k, l] - 2 * np.sum(phi * Q[k, l]) + np.sum(PhiP[k] * PhiP[l].T)
+            for j in range(m):
+                IE2[k, j] = K[k, j] - 2 * np.sum(phi * Q[k, j]) + np.sum(PhiP[k] * PhiP[j].T)
         IE2 = (IE2 + IE2.T) / 2
         cond = np.min(np.abs(np.linalg.eigvalsh(IE2)))
         if cond > IE2_COND_TOL:
@@ -100,8 +100,8 @@ class KenwardRoger:
         W = (W + W.T) / 2
         UU = np.zeros_like(phi)
         for k in range(m):
-            for l in range(m):
-                UU += W[k, l] * (Q[k, l] - P[k] @ phi @ P[l] - R[k, l] / 4)
+            for j in range(m):
+                UU += W[k, j] * (Q[k, j] - P[k] @ phi @ P[j] - R[k, j] / 4)
         Lam = phi @ UU @ phi
         self.phi = phi
         self.vcov = phi + 2 * (Lam + Lam.T) / 2
@@ -122,7 +122,12 @@ class KenwardRoger:
 
     @staticmethod
     def _ddf(A1, A2, q):
-        """Denominator df and F scaling (pbkrtest's ``.KR_adjust``)."""
+        """Denominator df and F scaling (pbkrtest's ``.KR_adjust``).
+
+        numpy scalars, so a degenerate case (A2 = 0: the hypothesis does not involve the variance
+        parameters) gives inf / NaN as in R rather than an exception.
+        """
+        A1, A2, q = np.float64(A1), np.float64(A2), np.float64(q)
         B = (A1 + 6 * A2) / (2 * q)
         g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
         den = 3 * q + 2 * (1 - g)
@@ -142,7 +147,7 @@ class KenwardRoger:
         """Kenward-Roger df of a contrast (pbkrtest's ``Lb_ddf``, q = number of rows)."""
         L = np.atleast_2d(np.asarray(L, float))
         A1, A2 = self._A1A2(L, self.phi)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._ddf(A1, A2, L.shape[0])[0]
 
     def ftest(self, L, beta=None) -> tuple:
@@ -163,7 +168,7 @@ class KenwardRoger:
             # same row space; the KR statistic and df do not depend on the basis.
             L = np.linalg.svd(L)[2][:q]
         A1, A2 = self._A1A2(L, self.phi)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ddf, scale = self._ddf(A1, A2, q)
         Lb = L @ beta
         wald = float(Lb @ np.linalg.solve(L @ self.vcov @ L.T, Lb))

@@ -138,15 +138,16 @@ def _check(obj: _Objective, x, lower, g):
 def _optimise(problem: Problem, reml: bool, progress: Progress | None):
     """Minimise the profiled deviance over internal theta.
 
-    L-BFGS-B with the analytic gradient from lme4's start (diagonal 1, off-diagonal 0); bounds
-    are honoured exactly, so a singular fit lands on 0. If the convergence check fails, a
+    L-BFGS-B with the analytic gradient, started from moment estimates (lme4 starts from
+    diagonal 1, off-diagonal 0; the optimum is the same); bounds are honoured exactly, so a
+    singular fit lands on 0. If the convergence check fails, a
     derivative-free Nelder-Mead restarts from the answer and L-BFGS-B polishes again.
     Returns (theta, deviance, ok, max scaled gradient, optimiser name).
     """
     obj = _Objective(problem, reml, progress)
     lower = problem.lower
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    x0 = np.where(np.isfinite(lower), 1.0, 0.0)
+    x0 = problem.start()
     lbfgs = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000}
     res = minimize(obj.value_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=lbfgs)
     x, fx, g, name = res.x, res.fun, res.jac, "L-BFGS-B"
@@ -163,6 +164,27 @@ def _optimise(problem: Problem, reml: bool, progress: Progress | None):
     # lme4's convention: a diagonal parameter numerically at its bound is on it (singular fit).
     x = np.where(np.isfinite(lower) & (x < 1e-10), lower, x)
     return x, problem.deviance(x, reml), ok, mx, name
+
+
+def _random_effects(pb: Problem, f, us, th_s, sigma_s, nblocks):
+    """Z b (data units) and, per input term, the conditional modes and conditional SDs (L, q).
+
+    Computational blocks (terms sharing a grouping factor) are split back into the input terms;
+    internal units are undone (b = sy * S^-1 T u, Var(b | y) = sy^2 sigma^2 S^-1 T P^-1 T' S^-1).
+    """
+    condc = pb.cond_cov(f)
+    zb = np.zeros(pb.n)
+    blups, sds = [None] * nblocks, [None] * nblocks
+    for c, u, P in zip(pb.comp, us, condc):
+        T = c.T(th_s)
+        bt = u @ T.T  # b~ = T u, level by level
+        zb += np.einsum("nq,nq->n", c.Z, bt[c.codes])
+        var = sigma_s ** 2 * np.einsum("ab,lbc,dc->lad", T, P, T)
+        sd = np.sqrt(np.maximum(np.diagonal(var, axis1=1, axis2=2), 0.0))
+        b_orig, sd_orig = pb.sy * bt / c.scale, pb.sy * sd / c.scale
+        for i, cols in zip(c.members, c.col_slices):
+            blups[i], sds[i] = b_orig[:, cols], sd_orig[:, cols]
+    return pb.sy * zb, blups, sds
 
 
 def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progress | None = None) -> LmmFit:
@@ -219,29 +241,13 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
     vcov = sigma ** 2 * _rx_inv(pb, f)
     theta = pb.to_original(th_s)
 
-    # Random effects per computational block -> per input term, in data units.
-    condc = pb.cond_cov(f)
-    zb = np.zeros(n)
-    b_comp, sd_comp = {}, {}
-    for c, u, P in zip(pb.comp, us, condc):
-        T = c.T(th_s)
-        bt = u @ T.T  # b~ = T u per level
-        zb += np.einsum("nq,nq->n", c.Z, bt[c.codes])
-        var = sigma_s ** 2 * np.einsum("ab,lbc,dc->lad", T, P, T)
-        sd = np.sqrt(np.maximum(np.diagonal(var, axis1=1, axis2=2), 0.0))
-        b_comp[id(c)] = (pb.sy * bt / c.scale, pb.sy * sd / c.scale)
-    zb *= pb.sy
-    blups, blup_sd, varcorr, thetas = [], [], [], []
-    for i, blk in enumerate(blocks):
-        c = next(c for c in pb.comp if slices[i].start in set(c.t_idx))
-        cols = sorted(set(c.t_col[np.isin(c.t_idx, np.arange(slices[i].start, slices[i].stop))]))
-        bb, ss = b_comp[id(c)]
-        blups.append(bb[:, cols])
-        blup_sd.append(ss[:, cols])
+    zb, blups, blup_sd = _random_effects(pb, f, us, th_s, sigma_s, len(blocks))
+    thetas = []
+    for blk, sl in zip(blocks, slices):
         T = np.zeros((blk.q, blk.q))
-        T[_tri_index(blk.q)] = theta[slices[i]]
+        T[_tri_index(blk.q)] = theta[sl]
         thetas.append(T)
-        varcorr.append(sigma ** 2 * T @ T.T)
+    varcorr = [sigma ** 2 * T @ T.T for T in thetas]
 
     fitted_m = X @ beta
     fitted_c = fitted_m + zb

@@ -24,55 +24,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack, solve_triangular
 
+from mixgui.engine.lmm_kernels import PairPattern, em_chol, em_mul, em_t, em_tri_inv
+from mixgui.errors import ModelError
+
 LOG2PI = np.log(2.0 * np.pi)
-
-
-# Stacks of small matrices are stored entry-major, shape (q, r, L): entry (i, j) of every
-# level's matrix is one contiguous vector, so each step below is one vectorised operation over
-# the L levels and the Python loops run over the q x q entries only (q is 1-4 in practice).
-def em_mul(A, B):
-    """Product of two stacks (q, r, L) @ (r, s, L); either may be a constant 2-D matrix."""
-    q, r = A.shape[:2]
-    s = B.shape[1]
-    L = A.shape[2] if A.ndim == 3 else B.shape[2]
-    out = np.zeros((q, s, L))
-    for i in range(q):
-        for j in range(s):
-            acc = out[i, j]
-            for k in range(r):
-                a, b = A[i, k], B[k, j]
-                if (A.ndim == 2 and a == 0) or (B.ndim == 2 and b == 0):
-                    continue
-                acc += a * b
-    return out
-
-
-def em_chol(A):
-    """Lower Cholesky factors of a stack (q, q, L) of SPD matrices."""
-    q = A.shape[0]
-    out = np.zeros_like(A)
-    for j in range(q):
-        d = np.sqrt(A[j, j] - np.sum(out[j, :j] ** 2, axis=0))
-        out[j, j] = d
-        for i in range(j + 1, q):
-            out[i, j] = (A[i, j] - np.sum(out[i, :j] * out[j, :j], axis=0)) / d
-    return out
-
-
-def em_tri_inv(Lo):
-    """Inverses of a stack (q, q, L) of lower-triangular matrices."""
-    q = Lo.shape[0]
-    inv = np.zeros_like(Lo)
-    for j in range(q):
-        inv[j, j] = 1.0 / Lo[j, j]
-        for i in range(j + 1, q):
-            inv[i, j] = -np.sum(Lo[i, j:i] * inv[j:i, j], axis=0) / Lo[i, i]
-    return inv
-
-
-def em_t(A):
-    """Transpose every matrix of a stack."""
-    return A.transpose(1, 0, 2)
 
 
 class CompBlock:
@@ -85,11 +40,14 @@ class CompBlock:
 
     def __init__(self, members, blocks, theta_slices, n):
         first = blocks[members[0]]
+        self.group = first.group
         self.codes = np.asarray(first.codes, dtype=np.intp)
         self.L = first.n_levels
         cols, entries, off = [], [], 0
+        self.members, self.col_slices = list(members), []
         for b in members:
             blk = blocks[b]
+            self.col_slices.append(slice(off, off + blk.q))
             z = np.asarray(blk.Z, dtype=float).reshape(n, -1)
             cols.append(z)
             t0 = theta_slices[b].start
@@ -136,46 +94,6 @@ def _level_sums(codes, L, w):
     return np.stack([np.bincount(codes, weights=w[:, j], minlength=L) for j in range(w.shape[1])])
 
 
-def _pair_pattern(Bz: sp.csr_matrix, L1: int, q1: int, m: int, max_pairs: float = 6e7):
-    """Precompute Bz M Bz' (lower triangle) as a sparse linear map of the per-level matrices M.
-
-    Bz' s columns are entry-major (a * L1 + level). Every pair of non-zeros of Bz that share a
-    level contributes Bz[r1, (a, l)] Bz[r2, (b, l)] M_l[a, b] to entry (r1, r2). The pattern of
-    these pairs never changes, so it is collected once into a sparse matrix Q with
-    ``lower(Bz M Bz') = Q @ vec(M)``: a deviance evaluation is then one sparse mat-vec instead
-    of a sparse matrix product. Returns (flat positions in an m x m array, Q, multiplicity, row, column), or None when the
-    pattern would be too large (the caller then multiplies directly). Also returns the
-    multiplicity of each position in a symmetric inner product (2 off the diagonal).
-    """
-    Bc = Bz.tocsc()
-    Bc.sort_indices()
-    colnnz = np.diff(Bc.indptr)
-    col_lvl = np.arange(Bz.shape[1]) % L1
-    ent_lvl = np.repeat(col_lvl, colnnz)
-    ent_a = np.repeat(np.arange(Bz.shape[1]) // L1, colnnz)
-    order = np.argsort(ent_lvl, kind="stable")
-    rows, vals, a_of = Bc.indices[order], Bc.data[order], ent_a[order]
-    cnt = np.bincount(ent_lvl, minlength=L1)
-    npairs = int(np.sum(cnt.astype(np.int64) ** 2))
-    if npairs > max_pairs:
-        return None
-    start = np.cumsum(cnt) - cnt
-    sz2 = cnt.astype(np.int64) ** 2
-    grp = np.repeat(np.arange(L1), sz2)
-    k = np.arange(npairs, dtype=np.int64) - np.repeat(np.cumsum(sz2) - sz2, sz2)
-    e1 = start[grp] + k // cnt[grp]
-    e2 = start[grp] + k % cnt[grp]
-    keep = rows[e1] >= rows[e2]
-    e1, e2, grp = e1[keep], e2[keep], grp[keep]
-    pos = rows[e1].astype(np.int64) * m + rows[e2]
-    widx = (a_of[e1] * q1 + a_of[e2]) * L1 + grp
-    upos, inv = np.unique(pos, return_inverse=True)
-    Q = sp.csr_matrix((vals[e1] * vals[e2], (inv, widx)), shape=(len(upos), q1 * q1 * L1))
-    prow, pcol = upos // m, upos % m
-    mult = np.where(prow == pcol, 1.0, 2.0)  # off-diagonal entries stand for two
-    return upos, Q, mult, prow, pcol
-
-
 class Problem:
     """Cross-products of one model, ready for repeated deviance evaluations.
 
@@ -185,10 +103,13 @@ class Problem:
     blocks : list of RandomBlock, already in lme4 order
     theta_slices : list of slice, each block's part of theta
     max_dense : int
-        Largest dense part (random effects of the non-first terms + p + 1) accepted.
+        Largest dense part (random effects of the non-first terms + p + 1) accepted; a few
+        matrices of this order are held at once (6000: about 300 MB each).
+    max_pairs : float
+        Largest pattern of level-sharing pairs kept for one-mat-vec updates (else multiply).
     """
 
-    def __init__(self, y, X, blocks, theta_slices, max_dense: int = 12000):
+    def __init__(self, y, X, blocks, theta_slices, max_dense: int = 6000, max_pairs: float = 6e7):
         n, p = X.shape
         self.n, self.p = n, p
         self.ntheta = theta_slices[-1].stop if theta_slices else 0
@@ -232,10 +153,10 @@ class Problem:
         self.mz = mz = int(self.offsets[-1])
         self.m = m = mz + p + 1
         if m > max_dense:
-            from mixgui.errors import ModelError
             raise ModelError(
-                f"The crossed random effects are too many to fit here ({mz} random effects besides those of "
-                f"{c1.codes.size and 'the largest grouping factor'}); drop a crossed term or use fewer levels.")
+                f"The crossed random effects are too many to fit here: besides {c1.group} they have {mz} "
+                "levels in all, which would need a dense matrix too large for memory; drop a crossed term or "
+                "use a grouping with fewer levels.")
         q1, L1 = c1.q, c1.L
         D1 = np.zeros((q1, q1, L1))
         for a in range(q1):
@@ -244,7 +165,10 @@ class Problem:
         self.D1 = D1
         self.Bxy = np.stack([_level_sums(c1.codes, L1, W * c1.Z[:, [b]]) for b in range(q1)])  # (q1, p+1, L1)
         self.Bz = sp.vstack([_cross_sparse(c, c1, True) for c in rest]).tocsr() if rest else None
-        self.pattern = _pair_pattern(self.Bz, L1, q1, m) if rest else None
+        # The fixed pattern of Bz M Bz' (one sparse mat-vec per evaluation), unless too large.
+        self.pattern = None
+        if rest and PairPattern.count_pairs(self.Bz, L1, q1) <= max_pairs:
+            self.pattern = PairPattern(self.Bz, L1, q1, m)
         A22 = np.zeros((m, m))
         for i, ci in enumerate(rest):
             oi, wi = self.offsets[i], ci.L * ci.q
@@ -261,6 +185,39 @@ class Problem:
         A22[mz:, mz:] = W.T @ W
         self.A22 = A22
         self.nevals = 0
+
+    # -- starting values ----------------------------------------------------------------------
+    def start(self) -> np.ndarray:
+        """Moment estimates of the relative standard deviations as the optimiser's start.
+
+        For each random-effect column z of term k, with s_l = sum z r and d_l = sum z^2 over a
+        level (r the OLS residuals, already the scaled y), E[s_l^2 / d_l] = d_l tau^2 + sigma^2
+        gives tau^2; theta = tau / sigma, clipped to [0.1, 3], off-diagonals 0. Crossed or
+        correlated terms make this rough, but it starts the optimiser near the answer more
+        often than lme4's theta = 1 does (fewer evaluations on large data).
+        """
+        c1 = self.comp[0]
+        stats = []
+        for a in range(c1.q):
+            stats.append((c1, a, self.D1[a, a], self.Bxy[a, -1]))
+        for k, c in enumerate(self.comp[1:]):
+            o, w = self.offsets[k], c.L * c.q
+            dg, zy = np.diag(self.A22)[o:o + w], self.A22[o:o + w, -1]
+            for a in range(c.q):
+                stats.append((c, a, dg[a::c.q], zy[a::c.q]))
+        sigma2 = 1.0
+        for _ in range(3):
+            taus = []
+            for c, a, d, sz in stats:
+                ok = d > 0
+                tau2 = (np.sum(sz[ok] ** 2 / d[ok]) - ok.sum() * sigma2) / max(np.sum(d[ok]), 1e-300)
+                taus.append(max(tau2, 0.0))
+            sigma2 = max(1.0 - sum(taus), 0.2)
+        th = np.where(np.isfinite(self.lower), 1.0, 0.0)
+        for (c, a, _, _), tau2 in zip(stats, taus):
+            sel = (c.t_row == a) & (c.t_col == a)
+            th[c.t_idx[sel]] = np.clip(np.sqrt(tau2 / sigma2), 0.1, 3.0)
+        return th
 
     # -- theta maps -------------------------------------------------------------------------
     def to_internal(self, theta):
@@ -297,8 +254,7 @@ class Problem:
         if mz:
             M = em_mul(em_t(K), K)  # T1 (T1' D T1 + I)^{-1} T1' per level
             if self.pattern is not None:
-                upos, Q = self.pattern[:2]
-                C.reshape(-1)[upos] -= Q @ M.reshape(-1)
+                self.pattern.subtract_from(C, M)
             else:  # very large pattern: multiply directly
                 Kz = self._kbig(K)
                 Uz = (self.Bz @ Kz.T).tocsr()
@@ -370,12 +326,6 @@ class Problem:
         return 2.0 * self.n * np.log(self.sy)
 
     # -- solutions at the optimum ---------------------------------------------------------------
-    def _l21z(self, f):
-        """The random-effect rows of L21, Lambda_r' Bz K', as a sparse (mz, q1 L1) matrix."""
-        diag = [sp.kron(sp.identity(c.L, format="csr"), sp.csr_matrix(c.T(f["theta"]).T), format="csr")
-                for c in self.comp[1:]]
-        return (sp.block_diag(diag, format="csr") @ (self.Bz @ self._kbig(f["K"]).T)).tocsc()
-
     def lambda_rest(self, x, theta_s):
         """Lambda_r x for a vector over the non-first terms' random effects (level-major)."""
         out = np.empty_like(x)
@@ -388,7 +338,10 @@ class Problem:
         """Conditional modes u (per computational block, (L, q), internal units) and beta (internal)."""
         R, mz, p = f["R"], self.mz, self.p
         q1, L1 = self.comp[0].q, self.comp[0].L
-        x_rest = solve_triangular(R[:-1, :-1], R[-1, :-1], trans="T", lower=True, check_finite=False)
+        # R = [[R0, 0], [c', r]] and R'[x; -1] = [0; -r] gives R0'x = c without copying R0.
+        rhs = np.zeros(self.m)
+        rhs[-1] = -R[-1, -1]
+        x_rest = solve_triangular(R, rhs, trans="T", lower=True, check_finite=False)[:-1]
         xz, beta = x_rest[:mz], x_rest[mz:]
         Uxy, K = f["Uxy"], f["K"]
         v = np.stack([Uxy[a, -1] - beta @ Uxy[a, :p] for a in range(q1)])  # (q1, L1)
@@ -407,9 +360,10 @@ class Problem:
     def cond_cov(self, f):
         """Level-diagonal blocks of (Lambda'Z'Z Lambda + I)^{-1}, per computational block (L, q, q).
 
-        This is what lme4's ``condVar`` uses (beta held fixed). The non-first terms need the
-        inverse of their dense Schur complement; the first term adds that inverse's propagation
-        through L21, computed in chunks of levels with one triangular solve each.
+        This is what lme4's ``condVar`` uses (beta held fixed). With C_z the Schur complement of
+        the later terms (factor R_z), the first term's blocks are
+        P11^-1 + Linv' K F K' Linv, F_l = Bz_l' (Lambda_r C_z^-1 Lambda_r') Bz_l (the pattern's
+        quadratic forms); the later terms' blocks are those of C_z^-1 itself.
         """
         mz, c1 = self.mz, self.comp[0]
         Linv = f["Linv"]
@@ -417,18 +371,30 @@ class Problem:
         out0 = em_mul(LinvT, Linv)
         rest = []
         if mz:
-            Rzinv = solve_triangular(f["R"][:mz, :mz], np.eye(mz), lower=True, check_finite=False)
-            L21 = self._l21z(f)
-            YY = np.empty((c1.q, c1.q, c1.L))
-            step = max(1, int(2e7 // max(mz * c1.q, 1)))
-            for s0 in range(0, c1.L, step):
-                s1 = min(c1.L, s0 + step)
-                idx = np.concatenate([a * c1.L + np.arange(s0, s1) for a in range(c1.q)])
-                Y = (Rzinv @ L21[:, idx].toarray()).reshape(mz, c1.q, s1 - s0)
-                YY[:, :, s0:s1] = np.einsum("mal,mbl->abl", Y, Y)
-            out0 = out0 + em_mul(em_mul(LinvT, YY), Linv)
+            Cz, info = lapack.dpotri(f["R"][:mz, :mz], lower=1)
+            Cs = Cz.copy()
+            self._scale_rest(Cs, f["theta"], transpose=True)  # Lambda_r C_z^-1 Lambda_r'
+            if self.pattern is not None:
+                F = self.pattern.quad(Cs)
+            else:  # without a pattern: F_l = Bz_l' Cs Bz_l in chunks of levels
+                F = np.empty((c1.q, c1.q, c1.L))
+                Csym = np.tril(Cs) + np.tril(Cs, -1).T
+                Bc = self.Bz.tocsc()
+                step = max(1, int(2e7 // max(mz * c1.q, 1)))
+                for s0 in range(0, c1.L, step):
+                    s1 = min(c1.L, s0 + step)
+                    idx = np.concatenate([a * c1.L + np.arange(s0, s1) for a in range(c1.q)])
+                    B = Bc[:, idx].toarray()
+                    CB = (Csym @ B).reshape(mz, c1.q, s1 - s0)
+                    F[:, :, s0:s1] = np.einsum("man,mbn->abn", B.reshape(mz, c1.q, s1 - s0), CB)
+            KFK = em_mul(em_mul(f["K"], F), em_t(f["K"]))
+            out0 = out0 + em_mul(em_mul(LinvT, KFK), Linv)
             for k, c in enumerate(self.comp[1:]):
-                o, w = self.offsets[k], c.L * c.q
-                cols = Rzinv[:, o:o + w].reshape(mz, c.L, c.q)
-                rest.append(np.einsum("mla,mlb->lab", cols, cols))
+                o = self.offsets[k]
+                lv = o + np.arange(c.L) * c.q
+                blk = np.empty((c.L, c.q, c.q))
+                for a in range(c.q):
+                    for b in range(a + 1):
+                        blk[:, a, b] = blk[:, b, a] = Cz[lv + a, lv + b]
+                rest.append(blk)
         return [out0.transpose(2, 0, 1)] + rest

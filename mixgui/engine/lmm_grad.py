@@ -9,8 +9,9 @@ deviance is log|Psi| + c log r^2 (c = n, or n - p) plus constants, so
   with Z'e formed from the stored cross-products, never from the n rows.
 * log|Psi| = log|P11| + log|C| (first term's level blocks, then the Schur complement C of the
   rest). For a first-term parameter, d log|P11| is a sum over levels of small traces and
-  d log|C| = -<C^-1, Bz dM Bz'> with M_l = T (T'D_l T + I)^-1 T'; the pattern of Bz dM Bz' is the
-  one precomputed for the factorisation, so this is one sparse mat-vec. For a parameter of a
+  d log|C| = -<C^-1, Bz dM Bz'> with M_l = T (T'D_l T + I)^-1 T'; the per-level forms
+  Bz_l' C^-1 Bz_l come from the pattern precomputed for the factorisation (one sparse mat-vec)
+  and serve all of the first term's parameters. For a parameter of a
   later term k, d log|C| = 2 [(L_k I - S_k) T_k^-1]_(j,i) with S_k the sum over levels of the
   diagonal blocks of C^-1 (from C = Lambda'X Lambda + I, so C^-1 Lambda'X Lambda = I - C^-1).
 
@@ -23,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from mixgui.engine.lmm_blocks import LOG2PI, em_mul, em_t
+from mixgui.engine.lmm_blocks import LOG2PI
+from mixgui.engine.lmm_kernels import em_mul, em_t
 
 
 def deviance_and_gradient(pb, theta_s, reml: bool):
@@ -85,9 +87,7 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
         Cinv, info = lapack.dpotri(f["R"][:mprime, :mprime], lower=1)
         if info != 0:
             return dev, None
-        if mz:
-            Cs = Cinv.copy()
-            pb._scale_rest(Cs, theta_s, transpose=True)  # Lambda_r C^-1 Lambda_r'
+        Fall = _schur_quad(pb, Cinv, theta_s, reml)
     for t, i, j in zip(c1.t_idx, c1.t_row, c1.t_col):
         g = 2.0 * np.sum(Y[j, i])  # d log|P11|
         if mprime:
@@ -97,7 +97,7 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
             dM = -(u[:, None] * v[None, :] + v[:, None] * u[None, :])
             dM[i] += u
             dM[:, i] += u
-            g -= _inner_c(pb, dM, Cinv, Cs if mz else None, reml)
+            g -= np.sum(dM * Fall)  # d log|C| = -<C^-1, [Bz; X'Z1] dM [Bz; X'Z1]'>
         grad[t] += g
     for k, c in enumerate(rest):
         o, w = pb.offsets[k], c.L * c.q
@@ -118,24 +118,26 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
     return dev, grad
 
 
-def _inner_c(pb, dM, Cinv, Cs, reml):
-    """<C^-1, Bz dM Bz'>-type inner product over the whole Schur complement (Z rows, X rows)."""
+def _schur_quad(pb, Cinv, theta_s, reml):
+    """Per-level forms W_l' C^-1 W_l, (q1, q1, L1), with W = [Lambda_r' Bz; X'Z1] (X rows under REML).
+
+    Then <C^-1, W dM W'> = sum(dM * result) for any symmetric per-level dM: one pass over the
+    pattern serves every first-term parameter.
+    """
     q1, L1, p, mz = pb.comp[0].q, pb.comp[0].L, pb.p, pb.mz
-    total = 0.0
+    out = np.zeros((q1, q1, L1))
     if mz:
-        _, Q, mult, prow, pcol = pb.pattern
-        vals = Q @ dM.reshape(-1)
-        total += np.dot(vals * mult, Cs[prow, pcol])
+        Cs = Cinv.copy()
+        pb._scale_rest(Cs, theta_s, transpose=True)  # Lambda_r C^-1 Lambda_r'
+        out += pb.pattern.quad(Cs)
     if reml and p:
-        BX = pb.Bxy[:, :p]  # (q1, p, L1)
-        # X'Z1 dM (per level), (q1 entries a) x p x L1: H[a] = sum_b dM[b, a] BX[b]
-        H = np.stack([sum(dM[b, a] * BX[b] for b in range(q1)) for a in range(q1)])
+        BX = pb.Bxy[:, :p]  # (q1, p, L1): X'Z1 per level
         Cxx = np.tril(Cinv[mz:mz + p, mz:mz + p])
         Cxx = Cxx + np.tril(Cxx, -1).T
-        xx = sum(BX[a] @ H[a].T for a in range(q1))  # X'Z1 dM Z1'X
-        total += np.sum(Cxx * xx)
+        CB = np.einsum("xy,byl->bxl", Cxx, BX)
+        out += np.einsum("axl,bxl->abl", BX, CB)
         if mz:
-            Cxz = Cs[mz:mz + p, :mz]  # C^-1 (X rows) times Lambda_r' already applied
-            zx = pb.Bz @ H.transpose(0, 2, 1).reshape(q1 * L1, p)  # Zr'Z1 dM Z1'X, (mz, p)
-            total += 2.0 * np.sum(Cxz.T * zx)
-    return total
+            E = (pb.Bz.T @ Cs[mz:mz + p, :mz].T).reshape(q1, L1, p)  # Bz' Lambda_r C^-1_zx
+            H = np.einsum("alx,bxl->abl", E, BX)
+            out += H + em_t(H)
+    return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from mixgui.errors import FitWarning
+from mixgui.errors import FitWarning, ModelError
 
 # Steps of the numerical derivatives: numDeriv's defaults, which lmerTest uses: the Hessian with
 # relative steps 0.1 (numDeriv::hessian), the Jacobian with 1e-4 (numDeriv::jacobian); both 1e-4
@@ -31,6 +31,7 @@ from mixgui.errors import FitWarning
 HESS_STEPS = dict(d=0.1, eps=1e-4)
 JAC_STEPS = dict(d=1e-4, eps=1e-4)
 EIGEN_TOL = 1e-8  # lmerTest: Hessian eigenvalues within +-1e-8 count as zero (dropped from the inverse)
+_SQRT_EPS = float(np.sqrt(np.finfo(float).eps))  # lmerTest's eigenvalue tolerance in contestMD
 _ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)  # numDeriv's zero.tol
 
 
@@ -130,6 +131,14 @@ class Satterthwaite:
         Needs ``varpar``, ``vcov``, ``beta``, ``deviance_at`` and ``vcov_at``.
     nobs : int, optional
         Number of observations, only to flag implausible df.
+    progress : mixgui.errors.Progress, optional
+        ``step`` is called every 20 evaluations (cancelling raises ``Cancelled``).
+
+    Raises
+    ------
+    ModelError
+        The deviance or covariance could not be evaluated next to the estimate (a parameter on
+        the edge of its valid range).
 
     Attributes
     ----------
@@ -141,13 +150,32 @@ class Satterthwaite:
     warnings : list of FitWarning
     """
 
-    def __init__(self, model, nobs=None):
+    def __init__(self, model, nobs=None, progress=None):
         self.vcov = np.asarray(model.vcov, float)
         self.beta = np.asarray(model.beta, float)
         self.nobs = nobs
         self.warnings: list = []
         varpar = np.asarray(model.varpar, float)
-        H = richardson_hessian(model.deviance_at, varpar, **HESS_STEPS)
+        count = [0]
+
+        def guarded(fun):
+            def f(v):
+                count[0] += 1
+                if progress is not None and count[0] % 20 == 0:
+                    progress.step(None, "Satterthwaite degrees of freedom")
+                try:
+                    out = np.asarray(fun(v), float)
+                except (ArithmeticError, ValueError, np.linalg.LinAlgError, ModelError) as e:
+                    raise ModelError("the Satterthwaite degrees of freedom could not be computed: the "
+                                     f"likelihood cannot be evaluated next to the estimate ({e})") from e
+                if not np.all(np.isfinite(out)):
+                    raise ModelError("the Satterthwaite degrees of freedom could not be computed: the "
+                                     "likelihood is not finite next to the estimate (a parameter at the edge "
+                                     "of its range)")
+                return out
+            return f
+
+        H = richardson_hessian(guarded(lambda v: float(model.deviance_at(v))), varpar, **HESS_STEPS)
         H = (H + H.T) / 2
         w, U = np.linalg.eigh(H)
         self.hessian_eigenvalues = w
@@ -165,7 +193,8 @@ class Satterthwaite:
         Up = U[:, pos]
         self.vcov_varpar = 2 * (Up / w[pos]) @ Up.T
         p = len(self.beta)
-        J = richardson_jacobian(lambda v: np.asarray(model.vcov_at(v), float).ravel(), varpar, **JAC_STEPS)
+        J = richardson_jacobian(guarded(lambda v: np.asarray(model.vcov_at(v), float).ravel()), varpar,
+                                **JAC_STEPS)
         self.jacobian = [J[:, k].reshape(p, p) for k in range(J.shape[1])]
         self._flagged = False
 
@@ -193,7 +222,7 @@ class Satterthwaite:
                 "fixed_effects"))
 
     # -- several rows -------------------------------------------------------------------------
-    def ftest(self, L, beta=None, eps=np.sqrt(np.finfo(float).eps)) -> tuple:
+    def ftest(self, L, beta=None, eps=_SQRT_EPS) -> tuple:
         """F test of ``L beta = 0`` as lmerTest's ``contestMD`` (Satterthwaite).
 
         Returns
@@ -228,9 +257,9 @@ class Satterthwaite:
         self._check(ddf)
         return (F, q, ddf, float(stats.f.sf(F, q, ddf)))
 
-    def _f1(self, l, beta):
-        est = float(l @ beta)
-        v = float(l @ self.vcov @ l)
+    def _f1(self, row, beta):
+        est = float(row @ beta)
+        v = float(row @ self.vcov @ row)
         F = est ** 2 / v
-        df = self.df(l)
+        df = self.df(row)
         return (F, 1, df, float(stats.f.sf(F, 1, df)))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mixgui import __version__
 from mixgui.analysis.formula import parse_formula, quote
-from mixgui.data.computed import (Center, ClusterCenter, ClusterMean, Dichotomize, Log, Recode, Standardize)
+from mixgui.data.computed import Center, ClusterCenter, ClusterMean, Dichotomize, Log, Recode, Standardize
 from mixgui.data.levels import level_label
 from mixgui.data.reshape import LongToWide, WideToLong, parse_index
 
@@ -171,7 +171,10 @@ def reshape_lines(step) -> list:
 def recipe_lines(r) -> list:
     """R lines that compute one computed variable (see :mod:`mixgui.data.computed`)."""
     x, new = col(r.source), col(r.name)
-    mean_in = (lambda g: f"ave({x}, {col(g)}, FUN = function(v) mean(v, na.rm = TRUE))")
+
+    def mean_in(g):
+        return f"ave({x}, {col(g)}, FUN = function(v) mean(v, na.rm = TRUE))"
+
     if isinstance(r, Center):
         return [f"{new} <- {x} - mean({x}, na.rm = TRUE)"]
     if isinstance(r, Standardize):

@@ -4,14 +4,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mixgui.data.levels import sorted_levels
+from mixgui.engine import effects, ols
+from mixgui.engine import inference as inf
+from mixgui.engine.anova3 import anova_table
 from mixgui.engine.design import Design
+from mixgui.engine.emmeans import emmeans
+from mixgui.engine.lmm import fit_lmm
+from mixgui.engine.lrt import random_effect_tests
+from mixgui.engine.repeated import fit_repeated
 from mixgui.errors import FitWarning, ModelError
 
 
 def ols_contract(spec, design: Design):
     """Ordinary regression: fit, contract dict, inference-like object for marginal means."""
-    from mixgui.engine import ols
-
     fit = ols.fit_ols(design)
     data = {"model": "lm", "method": "OLS", "df_method": "residual", "nobs": design.nobs}
     data.update(ols.to_contract(fit))
@@ -33,11 +39,9 @@ def _position_codes(design: Design, dataset, rep):
         labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values]
         position = np.searchsorted(values, idx_num.to_numpy())
     else:
-        from mixgui.data.levels import sorted_levels
         labels = sorted_levels(idx_raw.astype(str))
         position = pd.Categorical(idx_raw.astype(str), categories=labels).codes
     subj = design.frame[rep.subject].astype(str)
-    from mixgui.data.levels import sorted_levels
     subj_levels = sorted_levels(subj)
     subject = pd.Categorical(subj, categories=subj_levels).codes.astype(np.int64)
     return subject, np.asarray(position, dtype=np.int64), labels
@@ -47,14 +51,10 @@ def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
     """Fit the mixed or repeated-measures model of ``spec`` on ``design``."""
     reml = (spec.method == "REML") if reml is None else reml
     if spec.repeated is not None:
-        from mixgui.engine.repeated import fit_repeated
-
         subject, position, labels = _position_codes(design, dataset, spec.repeated)
         return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
                             reml=reml, blocks=design.blocks, position_labels=labels,
                             column_names=design.column_names, progress=progress)
-    from mixgui.engine.lmm import fit_lmm
-
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
 
 
@@ -87,9 +87,6 @@ def blup_dict(blocks, blups, blup_sd) -> dict:
 
 def mixed_contract(spec, design: Design, dataset, progress):
     """Mixed model (random terms and/or a repeated structure): fit, inference, tables' data."""
-    from mixgui.engine import inference as inf
-    from mixgui.engine.anova3 import anova_table
-
     fit = fit_mixed(spec, design, dataset, progress)
     progress.step(0.6, "fitted; computing tests")
     warnings: list = []
@@ -118,13 +115,9 @@ def mixed_contract(spec, design: Design, dataset, progress):
                             "positions": list(getattr(fit, "position_labels", []) or [])}
         data["n_groups"][spec.repeated.subject] = int(getattr(fit, "n_subjects", 0))
     if has_random and spec.repeated is None:
-        from mixgui.engine import effects
-
         data.update(effects.r2_icc(design, fit))
     extras = {"warnings": warnings}
     if spec.random_effect_tests and has_random and spec.repeated is None:
-        from mixgui.engine.lrt import random_effect_tests
-
         progress.step(0.7, "likelihood-ratio tests of the random effects")
         data["random_effect_tests"] = random_effect_tests(design, _lmm_fitter(progress), progress=progress)
     if spec.emmeans:
@@ -136,8 +129,6 @@ def mixed_contract(spec, design: Design, dataset, progress):
 
 
 def _lmm_fitter(progress):
-    from mixgui.engine.lmm import fit_lmm
-
     def fitter(design, reml):
         return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names,
                        progress=progress)
@@ -145,8 +136,6 @@ def _lmm_fitter(progress):
 
 
 def _emmeans_blocks(spec, design, beta, vcov, df_fn, df_method):
-    from mixgui.engine.emmeans import emmeans
-
     blocks, warnings = [], []
     for req in spec.emmeans:
         out = emmeans(design, beta, vcov, df_fn, req)

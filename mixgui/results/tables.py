@@ -132,5 +132,9 @@ def format_value(v, kind: str, digits: int = 3) -> str:
     if kind == "ci":
         if not v or v[0] is None:
             return "—"
-        return f"[{format_number(v[0], digits)}, {format_number(v[1], digits)}]"
+        # both limits with the same number of decimals, so the interval reads as one quantity
+        lo, hi = v
+        if max(abs(lo), abs(hi)) < 1e7 and max(abs(lo), abs(hi)) >= 10 ** -(digits - 1):
+            return f"[{lo:.{digits}f}, {hi:.{digits}f}]".replace("-", "−")
+        return f"[{format_number(lo, digits)}, {format_number(hi, digits)}]"
     return format_number(v, digits)

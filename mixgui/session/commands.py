@@ -33,7 +33,7 @@ class Command:
         """Revert the edit."""
         raise NotImplementedError
 
-    def merge(self, other: "Command") -> bool:
+    def merge(self, other: Command) -> bool:
         """Absorb ``other`` (already done) into this command; False when they cannot merge."""
         return False
 

@@ -44,7 +44,7 @@ class Analysis:
 class _Replace(Command):
     """Swap the analysis list (and current index) for another snapshot; the inverse swaps back."""
 
-    def __init__(self, session: "Session", text: str, new: list, new_current: int, merge_key=None):
+    def __init__(self, session: Session, text: str, new: list, new_current: int, merge_key=None):
         super().__init__(text, merge_key)
         self.session = session
         self.old, self.old_current = list(session.analyses), session.current

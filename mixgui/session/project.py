@@ -80,7 +80,10 @@ def _column_types(frame: pd.DataFrame) -> list:
         s = frame[c]
         info = {"name": str(c)}
         if isinstance(s.dtype, pd.CategoricalDtype):
-            info.update(type="category", categories=[str(x) for x in s.cat.categories], ordered=bool(s.cat.ordered))
+            cats = [c.item() if hasattr(c, "item") else c for c in s.cat.categories]
+            if not all(isinstance(c, (str, int, float)) for c in cats):
+                cats = [str(c) for c in cats]
+            info.update(type="category", categories=cats, ordered=bool(s.cat.ordered))
         elif pd.api.types.is_bool_dtype(s):
             info["type"] = "bool"
         elif pd.api.types.is_integer_dtype(s):
@@ -114,7 +117,10 @@ def _restore(frame: pd.DataFrame, types: list) -> pd.DataFrame:
         elif t == "datetime":
             s = pd.to_datetime(s, format="ISO8601")
         elif t == "category":
-            s = pd.Categorical(s, categories=info.get("categories"), ordered=info.get("ordered", False))
+            cats = info.get("categories") or []
+            if cats and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cats):
+                s = pd.to_numeric(s)  # numeric categories were written as numbers
+            s = pd.Categorical(s, categories=cats, ordered=info.get("ordered", False))
         frame[c] = s
     return frame
 
@@ -329,19 +335,37 @@ class Autosaver:
             pass
 
 
+def _owner_running(path: Path) -> bool:
+    try:
+        pid = int(path.stem[len(RECOVERY_PREFIX):])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False  # no cheap, safe liveness test on Windows (signal 0 there is CTRL_C_EVENT)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def find_recovery(folder) -> Path | None:
     """The newest readable recovery file in ``folder`` from an earlier session, or None.
 
-    Damaged files (which atomic writing should prevent) are skipped, never returned.
+    Files of sessions still running (this one, another open window) and damaged files (which
+    atomic writing should prevent) are skipped, never returned.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return None
     candidates = sorted(folder.glob(f"{RECOVERY_PREFIX}*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    own = f"{RECOVERY_PREFIX}{os.getpid()}{SUFFIX}"
     for p in candidates:
-        if p.name == own:
-            continue
+        if _owner_running(p):
+            continue  # this session's own file, or another open window's
         try:
             with zipfile.ZipFile(p) as z:
                 if z.testzip() is None and "project.json" in z.namelist():

@@ -5,8 +5,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixgui.data.computed import (Center, ClusterCenter, ClusterMean, Dichotomize, Log, Recode, Standardize,
-                                  apply_recipes, notes, recipe_from_dict)
+from mixgui.data.computed import (
+    Center,
+    ClusterCenter,
+    ClusterMean,
+    Dichotomize,
+    Log,
+    Recode,
+    Standardize,
+    apply_recipes,
+    notes,
+    recipe_from_dict,
+)
 from mixgui.errors import DataError
 
 

@@ -254,3 +254,18 @@ def test_mixed_model_gives_identical_results_from_the_four_formats(tmp_path):
     ref = _comparable(results["csv"])
     for kind in ("csv_eu", "xlsx", "sav"):
         _assert_same(ref, _comparable(results[kind]), kind)
+
+
+def test_load_analysis_data_redoes_import_reshape_and_computed_variables():
+    from mixgui.data.importing import load_analysis_data
+    analysis = {"data": {"path": "wide_titled.csv", "import": {"skip_rows": 1, "missing": [999, "n/a"]},
+                         "reshape": [{"kind": "wide_to_long", "columns": ["bp_T0", "bp_T1", "bp_T3"],
+                                      "index_name": "visit", "value_name": "sbp"}]},
+                "computed": [{"kind": "center", "name": "age_c", "source": "age"}]}
+    ds, how = load_analysis_data(DATA / "wide_titled.csv", analysis)
+    assert _cells(ds.frame.drop(columns="age_c")) == EXPECTED_LONG
+    np.testing.assert_allclose(ds.frame["age_c"].dropna().unique(), [54 - 54, 61 - 54, 47 - 54])
+    assert how["import_options"].skip_rows == 1 and len(how["steps"]) == 1 and how["recipes"][0].name == "age_c"
+    plain, how = load_analysis_data(ORTHODONT, {"data": {"path": "x.csv"}})
+    pd.testing.assert_frame_equal(plain.frame, read_table(ORTHODONT).frame)
+    assert how == {"import_options": None, "steps": [], "recipes": []}

@@ -3,8 +3,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixgui.data.reshape import (LongToWide, WideToLong, long_to_wide, parse_index, step_from_dict,
-                                 suggest_groups, wide_to_long)
+from mixgui.data.reshape import (
+    LongToWide,
+    WideToLong,
+    long_to_wide,
+    parse_index,
+    step_from_dict,
+    suggest_groups,
+    wide_to_long,
+)
 from mixgui.errors import DataError
 
 

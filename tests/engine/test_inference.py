@@ -78,7 +78,7 @@ def close(a, b, rel, abs_=0.0) -> bool:
 
 
 # -- cases --------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def public_design(case):
     spec = json.loads((REF / "public" / f"{case}.spec.json").read_text())
     data = pd.read_csv(REF / Path(spec["data"]["path"]).name)
@@ -87,7 +87,7 @@ def public_design(case):
     return design, spec["method"] == "REML"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def r_design(name):
     c = R_CASES[name]
     data = pd.read_csv(REF / c["data"])
@@ -97,13 +97,13 @@ def r_design(name):
     return design, c["method"] == "REML"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(kind, case, engine):
     design, reml = public_design(case) if kind == "public" else r_design(case)
     return design, FITTERS[engine](design, reml)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inference(kind, case, engine, method):
     design, fit = fitted(kind, case, engine)
     return Inference.build(fit, method, design.nobs)
@@ -478,3 +478,53 @@ def test_exact_at_lme4_optimum(case):
         for a, ra in zip(anova_table(design, inf), ref["anova"]):
             assert a["den_df"] == pytest.approx(ra["den_df_" + key], rel=1e-6), (method, a["term"])
             assert a["f_value"] == pytest.approx(ra["f_" + key], rel=1e-8), (method, a["term"])
+
+
+class _Broken:
+    """A fitted model whose likelihood cannot be evaluated away from the estimate."""
+
+    def __init__(self, fit, bad="deviance"):
+        self._fit, self._bad = fit, bad
+        self.X, self.beta, self.vcov, self.reml, self.varpar = fit.X, fit.beta, fit.vcov, fit.reml, fit.varpar
+
+    def deviance_at(self, v):
+        return np.nan if self._bad == "deviance" and not np.array_equal(v, self.varpar) else self._fit.deviance_at(v)
+
+    def vcov_at(self, v):
+        return self._fit.vcov_at(v)
+
+    def kr_clusters(self):
+        if self._bad == "kr":
+            raise ModelError("too large")
+        return self._fit.kr_clusters()
+
+
+def test_fallbacks_say_so():
+    design, fit = fitted("public", "sleepstudy_ri", "dense")
+    inf = Inference.build(_Broken(fit, "deviance"), "satterthwaite", design.nobs)
+    assert inf.method == "none" and [w.kind for w in inf.warnings] == ["df_method"]
+    assert math.isinf(inf.df(np.array([0.0, 1.0])))
+    inf = Inference.build(_Broken(fit, "kr"), "kenward-roger", design.nobs)
+    assert inf.method == "satterthwaite" and inf.warnings[0].kind == "df_method"
+    assert inf.df(np.array([0.0, 1.0])) == pytest.approx(161, rel=1e-4)
+
+
+def test_satterthwaite_is_cancellable():
+    design, fit = fitted("public", "sleepstudy_rs", "dense")
+    prog = Progress()
+    prog.cancel()
+    with pytest.raises(Cancelled):
+        Inference.build(fit, "satterthwaite", design.nobs, progress=prog)
+
+
+def test_implausible_df_kept_but_flagged():
+    """lmerTest does not clip the df; neither do we, but a df below 1 gets a df_approximation warning."""
+    from mixgui.engine.satterthwaite import Satterthwaite
+
+    st = Satterthwaite.__new__(Satterthwaite)
+    st.vcov, st.beta, st.nobs, st.warnings, st._flagged = np.eye(1), np.ones(1), 10, [], False
+    st.jacobian, st.vcov_varpar = [np.eye(1) * 3.0], np.eye(1)  # df = 2 * 1 / 9
+    assert st.df(np.ones(1)) == pytest.approx(2 / 9)
+    assert [w.kind for w in st.warnings] == ["df_approximation"]
+    st.df(np.ones(1))
+    assert len(st.warnings) == 1  # said once

@@ -2,7 +2,8 @@
 
 References live in tests/reference/repeated: orthodont_{cs,csh,ar1,arh1,toep,un}.json are the
 project's shared nlme::gls cases; ref_*.json come from make_repeated_refs.R (missing visits, DIAG,
-ID, ML, random intercept / slope with AR1 or ID residuals).
+ID, ML, random intercept / slope with AR1 or ID residuals), and so do infer_*.json (emmeans'
+Satterthwaite df for gls; lmerTest and pbkrtest for the random-slope model).
 
 Tolerances, and why:
 - loglik, AIC, BIC 1e-3 absolute: nlme stops its optimiser at a relative change near 1e-8 of a

@@ -19,7 +19,10 @@ def _styled_app(qapp):
     from mixgui.gui.style import apply_style
 
     apply_style(qapp)
-    return qapp
+    yield qapp
+    # The offscreen platform plugin segfaults at exit when the clipboard still owns data
+    # (a Qt bug; the xcb, Windows and macOS plugins are fine), so empty it when the session ends.
+    qapp.clipboard().clear()
 
 
 @pytest.fixture

@@ -283,3 +283,29 @@ def test_report_parts_record_how_the_data_were_made(lm_result):
     assert analysis["data"]["reshape"][0]["kind"] == "wide_to_long"
     assert analysis["computed"] == [{"kind": "center", "name": "c", "source": "agen"}]
     assert io.StringIO(parts.r_script).read().count("na_codes") >= 2
+
+
+@needs_r
+@pytest.mark.parametrize("form", ["csv_eu", "xlsx", "sav"])
+def test_r_script_reads_each_file_format_as_mixgui_does(tmp_path, form):
+    import pandas as pd
+    df = pd.read_csv(ORTHODONT)
+    sheet = None
+    if form == "csv_eu":
+        path = tmp_path / "o.csv"
+        df.to_csv(path, index=False, sep=";", decimal=",", encoding="cp1252")
+    elif form == "xlsx":
+        path, sheet = tmp_path / "o.xlsx", "Orthodont"
+        with pd.ExcelWriter(path) as xw:
+            pd.DataFrame({"note": ["data on the next sheet"]}).to_excel(xw, sheet_name="Read me", index=False)
+            df.to_excel(xw, sheet_name=sheet, index=False)
+    else:
+        pyreadstat = pytest.importorskip("pyreadstat")
+        path = tmp_path / "o.sav"
+        coded = df.assign(Sex=df["Sex"].map({"Male": 1.0, "Female": 2.0}))
+        pyreadstat.write_sav(coded, str(path), variable_value_labels={"Sex": {1.0: "Male", 2.0: "Female"}})
+    # no reference level given: R must sort the labels as MixGUI does (Female first), not by SPSS code
+    spec = AnalysisSpec.from_dict({"data": {"path": str(path), "sheet": sheet}, "formula": "distance ~ agen * Sex"})
+    result = run(spec, read_table(path, sheet))
+    assert result.data["fixed_effects"][2]["term"] == "SexMale"
+    _compare(result, _run_r(r_script(result, path), tmp_path))

@@ -253,6 +253,24 @@ def export_png(view: PlotView, path, dpi: int = 300, inches: float = 6.0) -> Non
 
 
 def export_svg(view: PlotView, path) -> None:
-    from pyqtgraph.exporters import SVGExporter
+    """Write the view as SVG through Qt's own SVG painter.
 
-    SVGExporter(view.getPlotItem()).export(str(path))
+    pyqtgraph's SVGExporter post-processes Qt's SVG text and fails on the path syntax of recent
+    Qt versions; painting the scene into a QSvgGenerator gives the same vector drawing directly.
+    """
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    rect = view.getPlotItem().sceneBoundingRect()
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(QSize(int(rect.width()), int(rect.height())))
+    gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+    gen.setTitle(view.getPlotItem().titleLabel.text or "MixGUI plot")
+    painter = QPainter(gen)
+    try:
+        painter.setRenderHint(QPainter.Antialiasing)
+        view.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+    finally:
+        painter.end()

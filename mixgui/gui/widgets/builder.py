@@ -62,8 +62,7 @@ class ModelBuilder(QWidget):
     # -- construction -------------------------------------------------------------------
     def _build(self) -> None:
         self.variables = VariableSource()
-        self.variables.removeRequested.connect(lambda cols: self._edit(B.remove_variables(self._draft, cols),
-                                                                       f"Remove {', '.join(cols)}"))
+        self.variables.removeRequested.connect(self._remove_from)
         self.roles = {}
         for role, rows in (("outcome", 1), ("factors", 3), ("covariates", 3)):
             box = RoleBox(role, ROLE_TITLES[role], self.variables, B.HELP[role], rows)
@@ -180,10 +179,15 @@ class ModelBuilder(QWidget):
         a = self.session.current_analysis
         return a.spec if a is not None else AnalysisSpec()
 
-    def set_spec(self, spec: AnalysisSpec) -> None:
-        """Show a saved or opened analysis (a load, not an edit: the undo history starts afresh)."""
-        self.session.load_analysis(spec, None)  # the draft is made from the spec with the data's levels
+    def set_spec(self, spec: AnalysisSpec, clear_history: bool = True) -> None:
+        """Show a saved or opened analysis in the current slot.
+
+        A load, not an edit: ``specChanged`` is not emitted and, unless ``clear_history`` is False,
+        the undo history starts afresh. The boxes are made from ``spec`` with the dataset's
+        measurement levels (call :meth:`set_dataset` first when both change).
+        """
         self._emitted = spec
+        self.session.load_analysis(spec, None, clear_history=clear_history)
 
     def draft(self) -> B.ModelDraft:
         return self._draft
@@ -205,8 +209,6 @@ class ModelBuilder(QWidget):
         if event not in (LOADED, DATASET) and self.spec() != self._emitted:
             self._emitted = self.spec()
             self.specChanged.emit(self._emitted)
-        elif event == DATASET:
-            self._update_actions()
 
     def _columns_and_levels(self):
         ds = self.session.dataset
@@ -289,8 +291,27 @@ class ModelBuilder(QWidget):
         names = " × ".join(dict.fromkeys(v for t in terms for v in t))
         self._edit(B.add_interaction(self._draft, terms), f"Add interaction {names}")
 
-    def _add_groupings(self, cols: list) -> None:
-        d = self._draft
+    def _remove_from(self, cols: list, source: str) -> None:
+        """Columns dragged back to the variables list leave the box they came from."""
+        self._edit(self._without(self._draft, cols, source), f"Remove {', '.join(cols)}")
+
+    @staticmethod
+    def _without(d: B.ModelDraft, cols: list, source: str) -> B.ModelDraft:
+        if source.startswith("grouping:"):
+            index = int(source.split(":")[1])
+            if index >= len(d.groupings):
+                return d
+            g = d.groupings[index]
+            left = tuple(c for c in g.factors if c not in cols)
+            return B.set_grouping(d, index, factors=left, combined=g.combined and len(left) > 1) if left \
+                else B.remove_grouping(d, index)
+        if source.startswith("repeated:"):
+            return B.set_repeated(d, **{source.split(":")[1]: None})
+        return B.remove_variables(d, cols)
+
+    def _add_groupings(self, cols: list, source: str = "variables") -> None:
+        # a level dragged out of a nesting chain moves (un-nests); from anywhere else it is copied
+        d = self._without(self._draft, cols, source) if source.startswith("grouping:") else self._draft
         for c in cols:  # several columns at once: crossed groupings, one box each
             d = B.add_grouping(d, c)
         self._edit(d, f"Add grouping {', '.join(cols)}")

@@ -11,7 +11,15 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QFrame, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout,
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -77,7 +85,7 @@ class GroupingCard(QFrame):
         row.addWidget(self.intercept_check)
         row.addWidget(self.correlated_check)
         row.addStretch(1)
-        slopes_label = QLabel("Random slopes")
+        self.slopes_label = slopes_label = QLabel("Random slopes")
         slopes_label.setToolTip(HELP["slopes"])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -94,7 +102,9 @@ class GroupingCard(QFrame):
         try:
             sep = ":" if g.combined else " / "
             texts = {c: (sep if i else "") + c for i, c in enumerate(g.factors)}
-            self.chain_model.set_columns(list(g.factors), levels, texts)
+            # a grouping column is categorical whatever its storage: show it so
+            icons = {c: "identifier" if levels.get(c, "continuous") == "continuous" else levels[c] for c in g.factors}
+            self.chain_model.set_columns(list(g.factors), icons, texts)
             self.chain_view.setToolTip(f"{g.label}: {HELP['nesting']}")
             self.intercept_check.setChecked(g.intercept)
             self.correlated_check.setChecked(g.correlated)
@@ -114,6 +124,7 @@ class GroupingCard(QFrame):
                 self.slopes_list.item(i).setCheckState(Qt.CheckState.Checked if t in g.slopes
                                                        else Qt.CheckState.Unchecked)
             self.slopes_list.setVisible(bool(offered))
+            self.slopes_label.setVisible(bool(offered))
         finally:
             self._syncing = False
 
@@ -140,13 +151,14 @@ class RandomEffectsBox(QWidget):
 
     Signals
     -------
-    addRequested(columns)
-        New groupings (each column crossed with the others: separate cards).
+    addRequested(columns, source)
+        New groupings (each column crossed with the others: separate cards); ``source`` is where
+        the columns were dragged from ("variables" for the arrow).
     nestRequested, levelRemoveRequested, changeRequested, removeRequested
         Forwarded from the cards.
     """
 
-    addRequested = Signal(list)
+    addRequested = Signal(list, str)
     nestRequested = Signal(int, list, str)
     levelRemoveRequested = Signal(int, str)
     changeRequested = Signal(int, dict)
@@ -159,7 +171,7 @@ class RandomEffectsBox(QWidget):
         self.cards_layout = QVBoxLayout()
         self.cards_layout.setSpacing(6)
         self.add_model = ColumnModel("add-grouping")
-        self.add_model.columnsDropped.connect(lambda cols, src: self.addRequested.emit(cols))
+        self.add_model.columnsDropped.connect(self.addRequested)
         self.add_model.set_columns([], {})
         self.add_view = ColumnView(self.add_model, rows=1)
         self.add_view.setToolTip(HELP["random"])
@@ -199,7 +211,7 @@ class RandomEffectsBox(QWidget):
     def _arrow(self) -> None:
         cols = self._source.selected_columns()
         if cols:
-            self.addRequested.emit(cols)
+            self.addRequested.emit(cols, "variables")
 
     def set_groupings(self, groupings, terms, levels: dict) -> None:
         """Show one card per grouping (cards are reused, so focus and scroll stay put)."""

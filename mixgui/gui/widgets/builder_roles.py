@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QMimeData, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem,
-    QPushButton, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixgui.analysis.builder import HELP
@@ -105,7 +115,7 @@ class ColumnModel(QStandardItemModel):
         got = columns_from_mime(data)
         return self.accept_drops and got is not None and got[1] != self.name
 
-    def dropMimeData(self, data, action, row=-1, column=-1, parent=QModelIndex()) -> bool:
+    def dropMimeData(self, data, action, row=-1, column=-1, parent=None) -> bool:
         if not self.canDropMimeData(data, action, row, column, parent):
             return False
         cols, source = columns_from_mime(data)
@@ -135,6 +145,12 @@ class ColumnView(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         if rows is not None:  # role boxes are short: a few rows, not a whole pane
             self.setFixedHeight(rows * (self.fontMetrics().height() + 8) + 6)
+            # right-click "Remove": a way out of a box for those who do not drag
+            self.remove_action = QAction("Remove", self)
+            self.remove_action.triggered.connect(
+                lambda: self.selected_columns() and self.deleteRequested.emit(self.selected_columns()))
+            self.addAction(self.remove_action)
+            self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
     def column_model(self) -> ColumnModel:
         model = self.model()
@@ -165,15 +181,15 @@ class ColumnView(QListView):
 class VariableSource(QWidget):
     """Every column of the data with its measurement-level icon, a search field, dragged into the boxes.
 
-    Dropping a role box's columns back here removes them from the model (``removeRequested``).
+    Dropping a box's columns back here takes them out of the model: ``removeRequested(columns, source)``.
     """
 
-    removeRequested = Signal(list)
+    removeRequested = Signal(list, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model = ColumnModel("variables")
-        self.model.columnsDropped.connect(lambda cols, source: self.removeRequested.emit(cols))
+        self.model.columnsDropped.connect(self.removeRequested)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -226,7 +242,8 @@ class RoleBox(QWidget):
         self.arrow_button = QToolButton()
         self.arrow_button.setText("▸")
         self.arrow_button.setAccessibleName(f"Move to {title}")
-        self.arrow_button.setToolTip(f"Move the selected variables to {title}.")
+        self.arrow_button.setToolTip(f"Move the selected variables to {title} (with nothing selected in the "
+                                     f"variables list: take the selected ones out of {title}).")
         self.arrow_button.clicked.connect(self._arrow)
         self.title = QLabel(title)
         self.title.setObjectName("sectionLabel")
@@ -242,9 +259,13 @@ class RoleBox(QWidget):
         layout.addLayout(box, 1)
 
     def _arrow(self) -> None:
+        # SPSS's arrow: moves the variables selected in the list here; with none selected there, it
+        # sends this box's selected variables back
         cols = self._source.selected_columns()
         if cols:
             self.addRequested.emit(cols, "variables")
+        elif self.view.selected_columns():
+            self.removeRequested.emit(self.view.selected_columns())
 
     def set_columns(self, columns, levels: dict, texts: dict | None = None) -> None:
         self.model.set_columns(list(columns), levels, texts)
@@ -271,7 +292,7 @@ class TermsBox(QWidget):
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setToolTip(HELP["terms"])
-        self.list.setMaximumHeight(110)
+        self.list.setMaximumHeight(90)
         self.list.itemSelectionChanged.connect(self._update_buttons)
         self.interaction_button = QPushButton("Interaction")
         self.interaction_button.setToolTip(HELP["interaction"])

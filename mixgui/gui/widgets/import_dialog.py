@@ -9,12 +9,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPlainTextEdit, QSpinBox, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mixgui.data.importing import EXCEL_SUFFIXES, TEXT_SUFFIXES, ImportOptions, parse_codes, preview, raw_rows
 from mixgui.data.readers import excel_sheets
@@ -42,11 +60,11 @@ class FrameModel(QAbstractTableModel):
     def frame(self) -> pd.DataFrame:
         return self._frame
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._frame)
+    def rowCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self._frame)
 
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else self._frame.shape[1]
+    def columnCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else self._frame.shape[1]
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -136,6 +154,9 @@ class ImportDialog(QDialog):
         csv_form.addRow("Decimal mark", self.decimal)
         csv_form.addRow("Encoding", self.encoding)
         self.csv_box.setVisible(self._is_text)
+        if not (self._is_text or self._is_excel):  # SPSS files have names and types of their own
+            for w in (self.header_row, self.has_header, self.skip_after):
+                w.setEnabled(False)
 
         self.column_codes = QTableWidget(0, 2)
         self.column_codes.setHorizontalHeaderLabels(["Column", "Its own missing codes"])
@@ -260,7 +281,11 @@ class ImportDialog(QDialog):
         o = self.options()
         try:
             rows = raw_rows(self.path, o.with_(skip_rows=0), nrows=12)
-            self.raw.setPlainText("\n".join(f"{i + 1:>3} | " + " | ".join(r) for i, r in enumerate(rows)))
+            def trimmed(r):  # Excel rows carry empty cells up to the widest row
+                while r and r[-1] == "":
+                    r = r[:-1]
+                return r
+            self.raw.setPlainText("\n".join(f"{i + 1:>3} | " + " | ".join(trimmed(r)) for i, r in enumerate(rows)))
         except MixGUIError as e:
             self.raw.setPlainText(str(e))
         try:

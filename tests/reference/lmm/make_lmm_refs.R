@@ -38,6 +38,15 @@ for (seed in 1:200) {
 }
 write.csv(sing, file.path(out, "singular_sim.csv"), row.names = FALSE)
 
+# Random intercepts only, fitted with a correlated random slope: the slope's factor is singular.
+for (seed in 1:200) {
+  set.seed(seed)
+  d <- data.frame(clinic = rep(sprintf("c%02d", 1:30), each = 8), x = rep(0:7, 30))
+  d$y <- round(1 + 0.3 * d$x + rnorm(30, 0, 2)[as.integer(factor(d$clinic))] + rnorm(240), 4)
+  if (isSingular(lmer(y ~ x + (x | clinic), d))) { sing_slope <- d; break }
+}
+write.csv(sing_slope, file.path(out, "singular_slope.csv"), row.names = FALSE)
+
 cases <- list(
   sleepstudy_ri      = list(Reaction ~ Days + (1 | Subject), sleep, TRUE),
   sleepstudy_ri_ml   = list(Reaction ~ Days + (1 | Subject), sleep, FALSE),
@@ -53,7 +62,8 @@ cases <- list(
   # lme4's default tolerances stop this one short (max|grad| 0.004); bobyqa with a tiny final radius finds the optimum.
   q3_slopes          = list(y ~ x1 + x2 + (x1 + x2 | g), q3, TRUE,
                             lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12))),
-  singular_sim       = list(y ~ x + (1 | grp), sing, TRUE)
+  singular_sim       = list(y ~ x + (1 | grp), sing, TRUE),
+  singular_slope     = list(y ~ x + (x | clinic), sing_slope, TRUE)
 )
 
 for (name in names(cases)) {
