@@ -167,7 +167,9 @@ def add_to_role(d: ModelDraft, role: str, columns) -> ModelDraft:
     if role == "outcome":
         return set_outcome(d, list(columns)[0]) if columns else d
     other = "covariates" if role == "factors" else "factors"
-    new = [c for c in columns if c != d.outcome]
+    if d.outcome in columns:  # dragged from the Outcome box: it stops being the outcome
+        d = replace(d, outcome="")
+    new = list(dict.fromkeys(columns))
     mine = tuple(dict.fromkeys(getattr(d, role) + tuple(new)))
     theirs = tuple(c for c in getattr(d, other) if c not in new)  # moving between boxes keeps the terms
     added = [c for c in new if c not in d.predictors()]

@@ -6,12 +6,11 @@ See ``spec/analysis-and-results.md``. The model builder edits an :class:`Analysi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from mixgui.errors import SpecError
+from mixgui.fileio import atomic_write_text  # noqa: F401 (re-exported for callers of spec)
 
 FORMAT = "mixgui-analysis"
 VERSION = 1
@@ -75,7 +74,7 @@ class AnalysisSpec:
     emmeans: tuple = ()
     title: str = ""
 
-    def with_(self, **changes) -> "AnalysisSpec":
+    def with_(self, **changes) -> AnalysisSpec:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
@@ -101,7 +100,7 @@ class AnalysisSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AnalysisSpec":
+    def from_dict(cls, d: dict) -> AnalysisSpec:
         """Build a spec from a parsed analysis file, migrating older versions and checking values."""
         if not isinstance(d, dict):
             raise SpecError("the analysis file must hold a JSON object, like {\"formula\": ..., \"data\": ...}")
@@ -227,22 +226,6 @@ def load_spec(path) -> tuple:
 def resolve_data_path(spec: AnalysisSpec, folder) -> Path:
     p = Path(spec.data.path).expanduser()
     return p if p.is_absolute() else (Path(folder) / p).resolve()
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write a file so that it is either the old or the new version, never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_spec(spec: AnalysisSpec, path) -> None:

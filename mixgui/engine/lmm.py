@@ -56,9 +56,15 @@ def _validate(y, X, blocks):
     if n < 2 or np.ptp(y) == 0:
         raise ModelError("The outcome does not vary (every row has the same value), so there is nothing to model.")
     for b in blocks:
-        if len(b.codes) != n or np.asarray(b.Z).shape[0] != n:
+        codes = np.asarray(b.codes)
+        if len(codes) != n or np.asarray(b.Z).shape[0] != n:
             raise ModelError(f"The grouping factor {b.group} does not have one value per row.")
-        if b.n_levels < 2:
+        if codes.min() < 0 or codes.max() >= b.n_levels:
+            raise ModelError(f"The grouping factor {b.group} has missing values; remove those rows first.")
+        if not np.all(np.isfinite(b.Z)):
+            raise ModelError(f"A random slope in the term for {b.group} has missing or infinite values; "
+                             "remove those rows first.")
+        if len(np.unique(codes)) < 2:
             raise ModelError(
                 f"The grouping factor {b.group} has only one level, so its variance cannot be estimated: "
                 f"remove the random term for {b.group} or use a grouping with several levels.")
@@ -151,6 +157,23 @@ def _optimise(problem: Problem, reml: bool, progress: Progress | None):
     lbfgs = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000}
     res = minimize(obj.value_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=lbfgs)
     x, fx, g, name = res.x, res.fun, res.jac, "L-BFGS-B"
+    # A variance on its bound is a stationary point whatever the data (the deviance is even in a
+    # last diagonal entry of T), so a zero gradient there does not prove a minimum: probe inside.
+    for _ in range(3):
+        probe = x.copy()
+        for i in np.flatnonzero(np.isfinite(lower) & (x <= lower)):
+            for step in (1e-2, 1e-3):
+                xi = x.copy()
+                xi[i] = lower[i] + step
+                if obj.value(xi) < fx - 1e-10 * max(1.0, abs(fx)):
+                    probe[i] = xi[i]
+                    break
+        if np.array_equal(probe, x):
+            break
+        res = minimize(obj.value_grad, probe, jac=True, method="L-BFGS-B", bounds=bounds, options=lbfgs)
+        if res.fun >= fx:
+            break
+        x, fx, g = res.x, res.fun, res.jac
     ok, mx = _check(obj, x, lower, g)
     if not ok:
         k = len(x)

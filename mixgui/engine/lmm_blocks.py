@@ -208,7 +208,7 @@ class Problem:
         sigma2 = 1.0
         for _ in range(3):
             taus = []
-            for c, a, d, sz in stats:
+            for _c, _a, d, sz in stats:
                 ok = d > 0
                 tau2 = (np.sum(sz[ok] ** 2 / d[ok]) - ok.sum() * sigma2) / max(np.sum(d[ok]), 1e-300)
                 taus.append(max(tau2, 0.0))

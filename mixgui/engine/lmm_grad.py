@@ -100,7 +100,7 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
             g -= np.sum(dM * Fall)  # d log|C| = -<C^-1, [Bz; X'Z1] dM [Bz; X'Z1]'>
         grad[t] += g
     for k, c in enumerate(rest):
-        o, w = pb.offsets[k], c.L * c.q
+        o = pb.offsets[k]
         T = c.T(theta_s)
         if c.q == 1 and T[0, 0] == 0.0:
             continue  # the deviance is even in a scalar theta: zero slope on the boundary

@@ -1,8 +1,8 @@
 """The fitted linear mixed model (:class:`LmmFit`) and the plain-words warnings about it."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 import scipy.sparse as sp

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mixgui.errors import MixGUIError
+from mixgui.fileio import atomic_write_bytes, atomic_write_text
 
 FORMATS = {".xlsx": "xlsx", ".docx": "docx", ".html": "html", ".htm": "html", ".r": "r", "": "csv"}
 
@@ -129,7 +130,6 @@ def write_report(result, path, **kwargs) -> Path:
             from mixgui.report.html import write_html
             write_html(parts, path)
         elif kind == "r":
-            from mixgui.analysis.spec import atomic_write_text
             atomic_write_text(path, parts.r_script)
         else:
             from mixgui.report.csv_export import write_csv_folder
@@ -140,22 +140,6 @@ def write_report(result, path, **kwargs) -> Path:
     except FileNotFoundError:
         raise MixGUIError(f"cannot write {path}: the folder {path.parent} does not exist") from None
     return path
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write bytes so the file is either the old or the new version, never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 __all__ = ["write_report", "build_parts", "ReportParts", "atomic_write_bytes"]

@@ -138,9 +138,9 @@ class Session:
         return self.add_analysis(a.spec, f"{a.name} copy", a.draft)
 
     def remove_analysis(self, index: int) -> None:
-        """Remove analysis ``index`` (undo brings it back)."""
+        """Remove analysis ``index`` (undo brings it back); the last one is replaced by an empty one."""
         a = self._analyses[index]
-        new = self._analyses[:index] + self._analyses[index + 1:]
+        new = self._analyses[:index] + self._analyses[index + 1:] or [Analysis("Analysis 1", AnalysisSpec())]
         current = min(self._current if self._current < index else max(self._current - 1, 0), len(new) - 1)
         self._push(f"Remove {a.name}", new, current)
 

@@ -18,7 +18,6 @@ import datetime as _dt
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions
 from mixgui.data.reshape import step_from_dict
 from mixgui.errors import MixGUIError, SpecError
+from mixgui.fileio import atomic_write_bytes
 
 FORMAT = "mixgui-project"
 VERSION = 1
@@ -175,47 +175,13 @@ def save_project(project: Project, path) -> Path:
     path = Path(path)
     data = project_bytes(project)
     try:
-        _atomic_write(path, data)
+        atomic_write_bytes(path, data)
     except FileNotFoundError:
         raise MixGUIError(f"cannot save {path.name}: the folder {path.parent} does not exist") from None
     except PermissionError:
         raise MixGUIError(f"cannot save {path.name}: no permission to write in {path.parent}; "
                           "choose another folder") from None
     return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable (POSIX); harmless where unsupported
-        dfd = os.open(str(path.parent), os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    _remove_stale_temps(path)
-
-
-def _remove_stale_temps(path: Path, age: float = 120.0) -> None:
-    # temporaries left by a writer that was killed between writing and renaming
-    now = time.time()
-    for p in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            if now - p.stat().st_mtime > age:
-                p.unlink()
-        except OSError:
-            pass
 
 
 def load_project(path) -> Project:

@@ -138,6 +138,8 @@ def test_moving_between_boxes_keeps_terms_and_the_outcome_leaves_the_predictors(
     assert d2.factors == ("visit",) and "visit" not in d2.covariates and d2.terms == d.terms
     d3 = B.set_outcome(d2, "visit")
     assert d3.outcome == "visit" and d3.terms == (("arm",),)
+    d4 = B.add_to_role(d3, "covariates", ["visit"])  # dragged from Outcome to Covariates
+    assert d4.outcome == "" and d4.covariates == ("arm", "visit") and d4.terms == (("arm",), ("visit",))
 
 
 def test_full_factorial_crosses_the_factors_only():

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixgui.engine.covmodel import RandomBlock
 from mixgui.engine import lmm as lmm_mod
+from mixgui.engine.covmodel import RandomBlock
 from mixgui.engine.lmm import fit_lmm, lme4_order
 from mixgui.errors import Cancelled, FitWarning, ModelError, Progress
 
@@ -500,3 +500,18 @@ def test_without_the_pair_pattern_the_same_answer(monkeypatch):
         want, got = fit_case(name)[0], fit
         for a, b in zip(got.blup_sd, want.blup_sd):
             np.testing.assert_allclose(a, b, rtol=1e-4)
+
+
+def test_a_variance_near_zero_is_not_left_on_the_boundary():
+    """The deviance is even in a scalar theta, so theta = 0 is always stationary; here the item
+    variance is tiny but positive (lme4: theta 0.0168) and the fit must find the interior optimum.
+    The deviance is so flat along it that lme4 stops short: compare likelihoods, not variances."""
+    ref = json.loads((REF / "crossed_flat.json").read_text())
+    d = read("singular_slope.csv")
+    X = np.column_stack([np.ones(len(d)), d.x])
+    fit = fit_lmm(d.y.to_numpy(), X, [block("item", d["item"]), block("clinic", d.clinic, [d.x], ["(Intercept)", "x"])])
+    assert fit.loglik >= ref["loglik"] - 1e-6
+    assert abs(fit.loglik - ref["loglik"]) < 1e-3
+    assert fit.theta[0] > 1e-3 and ref["theta"][0] > 1e-3
+    assert fit.singular and ref["singular"]  # the clinic term is singular in both
+    assert [w.kind for w in fit.warnings] == ["singular"] and "clinic" in fit.warnings[0].message

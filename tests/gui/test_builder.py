@@ -420,6 +420,27 @@ def test_restore_a_saved_analysis_shows_the_same_boxes(make_builder, qtbot, tmp_
     assert c.formula_edit.text() == b.formula_edit.text()
 
 
+def test_builders_share_a_session_and_stop_listening_when_deleted(qtbot):
+    from mixgui.session.document import Session
+
+    session = Session(read_table(REF / "cli/sleepstudy.csv"))
+    first, second = ModelBuilder(session), ModelBuilder(session)
+    qtbot.addWidget(second)
+    drop(first.roles["outcome"].model, ["Reaction"])
+    assert second.spec().formula == "Reaction ~ 1" and second.undo_action.isEnabled()
+    session.add_analysis()
+    assert first.formula_edit.text() == "" and session.current == 1
+    session.set_current(0)
+    assert first.formula_edit.text() == "Reaction ~ 1"
+    gone = []
+    first.destroyed.connect(lambda *_: gone.append(True))
+    first.deleteLater()
+    qtbot.waitUntil(lambda: bool(gone))
+    session.undo_stack.undo()  # would raise if the deleted builder were still subscribed
+    session.undo_stack.undo()
+    assert second.spec().formula == ""
+
+
 def test_a_saved_analysis_with_a_bad_formula_shows_the_reason(make_builder):
     b = make_builder("cli/sleepstudy.csv")
     b.set_spec(AnalysisSpec(formula="Reaction ~ Days + (1 | Subject", method="ML"))

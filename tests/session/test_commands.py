@@ -215,6 +215,14 @@ def test_add_remove_rename_duplicate_analyses(session):
     assert [a.name for a in session.analyses] == ["Blood", "Blood copy"]
 
 
+def test_the_last_analysis_is_replaced_not_removed(session):
+    session.edit_draft(B.formula_to_draft("y ~ x"), "model")
+    session.remove_analysis(0)
+    assert len(session.analyses) == 1 and session.current_analysis.spec == AnalysisSpec()
+    session.undo_stack.undo()
+    assert session.current_analysis.spec.formula == "y ~ x"
+
+
 def test_undo_shows_the_analysis_it_changes(session):
     session.edit_draft(B.formula_to_draft("y ~ x"), "model 1")
     session.add_analysis()

@@ -54,8 +54,10 @@ class ModelBuilder(QWidget):
         self._factor_levels: dict = {}
         self._build()
         self._build_actions()
-        self.session.subscribe(self._session_changed)
-        self.session.undo_stack.subscribe(self._update_actions)
+        unsubscribe = [self.session.subscribe(self._session_changed),
+                       self.session.undo_stack.subscribe(self._update_actions)]
+        # the session may outlive the builder (it belongs to the window): stop listening when deleted
+        self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
         self._sync()
         self._emitted = self.spec()
 

@@ -45,6 +45,7 @@ for (seed in 1:200) {
   d$y <- round(1 + 0.3 * d$x + rnorm(30, 0, 2)[as.integer(factor(d$clinic))] + rnorm(240), 4)
   if (isSingular(lmer(y ~ x + (x | clinic), d))) { sing_slope <- d; break }
 }
+sing_slope$item <- rep(sprintf("i%02d", 1:40), 6)  # a crossed factor without any effect
 write.csv(sing_slope, file.path(out, "singular_slope.csv"), row.names = FALSE)
 
 cases <- list(
@@ -63,7 +64,9 @@ cases <- list(
   q3_slopes          = list(y ~ x1 + x2 + (x1 + x2 | g), q3, TRUE,
                             lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12))),
   singular_sim       = list(y ~ x + (1 | grp), sing, TRUE),
-  singular_slope     = list(y ~ x + (x | clinic), sing_slope, TRUE)
+  singular_slope     = list(y ~ x + (x | clinic), sing_slope, TRUE),
+  # the item variance is tiny but not zero: an optimiser must not stop on the boundary
+  crossed_flat       = list(y ~ x + (1 | item) + (x | clinic), sing_slope, TRUE)
 )
 
 for (name in names(cases)) {
