@@ -8,9 +8,10 @@ reference the frozen app is compared with. Checks:
 1. ``mixgui --version`` of the frozen app names the version of the source tree.
 2. ``mixgui fit`` of the frozen app gives the same results file as ``python -m mixgui fit`` of the installed
    package on reference analyses made from files in the repository (a regression, the demo study's nested
-   mixed model read from .xlsx, sleepstudy random slopes with Kenward-Roger df): same keys, same strings, every
-   number equal to 1e-7 relative (timings ignored). Also: results on standard output when --json is left out,
-   and bad input gives exit status 2 with the same one line on standard error.
+   mixed model read from .xlsx, a regression with names outside ASCII, sleepstudy random slopes with
+   Kenward-Roger df): same keys, same strings, every number equal to 1e-7 relative (timings ignored). Also:
+   UTF-8 results on standard output when --json is left out, and bad input gives exit status 2 with the same
+   one line on standard error.
 3. The frozen GUI starts (QT_QPA_PLATFORM=offscreen unless --platform native), opens the demo study, fits
    it, saves a screenshot (``--demo --screenshot``) and exits with status 0; the PNG is decoded and must
    not be blank.
@@ -72,10 +73,16 @@ def make_cases(work: Path) -> dict[str, Path]:
     ex = ROOT / "resources" / "examples"
     for src in (cli / "orthodont_long.csv", cli / "sleepstudy.csv", ex / "square_study.xlsx"):
         shutil.copy(src, work / src.name)
+    # Names outside ASCII and outside the Windows code page (Δ): results are UTF-8 in files and on stdout
+    text = (cli / "orthodont_long.csv").read_text(encoding="utf-8").split("\n", 1)
+    text[0] = text[0].replace('"distance"', '"ΔGröße"').replace('"Sex"', '"Geschlecht"')
+    (work / "orthodont_ümlaut.csv").write_text("\n".join(text), encoding="utf-8")
     analyses = {
         "regression": {"data": {"path": "orthodont_long.csv"}, "formula": "distance ~ agen * Sex",
                        "reference_levels": {"Sex": "Male"}},
         "demo_nested_xlsx": json.loads((ex / "square_study.analysis.json").read_text(encoding="utf-8")),
+        "non_ascii_names": {"data": {"path": "orthodont_ümlaut.csv"}, "formula": "ΔGröße ~ agen * Geschlecht",
+                            "reference_levels": {"Geschlecht": "Male"}},
         "random_slopes_kr": {"data": {"path": "sleepstudy.csv"}, "formula": "Reaction ~ Days + (Days | Subject)",
                              "method": "REML", "df_method": "kenward-roger", "factors": ["Subject"]},
     }
@@ -139,8 +146,8 @@ def check_fit(rep: Report, cli: Path, ref_python: str, work: Path) -> None:
             rep.ok(f"fit {name}: same results as the installed package ({t_frz:.2f} s frozen, {t_ref:.2f} s installed)")
         rep.figures[f"fit_seconds_{name}"] = round(t_frz, 2)
 
-    # results on standard output
-    name, analysis = "regression", cases["regression"]
+    # results on standard output (UTF-8, whatever the console's code page)
+    name, analysis = "non_ascii_names", cases["non_ascii_names"]
     p, _ = run([cli, "fit", analysis])
     try:
         diffs = compare(json.loads(p.stdout), json.loads((work / f"{name}.frozen.out.json").read_text(encoding="utf-8")))

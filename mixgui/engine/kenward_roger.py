@@ -22,7 +22,7 @@ Everything is summed over the independent clusters the model hands out
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import stats
 
 from mixgui.errors import FitWarning
 
@@ -52,28 +52,33 @@ class KenwardRoger:
         XVX = None
         P = Q = R = K = None
         for c in model.kr_clusters():
+            # A piece is one cluster (X: n x p) or a batch of equal-size clusters (X: G x n x p).
             X = np.asarray(c.X, float)
-            m = len(c.dV)
+            batched = X.ndim == 3
+            V = np.asarray(c.V, float)
+            dV = np.asarray(c.dV, float)
+            if not batched:
+                X, V, dV = X[None], V[None], dV[None]
+            m = dV.shape[1]
             if XVX is None:
-                p = X.shape[1]
+                p = X.shape[2]
                 XVX = np.zeros((p, p))
                 P = np.zeros((m, p, p))
                 Q = np.zeros((m, m, p, p))
                 R = np.zeros((m, m, p, p))
                 K = np.zeros((m, m))
-            cf = linalg.cho_factor(np.asarray(c.V, float), lower=True)
-            dV = np.asarray(c.dV, float)  # (m, nc, nc)
-            T = linalg.cho_solve(cf, X)  # V^-1 X
-            H = np.stack([linalg.cho_solve(cf, d) for d in dV])  # V^-1 dV_k
-            U = dV @ T  # dV_k V^-1 X
-            # Q_kl = (dV_k V^-1 X)' V^-1 (dV_l V^-1 X)
-            ViU = np.stack([linalg.cho_solve(cf, u) for u in U])
-            XVX += X.T @ T
-            P -= np.einsum("ip,kiq->kpq", T, U)
-            Q += np.einsum("kip,liq->klpq", U, ViU)
-            K += np.einsum("kij,lji->kl", H, H)
+            Vi = np.linalg.inv(V)                     # (G, n, n); clusters are small
+            T = Vi @ X                                # V^-1 X
+            H = Vi[:, None] @ dV                      # V^-1 dV_k
+            U = dV @ T[:, None]                       # dV_k V^-1 X
+            ViU = Vi[:, None] @ U                     # V^-1 dV_k V^-1 X
+            XVX += np.einsum("gip,giq->pq", X, T, optimize=True)
+            P -= np.einsum("gip,gkiq->kpq", T, U, optimize=True)
+            Q += np.einsum("gkip,gliq->klpq", U, ViU, optimize=True)
+            K += np.einsum("gkij,glji->kl", H, H, optimize=True)
             for (k, j), d2 in (c.d2V or {}).items():
-                r = T.T @ np.asarray(d2, float) @ T
+                d2 = np.asarray(d2, float)
+                r = np.einsum("gip,gij,gjq->pq", T, d2 if batched else d2[None], T, optimize=True)
                 R[k, j] += r
                 if k != j:
                     R[j, k] += r.T

@@ -310,14 +310,15 @@ class Problem:
 
     def deviance(self, theta_s, reml: bool) -> float:
         """Profiled deviance (internal units) at internal theta; +inf if the factor fails."""
-        pr = self.parts(self.factor(theta_s))
-        if pr is None or not pr[2] > 0:
+        return self.deviance_from(self.parts(self.factor(theta_s)), reml)
+
+    def deviance_from(self, parts, reml: bool) -> float:
+        """Profiled deviance from (log|L|^2, log|R_X|^2, r^2), as lme4: REML criterion or ML deviance."""
+        if parts is None or not parts[2] > 0:
             return np.inf
-        ldz, ldx, r2 = pr
-        if reml:
-            nmp = self.n - self.p
-            return ldz + ldx + nmp * (1.0 + LOG2PI + np.log(r2 / nmp))
-        return ldz + self.n * (1.0 + LOG2PI + np.log(r2 / self.n))
+        ldz, ldx, r2 = parts
+        c = self.n - self.p if reml else self.n
+        return (ldz + ldx if reml else ldz) + c * (1.0 + LOG2PI + np.log(r2 / c))
 
     def offset(self, reml: bool) -> float:
         """Deviance(original units) - deviance(internal units): a constant of the data."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from mixgui.engine.lmm_blocks import LOG2PI
 from mixgui.engine.lmm_kernels import em_mul, em_t
 
 
@@ -41,12 +40,12 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
     """
     f = pb.factor(theta_s)
     parts = pb.parts(f)
-    if parts is None or not parts[2] > 0:
+    dev = pb.deviance_from(parts, reml)
+    if not np.isfinite(dev):
         return np.inf, None
-    ldz, ldx, r2 = parts
+    r2 = parts[2]
     n, p, mz = pb.n, pb.p, pb.mz
     cfac = n - p if reml else n
-    dev = (ldz + ldx if reml else ldz) + cfac * (1.0 + LOG2PI + np.log(r2 / cfac))
     if mz and pb.pattern is None:
         return dev, None
     grad = np.zeros(pb.ntheta)

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from mixgui.engine.covmodel import ClusterPieces, RandomBlock
+from mixgui.engine.lmm_kr import kr_batches
 from mixgui.errors import FitWarning, ModelError
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the relative (theta) scale
@@ -122,7 +123,7 @@ class LmmFit:
         residual variance. ``dV`` for G's (a, b) element is Z (E_ab + E_ba) Z' on the cluster's
         rows (E_aa for a variance); for the residual variance it is the identity.
         """
-        return kr_clusters(self.blocks, self.varcorr, self.sigma ** 2, self.X)
+        return kr_batches(self.blocks, self.varcorr, self.sigma ** 2, self.X, cluster_codes(self.blocks, len(self.X)))
 
 
 def _rx_inv(pb, f) -> np.ndarray:

@@ -266,35 +266,44 @@ def test_deviance_at_and_vcov_at(name):
     np.testing.assert_allclose(fit.vcov_at(vp), want_cov, rtol=1e-8)
 
 
+def _single_clusters(pieces):
+    """Split batched pieces (X: G x n x p, dV: G x m x n x n) into one piece per cluster."""
+    from mixgui.engine.covmodel import ClusterPieces
+
+    out = []
+    for pc in pieces:
+        if np.ndim(pc.X) == 2:
+            out.append(pc)
+            continue
+        for g in range(pc.X.shape[0]):
+            out.append(ClusterPieces(X=pc.X[g], V=pc.V[g], dV=[d for d in np.asarray(pc.dV)[g]]))
+    return out
+
+
 @pytest.mark.parametrize("name,nclusters", [("sleepstudy_rs", 18), ("sleepstudy_uncorr", 18),
                                             ("pastes_nested", 10), ("penicillin_crossed", 1)])
 def test_kr_clusters(name, nclusters):
     fit, _ = fit_case(name)
-    pieces = list(fit.kr_clusters())
+    pieces = _single_clusters(fit.kr_clusters())
     assert len(pieces) == nclusters
     assert sum(pc.X.shape[0] for pc in pieces) == fit.nobs
     # linear parametrisation: V = sum_k psi_k dV_k with psi = (vech of each G, sigma^2)
     psi = [G[i, j] for G in fit.varcorr for j in range(G.shape[0]) for i in range(j, G.shape[0])]
     psi.append(fit.sigma ** 2)
-    y = fit.fitted_conditional + fit.residuals
     for pc in pieces:
         assert len(pc.dV) == len(psi)
         np.testing.assert_allclose(sum(p * d for p, d in zip(psi, pc.dV)), pc.V, rtol=1e-12, atol=1e-9)
         for d in pc.dV:
             np.testing.assert_array_equal(d, d.T)
-    # the clusters' V reproduce the generalised least-squares fit (beta = (X'V^-1X)^-1 X'V^-1 y)
-    rows = _cluster_rows(fit)
+    # the clusters' V are the diagonal blocks of the marginal covariance: X'V^-1X is the inverse
+    # of vcov and the log-determinants add up to that of the full n x n V
     XtViX = sum(pc.X.T @ np.linalg.solve(pc.V, pc.X) for pc in pieces)
-    XtViy = sum(pc.X.T @ np.linalg.solve(pc.V, y[rw]) for pc, rw in zip(pieces, rows))
-    np.testing.assert_allclose(np.linalg.solve(XtViX, XtViy), fit.beta, rtol=1e-7)
     np.testing.assert_allclose(np.linalg.inv(XtViX), fit.vcov, rtol=1e-7)
-
-
-def _cluster_rows(fit):
-    from mixgui.engine.lmm_result import cluster_codes
-
-    cc = cluster_codes(fit.blocks, fit.nobs)
-    return [np.flatnonzero(cc == k) for k in range(cc.max() + 1)]
+    V = fit.sigma ** 2 * np.eye(fit.nobs)
+    for b, G in zip(fit.blocks, fit.varcorr):
+        same = b.codes[:, None] == b.codes[None, :]
+        V += same * (b.Z @ G @ b.Z.T)
+    assert sum(np.linalg.slogdet(pc.V)[1] for pc in pieces) == pytest.approx(np.linalg.slogdet(V)[1], rel=1e-10)
 
 
 def test_kr_clusters_refuse_a_huge_crossed_cluster():
@@ -305,7 +314,7 @@ def test_kr_clusters_refuse_a_huge_crossed_cluster():
               RandomBlock("b", b, [str(i) for i in range(70)], np.ones((4100, 1)), ["(Intercept)"])]
     fit = fit_lmm(y, np.ones((4100, 1)), blocks)
     with pytest.raises(ModelError, match="Satterthwaite"):
-        fit.kr_clusters()
+        list(fit.kr_clusters())
 
 
 # -- invariances ---------------------------------------------------------------------------------------

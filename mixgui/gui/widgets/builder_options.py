@@ -57,7 +57,6 @@ class RepeatedBox(QWidget):
     def __init__(self, source: VariableSource, parent=None):
         super().__init__(parent)
         self._source = source
-        self._syncing = False
         self.slots = {}
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -195,7 +194,6 @@ class ReferenceBox(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.combos: dict = {}
-        self._syncing = False
         self._shown = None
         self.form = QFormLayout()
         self.form.setContentsMargins(0, 0, 0, 0)
@@ -208,29 +206,26 @@ class ReferenceBox(QWidget):
     def set_draft(self, d: ModelDraft, factor_levels: dict) -> None:
         """``factor_levels``: factor -> its levels in R's order (empty list when unknown)."""
         shown = [(f, tuple(factor_levels.get(f, ()))) for f in d.factors]
-        self._syncing = True
-        try:
-            if shown != self._shown:
-                self._shown = shown
-                while self.form.rowCount():
-                    self.form.removeRow(0)
-                self.combos = {}
-                for f, levels in shown:
-                    combo = QComboBox()
-                    combo.addItem(f"first ({levels[0]})" if levels else "first level", None)
-                    for lv in levels:
-                        combo.addItem(lv, lv)
-                    combo.setToolTip(f"{f}: {HELP['reference']}")
-                    combo.activated.connect(lambda i, f=f, c=combo: self.referenceRequested.emit(f, c.itemData(i)))
-                    self.form.addRow(f, combo)
-                    self.combos[f] = combo
-            for f, combo in self.combos.items():
-                ref = d.reference_levels.get(f)
-                if ref is not None and combo.findData(ref) < 0:
-                    combo.addItem(ref, ref)  # a saved level not (yet) in the data: keep showing it
-                combo.setCurrentIndex(max(combo.findData(ref), 0) if ref is not None else 0)
-        finally:
-            self._syncing = False
+        # combos report only the user's choices (activated), so redrawing them needs no guard
+        if shown != self._shown:
+            self._shown = shown
+            while self.form.rowCount():
+                self.form.removeRow(0)
+            self.combos = {}
+            for f, levels in shown:
+                combo = QComboBox()
+                combo.addItem(f"first ({levels[0]})" if levels else "first level", None)
+                for lv in levels:
+                    combo.addItem(lv, lv)
+                combo.setToolTip(f"{f}: {HELP['reference']}")
+                combo.activated.connect(lambda i, f=f, c=combo: self.referenceRequested.emit(f, c.itemData(i)))
+                self.form.addRow(f, combo)
+                self.combos[f] = combo
+        for f, combo in self.combos.items():
+            ref = d.reference_levels.get(f)
+            if ref is not None and combo.findData(ref) < 0:
+                combo.addItem(ref, ref)  # a saved level not (yet) in the data: keep showing it
+            combo.setCurrentIndex(max(combo.findData(ref), 0) if ref is not None else 0)
         self.setVisible(bool(self.combos))
 
 
