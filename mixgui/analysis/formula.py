@@ -194,6 +194,11 @@ class _Parser:
         return t
 
     def fail(self, tok: _Tok, what: str) -> SpecError:
+        k = next((j for j, t in enumerate(self.toks) if t is tok), 0)
+        if tok.kind == "op" and tok.text == "(" and k > 0 and self.toks[k - 1].kind == "name":
+            fn = self.toks[k - 1].text
+            return SpecError(f"formula position {self.toks[k - 1].pos + 1}: functions such as {fn}(...) cannot be "
+                             "used in a formula; compute a new column with the transformed values and use its name")
         got = "the end of the formula" if tok.kind == "end" else f'"{tok.text}"'
         return SpecError(f"formula position {tok.pos + 1}: expected {what}, found {got}")
 

@@ -6,6 +6,7 @@ See ``spec/analysis-and-results.md``. The model builder edits an :class:`Analysi
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -101,7 +102,12 @@ class AnalysisSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> AnalysisSpec:
-        """Build a spec from a parsed analysis file, migrating older versions and checking values."""
+        """Build a spec from a parsed analysis file, migrating older versions and checking values.
+
+        Every field is type-checked: a value of the wrong kind (a number where a formula belongs,
+        an object where a list of columns belongs, ``"no"`` for a yes/no option) is refused with a
+        :class:`SpecError` that names the field and shows what it should look like, never guessed.
+        """
         if not isinstance(d, dict):
             raise SpecError("the analysis file must hold a JSON object, like {\"formula\": ..., \"data\": ...}")
         d = migrate(d)
@@ -110,48 +116,114 @@ class AnalysisSpec:
             data = {"path": data}
         if not isinstance(data, dict) or not data.get("path"):
             raise SpecError('the analysis file has no data path; add "data": {"path": "yourfile.csv"}')
+        if not isinstance(data["path"], str):
+            raise SpecError(f'the data path must be text, like "data": {{"path": "yourfile.csv"}} (got {_shown(data["path"])})')
+        sheet = data.get("sheet")
+        if sheet is not None and not isinstance(sheet, str):
+            if isinstance(sheet, int) and not isinstance(sheet, bool):
+                sheet = str(sheet)  # a sheet called "2019" written as a number
+            else:
+                raise SpecError(f'"sheet" must be the name of an Excel sheet, like "Data" (got {_shown(sheet)})')
         formula = d.get("formula")
         if not isinstance(formula, str) or not formula.strip():
             raise SpecError('the analysis file has no formula; add e.g. "formula": "y ~ x + (1 | group)"')
-        method = str(d.get("method") or "REML").upper()
-        if method not in METHODS:
-            raise SpecError(f'method "{d.get("method")}" is not known; use "REML" or "ML"')
-        dfm = str(d.get("df_method") or "satterthwaite").lower().replace("_", "-")
-        dfm = {"kr": "kenward-roger", "kenwardroger": "kenward-roger", "z": "none"}.get(dfm, dfm)
-        if dfm not in DF_METHODS:
-            raise SpecError(f'df_method "{d.get("df_method")}" is not known; use one of {", ".join(DF_METHODS)}')
+        method = _choice(d, "method", "REML", METHODS, lambda v: v.upper(), 'use "REML" or "ML"')
+        dfm = _choice(d, "df_method", "satterthwaite", DF_METHODS, _df_alias,
+                      f"use one of {', '.join(DF_METHODS)}")
         rep = d.get("repeated")
         repeated = None
         if rep:
             if not isinstance(rep, dict):
                 raise SpecError('"repeated" must be an object with structure, subject and index')
-            s = str(rep.get("structure", "UN")).upper()
-            if s not in STRUCTURES:
-                raise SpecError(f'repeated structure "{rep.get("structure")}" is not known; use one of {", ".join(STRUCTURES)}')
+            s = rep.get("structure", "UN")
+            if not isinstance(s, str) or s.upper() not in STRUCTURES:
+                raise SpecError(f'repeated structure "{s}" is not known; use one of {", ".join(STRUCTURES)}')
             if not rep.get("subject") or not rep.get("index"):
                 raise SpecError('"repeated" needs a "subject" column and an "index" column (the visit or time)')
-            repeated = Repeated(s, str(rep["subject"]), str(rep["index"]))
+            repeated = Repeated(s.upper(), _column_name(rep["subject"], '"repeated" subject'),
+                                _column_name(rep["index"], '"repeated" index'))
         factors = d.get("factors") or []
         if isinstance(factors, str):
             factors = [factors]
+        if not isinstance(factors, list):
+            raise SpecError(f'"factors" must be a list of column names, e.g. ["Subject", "Sex"] (got {_shown(factors)})')
+        factors = [_column_name(f, '"factors"') for f in factors]
         refs = d.get("reference_levels") or {}
         if not isinstance(refs, dict):
             raise SpecError('"reference_levels" must map a column to its reference level, e.g. {"Sex": "Male"}')
+        refs = {str(k): _level_name(v, k) for k, v in refs.items()}
+        ret = d.get("random_effect_tests", False)
+        if ret is None:
+            ret = False
+        if not isinstance(ret, bool) and not (isinstance(ret, int) and ret in (0, 1)):
+            raise SpecError(f'"random_effect_tests" must be true or false (got {_shown(ret)})')
+        title = d.get("title") or ""
+        if not isinstance(title, str):
+            raise SpecError(f'"title" must be text (got {_shown(title)})')
+        emm = d.get("emmeans") or []
+        if isinstance(emm, (str, dict)):
+            emm = [emm]  # one request written without the list around it
+        if not isinstance(emm, list):
+            raise SpecError('"emmeans" must be a list of requests, e.g. [{"specs": "Sex", "contrasts": ["pairwise"]}]')
         return cls(
-            formula=formula, data=DataRef(str(data["path"]), data.get("sheet")), method=method, df_method=dfm,
-            factors=tuple(str(f) for f in factors), reference_levels={str(k): str(v) for k, v in refs.items()},
-            repeated=repeated, random_effect_tests=bool(d.get("random_effect_tests", False)),
-            emmeans=tuple(_emmeans_from(e) for e in (d.get("emmeans") or [])), title=str(d.get("title") or ""))
+            formula=formula, data=DataRef(data["path"], sheet), method=method, df_method=dfm,
+            factors=tuple(factors), reference_levels=refs, repeated=repeated, random_effect_tests=bool(ret),
+            emmeans=tuple(_emmeans_from(e) for e in emm), title=title)
+
+
+def _shown(v) -> str:
+    """A wrong value as the user wrote it, shortened for a one-line message."""
+    text = json.dumps(v, default=str) if not isinstance(v, str) else f'"{v}"'
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _df_alias(v: str) -> str:
+    v = v.lower().replace("_", "-")
+    return {"kr": "kenward-roger", "kenwardroger": "kenward-roger", "z": "none"}.get(v, v)
+
+
+def _choice(d: dict, key: str, default: str, allowed: tuple, norm, hint: str) -> str:
+    """A text option that must be one of ``allowed`` (after ``norm``); missing or null gives ``default``."""
+    v = d.get(key)
+    if v is None or v == "":
+        return default
+    if not isinstance(v, str) or norm(v) not in allowed:
+        raise SpecError(f"{key} {_shown(v)} is not known; {hint}")
+    return norm(v)
+
+
+def _column_name(v, what: str) -> str:
+    """A column name: text (a whole number is accepted and read as its digits)."""
+    if isinstance(v, str) and v:
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    raise SpecError(f"{what} must name a column as text, like \"Subject\" (got {_shown(v)})")
+
+
+def _level_name(v, column) -> str:
+    """A reference level: text or a number (10 and 10.0 both mean the level written 10)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return str(v)
+    raise SpecError(f'the reference level of "{column}" must be one of its values, like "Male" or 10 (got {_shown(v)})')
 
 
 def _one_or_list(t: tuple):
     return t[0] if len(t) == 1 else list(t)
 
 
-def _as_tuple(v) -> tuple:
+def _as_tuple(v, what: str = '"specs"') -> tuple:
     if v is None:
         return ()
-    return (str(v),) if isinstance(v, str) else tuple(str(x) for x in v)
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        return (_column_name(v, what),)
+    if isinstance(v, list):
+        return tuple(_column_name(x, what) for x in v)
+    raise SpecError(f'{what} must be a factor name or a list of them, like "Sex" or ["Sex", "Time"] (got {_shown(v)})')
 
 
 def _emmeans_from(e) -> EmmeansRequest:
@@ -159,22 +231,42 @@ def _emmeans_from(e) -> EmmeansRequest:
         e = {"specs": e}
     if not isinstance(e, dict) or not e.get("specs"):
         raise SpecError('each "emmeans" entry needs "specs": the factor whose levels to compare')
+    raw = e.get("contrasts") or []
+    if isinstance(raw, (str, dict)):
+        raw = [raw]  # one contrast written without the list around it
+    if not isinstance(raw, list):
+        raise SpecError('"contrasts" must be a list, e.g. ["pairwise"] or [{"method": "consec", "adjust": "holm"}]')
     contrasts = []
-    for c in e.get("contrasts") or []:
+    for c in raw:
         if isinstance(c, str):
             c = {"method": c}
-        m = str(c.get("method", "pairwise"))
-        if m not in CONTRAST_METHODS:
-            raise SpecError(f'contrast method "{m}" is not known; use one of {", ".join(CONTRAST_METHODS)}')
-        adj = str(c.get("adjust", "tukey" if m == "pairwise" else "none")).lower()
-        if adj not in ADJUSTMENTS:
-            raise SpecError(f'adjustment "{adj}" is not known; use one of {", ".join(ADJUSTMENTS)}')
+        if not isinstance(c, dict):
+            raise SpecError(f'each contrast must be a method name or an object like {{"method": "pairwise"}} (got {_shown(c)})')
+        m = c.get("method", "pairwise")
+        if not isinstance(m, str) or m not in CONTRAST_METHODS:
+            raise SpecError(f'contrast method {_shown(m)} is not known; use one of {", ".join(CONTRAST_METHODS)}')
+        adj = c.get("adjust", "tukey" if m == "pairwise" else "none")
+        if adj is None:
+            adj = "none"  # "adjust": null, as older files wrote it
+        if not isinstance(adj, str) or adj.lower() not in ADJUSTMENTS:
+            raise SpecError(f'adjustment {_shown(adj)} is not known; use one of {", ".join(ADJUSTMENTS)}')
+        adj = adj.lower()
         w = c.get("weights")
         if m == "custom" and not w:
             raise SpecError('a custom contrast needs "weights", one number per level')
-        contrasts.append(Contrast(m, adj, c.get("name"), tuple(float(x) for x in w) if w else None,
-                                  str(c["ref"]) if c.get("ref") is not None else None))
-    return EmmeansRequest(_as_tuple(e["specs"]), _as_tuple(e.get("by")), tuple(contrasts))
+        if w is not None:
+            if not isinstance(w, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                   and math.isfinite(x) for x in w):
+                raise SpecError(f'custom contrast weights must be a list of numbers, one per level, like [1, -1, 0] '
+                                f'(got {_shown(w)})')
+        name = c.get("name")
+        if name is not None and not isinstance(name, str):
+            raise SpecError(f'a contrast\'s "name" must be text (got {_shown(name)})')
+        ref = c.get("ref")
+        if ref is not None:
+            ref = _level_name(ref, "the control level")
+        contrasts.append(Contrast(m, adj, name, tuple(float(x) for x in w) if w else None, ref))
+    return EmmeansRequest(_as_tuple(e["specs"]), _as_tuple(e.get("by"), '"by"'), tuple(contrasts))
 
 
 def migrate(d: dict) -> dict:
@@ -186,9 +278,16 @@ def migrate(d: dict) -> dict:
     d = dict(d)
     fmt = d.get("format", FORMAT)
     if fmt != FORMAT:
-        raise SpecError(f'this is not a MixGUI analysis file (format "{fmt}")')
+        raise SpecError(f'this is not a MixGUI analysis file (format {_shown(fmt)}); it should say "format": "{FORMAT}"')
     version = d.get("version", 0)
-    if not isinstance(version, int) or version > VERSION:
+    if version is None:
+        version = 0
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise SpecError(f'"version" must be a whole number like {VERSION} (got {_shown(version)}); '
+                        "remove it to let MixGUI read the file as an early version")
+    if version > VERSION:
         raise SpecError(f"this analysis file is version {version}, newer than this MixGUI ({VERSION}); "
                         "update MixGUI to open it")
     if version < 1:
@@ -210,7 +309,8 @@ def load_spec(path) -> tuple:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors (Notepad) save JSON with a byte-order mark
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SpecError(f"analysis file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -219,6 +319,8 @@ def load_spec(path) -> tuple:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError(f"analysis file {path.name} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise SpecError(f"analysis file {path.name} is nested too deeply to be an analysis file") from None
     spec = AnalysisSpec.from_dict(raw)
     return spec, resolve_data_path(spec, path.parent)
 

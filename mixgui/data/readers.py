@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -57,13 +59,18 @@ def _tidy(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(f"{where} has a header but no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
-    dups = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    dups = _duplicates(frame.columns)
     if dups:
         raise DataError(f'{where} has two columns called "{dups[0]}"; give every column its own name')
     unnamed = [c for c in frame.columns if c.startswith("Unnamed:")]
     if unnamed and frame[unnamed].isna().all().all():
         frame = frame.drop(columns=unnamed)
     return frame.reset_index(drop=True)
+
+
+def _duplicates(names) -> list:
+    """Names that occur more than once (linear time: a file may have 10,000 columns)."""
+    return sorted(n for n, k in Counter(names).items() if k > 1 and n)
 
 
 def sniff_csv(sample: str) -> tuple:
@@ -107,6 +114,9 @@ def decode_bytes(raw: bytes, where: str, encoding: str | None = None) -> str:
         Binary content, or bytes the forced encoding cannot decode.
     """
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        bom_less = _utf16_without_bom(raw)
+        if bom_less is not None:
+            return bom_less
         raise DataError(f"{where} is not a text file (it looks binary); export your data as CSV or .xlsx")
     if encoding:
         try:
@@ -127,6 +137,21 @@ def decode_bytes(raw: bytes, where: str, encoding: str | None = None) -> str:
     return raw.decode("latin-1", errors="replace")  # unreachable: latin-1 decodes any bytes
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """Text saved as UTF-16 without a byte-order mark (every other byte 0 in ASCII-heavy text), or None."""
+    head = raw[:4096]
+    if len(head) < 4 or len(raw) % 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for zeros, enc in ((odd, "utf-16-le"), (even, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and (odd if zeros is even else even).count(0) == 0:
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def tidy_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """Drop empty rows and unnamed empty columns, strip names, refuse duplicate names (public alias)."""
     return _tidy(frame, where)
@@ -142,14 +167,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(io.StringIO(text), sep=delim, decimal=decimal, skipinitialspace=True,
                             na_values=list(NA_VALUES), keep_default_na=True, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-        raise DataError(f"cannot read {path.name} as CSV: {str(e).splitlines()[0]}") from None
+        raise DataError(f"cannot read {path.name} as CSV: {_csv_problem(str(e), delim)}") from None
     # pandas renames duplicate headers to "x.1"; report them instead of guessing.
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delim), [])
-    header = [h.strip() for h in header]
-    dups = sorted({h for h in header if h and header.count(h) > 1})
+    dups = _duplicates(h.strip() for h in header)
     if dups:
         raise DataError(f'{path.name} has two columns called "{dups[0]}"; give every column its own name')
     return frame
+
+
+def _csv_problem(message: str, delim: str) -> str:
+    """pandas' parser message in the user's words (ragged rows are the usual case)."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if m:
+        want, line, got = m.groups()
+        sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(delim, delim)
+        return (f"line {line} has {got} values but the header has {want} columns; remove the extra values "
+                f"(or quote text that contains a {sep}) so every row has as many values as the header")
+    return message.splitlines()[0] if message else "the file is not in a form MixGUI understands"
 
 
 def excel_sheets(path) -> list:
@@ -171,11 +206,51 @@ def _read_xlsx(path: Path, sheet):
         sheet = sheets[0]
     elif sheet not in sheets:
         raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(sheets)}')
+    header, merged = _excel_header(path, sheet)
+    dups = _duplicates(str(h).strip() for h in header if h is not None)
+    if dups:
+        raise DataError(f'sheet "{sheet}" of {path.name} has two columns called "{dups[0]}"; '
+                        "give every column its own name")
     try:
         frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
         raise DataError(f'cannot read sheet "{sheet}" of {path.name}: {e}') from None
+    if merged is not None and any(str(c).startswith("Unnamed:") and frame[c].notna().any() for c in frame.columns):
+        ranges = merged()
+        if ranges:
+            raise DataError(f'the first row of sheet "{sheet}" in {path.name} has merged cells ({", ".join(ranges[:3])}), '
+                            "so some columns have no name; unmerge them and give every column its own name in the "
+                            "first row (if the first row is a title, delete it or skip it in File > Import)")
     return frame, sheet
+
+
+def _excel_header(path: Path, sheet: str) -> tuple:
+    """The first row of ``sheet`` and a function listing the merged ranges that touch it."""
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(path, read_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise DataError(f"{path.name} is not a readable Excel file ({type(e).__name__}); "
+                        "open it in Excel and save it again as .xlsx") from None
+    try:
+        ws = wb[sheet]
+        header = next(ws.iter_rows(max_row=1, values_only=True), ())
+        member = getattr(ws, "_worksheet_path", None)
+    finally:
+        wb.close()
+
+    def merged() -> list:
+        if not member:
+            return []
+        try:
+            with zipfile.ZipFile(path) as z:
+                xml = z.read(member).decode("utf-8", errors="replace")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return []
+        refs = re.findall(r'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"', xml)
+        return [f"{a}{r1}:{b}{r2}" for a, r1, b, r2 in refs if int(r1) == 1]
+
+    return list(header or ()), merged
 
 
 def _read_sav(path: Path) -> Dataset:

@@ -136,11 +136,15 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
         if v not in data.columns:
             role = "outcome" if v == formula.response else "column"
             raise DataError(missing_column_message(v, columns, where, role))
-    factors = set(factors) | set(formula.grouping_variables())
+    if formula.response in set(factors) or formula.response in reference_levels:
+        raise DataError(f'the outcome "{formula.response}" is declared categorical (in the factors or with a '
+                        "reference level); an outcome must be numeric, so remove it from the factors")
+    # a reference level makes its column a factor (treatment coding against it), as in the R script
+    factors = set(factors) | set(formula.grouping_variables()) | (set(reference_levels) & set(used))
     y_col = data[formula.response]
-    if formula.response in factors or not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
+    if not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
         y_num = pd.to_numeric(y_col, errors="coerce")
-        if formula.response in factors or y_num.notna().sum() < 0.9 * y_col.notna().sum():
+        if y_num.notna().sum() < 0.9 * y_col.notna().sum():
             raise DataError(f'the outcome "{formula.response}" is not numeric (it holds text such as '
                             f'"{_example(y_col)}"); choose a numeric outcome, or recode it')
     warnings = []
@@ -328,6 +332,16 @@ def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -
                 cols = _fixed_columns(terms, icpt, frame, factor_levels)
                 Z = np.column_stack([c for _, c in cols])
                 blocks.append(RandomBlock(name, codes, levels, Z, [n for n, _ in cols]))
-    # lme4 orders terms by their number of levels, most first (a stable sort keeps `||` pieces together)
-    order = sorted(range(len(blocks)), key=lambda i: -blocks[i].n_levels)
-    return [blocks[i] for i in order]
+    return lme4_order(blocks)
+
+
+def lme4_order(blocks: list) -> list:
+    """Order random-effects terms as lme4's ``mkReTrms``, so every table lists them as R does.
+
+    When the numbers of levels are not already non-increasing, lme4 uses ``rev(order(nl))``:
+    decreasing number of levels, ties in reverse order of appearance.
+    """
+    nl = [b.n_levels for b in blocks]
+    if any(nl[i + 1] > nl[i] for i in range(len(nl) - 1)):
+        return [blocks[i] for i in np.argsort(nl, kind="stable")[::-1]]
+    return list(blocks)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from mixgui.engine.covmodel import RandomBlock
+from mixgui.engine.design import lme4_order
 from mixgui.engine.lmm_blocks import Problem
 from mixgui.engine.lmm_grad import deviance_and_gradient
 from mixgui.engine.lmm_result import (
@@ -24,18 +24,6 @@ __all__ = ["fit_lmm", "LmmFit", "lme4_order"]
 
 GRAD_TOL = 2e-3  # lme4's check.conv.grad tolerance on the Hessian-scaled gradient
 PROGRESS_EVERY = 5
-
-
-def lme4_order(blocks: list[RandomBlock]) -> list[RandomBlock]:
-    """Order random-effects terms as lme4's ``mkReTrms``.
-
-    When the numbers of levels are not already non-increasing, lme4 uses ``rev(order(nl))``:
-    decreasing number of levels, ties in reverse order of appearance.
-    """
-    nl = [b.n_levels for b in blocks]
-    if any(nl[i + 1] > nl[i] for i in range(len(nl) - 1)):
-        return [blocks[i] for i in np.argsort(nl, kind="stable")[::-1]]
-    return list(blocks)
 
 
 def _tri_index(q: int):

@@ -1,36 +1,28 @@
-"""The main window: data on the left, the model in the middle, results on the right.
+"""The main window: data on the left, the model in the middle, results and plots on the right.
 
-The window owns the session state (the dataset and the analysis shown) and a
+The window owns the session state: the dataset shown and how it was made from its file (import
+options, reshape steps, computed-variable recipes), the analysis shown, and a
 :class:`~mixgui.gui.workers.FitController`; it only shows what the lower layers compute. Errors
 from opening files go to a message box and leave the session as it was; errors from a fit become
-a message in the results pane.
+a message in the results pane. Menus and their dialogs live in :mod:`mixgui.gui.menus`, autosave
+and crash recovery in :mod:`mixgui.gui.recovery`, projects in :mod:`mixgui.gui.window_state`.
 """
 from __future__ import annotations
 
 import importlib.resources
 import logging
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from mixgui import __version__
-from mixgui.analysis.spec import DataRef, load_spec, save_spec
+from mixgui.analysis.spec import AnalysisSpec, DataRef
 from mixgui.data.dataset import LEVELS, Dataset
 from mixgui.errors import MixGUIError
+from mixgui.gui import window_state
+from mixgui.gui.menus import Commands, ask_unsaved_changes, build_menus
+from mixgui.gui.recovery import AUTOSAVE_INTERVAL_S, RecoveryManager, default_recovery_folder
 from mixgui.gui.widgets.data_grid import DataGrid
 from mixgui.gui.widgets.model_panel import ModelPanel
 from mixgui.gui.widgets.results_panel import ResultsPanel
@@ -40,8 +32,6 @@ from mixgui.gui.widgets.variable_list import VariableList, level_icon
 log = logging.getLogger(__name__)
 
 CATEGORICAL = ("nominal", "ordinal", "identifier")
-DATA_FILTER = "Data files (*.csv *.txt *.tsv *.xlsx *.xlsm *.sav);;All files (*)"
-ANALYSIS_FILTER = "MixGUI analysis (*.json);;All files (*)"
 
 
 def example_path(name: str = "square_study.analysis.json") -> Path:
@@ -55,27 +45,50 @@ class MainWindow(QMainWindow):
     Parameters
     ----------
     settings : QSettings, optional
-        Where the layout is remembered; tests pass one in a temporary folder.
+        Where the layout and recent files are remembered; tests pass one in a temporary folder.
     run_fn : callable, optional
         The fit function (``run(spec, dataset, progress)``); tests inject slow fakes.
     batch_size : int
         Rows the data grid fetches per batch.
     remember_layout : bool
         Restore and save geometry and splitter state (off for screenshots).
+    recovery_folder : str or Path, optional
+        Where autosaved recovery copies go (default :func:`~mixgui.gui.recovery.default_recovery_folder`).
+    autosave_interval : float
+        Seconds between periodic autosaves.
+    check_recovery : bool
+        Offer the recovery copy of an earlier session that did not close cleanly.
+
+    Attributes
+    ----------
+    dataset : Dataset or None
+        The table shown, computed variables included.
+    import_options, steps, recipes
+        How ``dataset`` was made from its file: saved with analyses and projects, written into reports.
     """
 
     def __init__(self, settings: QSettings | None = None, run_fn=None, batch_size: int = 1000,
-                 remember_layout: bool = True, parent=None):
+                 remember_layout: bool = True, recovery_folder=None,
+                 autosave_interval: float = AUTOSAVE_INTERVAL_S, check_recovery: bool = True, parent=None):
         super().__init__(parent)
         from mixgui.gui.workers import FitController
 
         self.settings = settings if settings is not None else QSettings("MixGUI", "MixGUI")
         self.remember_layout = remember_layout
         self.dataset: Dataset | None = None
+        self.import_options = None
+        self.steps: list = []
+        self.recipes: list = []
         self.analysis_path: Path | None = None
+        self.project_path: Path | None = None
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
+        self.import_dialog = self.reshape_dialog = self.compute_dialog = None
+        self._clean_state = None
+        self._close_confirmed = False
         self.controller = FitController(run_fn, self)
+        self.commands = Commands(self)
+        self.recovery = RecoveryManager(self, recovery_folder or default_recovery_folder(), autosave_interval)
 
         self.data_grid = DataGrid(batch_size)
         self.variable_list = VariableList()
@@ -84,12 +97,15 @@ class MainWindow(QMainWindow):
         self.status = FitStatusBar()
         self.setStatusBar(self.status)
         self._build_panes()
-        self._build_menus()
+        build_menus(self)
         self._connect()
         self._update_title()
         self.resize(1500, 900)
         if remember_layout:
             self._restore_layout()
+        self.mark_saved()
+        if check_recovery:
+            self.recovery.check()
 
     # -- construction -----------------------------------------------------------------
     def _build_panes(self) -> None:
@@ -145,25 +161,9 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 6)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.recovery.banner)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.open_data_action = _action(self, "Open &data…", self.open_data_dialog, QKeySequence.StandardKey.Open)
-        self.open_example_action = _action(self, "Open &example", self.open_example)
-        self.open_analysis_action = _action(self, "Open &analysis…", self.open_analysis_dialog, "Ctrl+Shift+O")
-        self.save_analysis_action = _action(self, "&Save analysis…", self.save_analysis_dialog,
-                                            QKeySequence.StandardKey.Save)
-        self.quit_action = _action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        for act in (self.open_data_action, self.open_example_action, self.open_analysis_action):
-            file_menu.addAction(act)
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_analysis_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(_action(self, "&About MixGUI", self.show_about))
 
     def _connect(self) -> None:
         c = self.controller
@@ -172,52 +172,43 @@ class MainWindow(QMainWindow):
         c.finished.connect(self._fit_finished)
         c.failed.connect(self._fit_failed)
         c.cancelled.connect(self._fit_cancelled)
-        self.model_panel.fitRequested.connect(self.fit)
-        self.model_panel.factorToggled.connect(self._factor_toggled)
+        mp = self.model_panel
+        mp.fitRequested.connect(self.fit)
+        mp.factorToggled.connect(self._factor_toggled)
+        for signal in (mp.formulaChanged, mp.reml_radio.toggled, mp.df_combo.currentIndexChanged, mp.factorToggled):
+            signal.connect(lambda *_: self.recovery.mark_dirty())
         self.variable_list.levelChangeRequested.connect(self.set_level)
         self.status.cancelRequested.connect(self.cancel_fit)
+        self.results_panel.rowClicked.connect(self.select_data_row)
 
-    # -- opening and saving -----------------------------------------------------------
-    def open_data(self, path, sheet: str | None = None) -> bool:
-        """Read a data file and show it; on error show a message and keep the session."""
-        from mixgui.data.readers import read_table
+    # -- opening and saving (the file dialogs are in menus.Commands) ------------------
+    def open_data(self, path, sheet: str | None = None, options=None) -> bool:
+        """Read a data file (as ``options`` say) and show it; on error show a message and keep the session."""
+        from mixgui.data.importing import ImportOptions, read_with_options
 
+        options = options if options is not None else ImportOptions(sheet=sheet)
         try:
-            dataset = read_table(path, sheet)
-        except MixGUIError as e:
-            self.show_error("Cannot open the data", str(e))
-            return False
-        except Exception as e:  # noqa: BLE001 - a reader bug must not close the window
-            log.exception("reading %s failed", path)
-            self.show_error("Cannot open the data", f"{Path(path).name} could not be read ({type(e).__name__}: {e})")
-            return False
-        self.set_dataset(dataset)
-        self.analysis_path = None
-        self.model_panel.set_spec(self.model_panel.spec().with_(data=DataRef(str(dataset.source), sheet)))
+            dataset = read_with_options(path, options)
+        except Exception as e:  # noqa: BLE001 - a reader bug must not close the window either
+            return self._open_failed("Cannot open the data", path, e)
+        self.set_data_state(dataset, options, [], [])
+        self.analysis_path = self.project_path = None
+        self.model_panel.set_spec(self.model_panel.spec().with_(data=DataRef(str(dataset.source), options.sheet)))
+        self.commands.add_recent(path)
+        self.mark_saved()  # nothing done to the file yet: nothing to lose
         return True
 
     def open_analysis(self, path, fit: bool = True) -> bool:
-        """Open an analysis file and its data; on error show a message and keep the session."""
-        from mixgui.data.readers import read_table
-
+        """Open an analysis file and its data (redoing its import, reshape and computed variables)."""
         try:
-            spec, data_path = load_spec(path)
-            dataset = read_table(data_path, spec.data.sheet)
-        except MixGUIError as e:
-            self.show_error("Cannot open the analysis", str(e))
-            return False
+            spec, dataset, made = window_state.read_analysis(path)
         except Exception as e:  # noqa: BLE001
-            log.exception("opening analysis %s failed", path)
-            self.show_error("Cannot open the analysis", f"{Path(path).name} could not be opened "
-                                                        f"({type(e).__name__}: {e})")
-            return False
-        for col in spec.factors:  # the analysis says these columns are categorical
-            if col in dataset.levels and dataset.levels[col] not in CATEGORICAL:
-                dataset.levels[col] = "nominal"
-        self.set_dataset(dataset)
-        self.analysis_path = Path(path)
-        self.model_panel.set_spec(spec)
-        self.analysis_title_label.setText(spec.title)
+            return self._open_failed("Cannot open the analysis", path, e)
+        self.set_data_state(dataset, made["import_options"], made["steps"], made["recipes"])
+        self.analysis_path, self.project_path = Path(path), None
+        self._show_spec(spec)
+        self.commands.add_recent(path)
+        self.mark_saved()
         if fit:
             self.fit()
         return True
@@ -227,67 +218,135 @@ class MainWindow(QMainWindow):
         return self.open_analysis(example_path(), fit=fit)
 
     def save_analysis(self, path) -> bool:
-        """Write the analysis shown to ``path`` (data path relative to it when possible)."""
+        """Write the analysis shown, with how its data were made, to ``path``."""
         path = Path(path)
-        spec = self.model_panel.spec()
-        if self.dataset is not None and self.dataset.source:
-            source = Path(self.dataset.source).resolve()
-            try:
-                rel = os.path.relpath(source, path.resolve().parent)
-            except ValueError:  # another drive on Windows
-                rel = str(source)
-            spec = spec.with_(data=DataRef(rel.replace(os.sep, "/"), spec.data.sheet))
         try:
-            save_spec(spec, path)
+            window_state.write_analysis(self, path)
         except OSError as e:
             self.show_error("Cannot save the analysis", f"{path} could not be written: {e.strerror or e}")
             return False
         self.analysis_path = path
+        self.commands.add_recent(path)
         self.status.show_text(f"Saved {path.name}")
         return True
 
-    def open_data_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", DATA_FILTER)
-        if not path:
-            return
-        sheet = None
-        if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-            from mixgui.data.readers import excel_sheets
-            try:
-                sheets = excel_sheets(path)
-            except MixGUIError as e:
-                self.show_error("Cannot open the data", str(e))
-                return
-            if len(sheets) > 1:
-                sheet, ok = QInputDialog.getItem(self, "Choose a sheet", f"{Path(path).name} has several sheets:",
-                                                 sheets, 0, False)
-                if not ok:
-                    return
-        self.open_data(path, sheet)
+    def open_project(self, path, fit: bool = True) -> bool:
+        """Open a ``.mixgui`` project: its data as saved, how they were made, and its analysis."""
+        from mixgui.session.project import load_project
 
-    def open_analysis_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open analysis", "", ANALYSIS_FILTER)
-        if path:
-            self.open_analysis(path)
+        try:
+            project = load_project(path)
+        except Exception as e:  # noqa: BLE001
+            return self._open_failed("Cannot open the project", path, e)
+        if not self.apply_project(project, project_path=path):
+            return False
+        self.commands.add_recent(path)
+        self.mark_saved()
+        if project.load_warnings:
+            self.show_error("Project opened with changes", " ".join(project.load_warnings))
+        if fit:
+            self.fit()
+        return True
 
-    def save_analysis_dialog(self) -> None:
-        start = str(self.analysis_path or "analysis.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save analysis", start, ANALYSIS_FILTER)
-        if path:
-            self.save_analysis(path if path.lower().endswith(".json") else path + ".json")
+    def apply_project(self, project, project_path=None) -> bool:
+        """Show a loaded :class:`~mixgui.session.project.Project` (used by open and restore)."""
+        if project.dataset is None:
+            self.show_error("Cannot open the project", "The project holds no data.")
+            return False
+        self.set_data_state(project.dataset, project.import_options, project.steps, project.recipes)
+        spec = project.analyses[0] if project.analyses else AnalysisSpec(data=DataRef(project.dataset.source or ""))
+        self._show_spec(spec)
+        self.project_path = Path(project_path) if project_path else None
+        self.analysis_path = None
+        return True
 
-    def set_dataset(self, dataset: Dataset) -> None:
-        """Show ``dataset``; cancels a running fit and clears results of the previous data."""
-        self.controller.cancel()
+    def save_project(self, path) -> bool:
+        """Save data, analysis and how the data were made to a ``.mixgui`` file."""
+        from mixgui.session.project import save_project
+
+        path = Path(path)
+        try:
+            save_project(self.project_snapshot(), path)
+        except (MixGUIError, OSError) as e:
+            self.show_error("Cannot save the project", str(e))
+            return False
+        self.project_path = path
+        self.commands.add_recent(path)
+        self.mark_saved()
+        self.recovery.autosaver.discard()  # the saved file is now the safe copy
+        self.status.show_text(f"Saved {path.name}")
+        self._update_title()
+        return True
+
+    def project_snapshot(self, include_original: bool = True):
+        """The session as a :class:`~mixgui.session.project.Project`."""
+        return window_state.snapshot(self, include_original)
+
+    def _open_failed(self, title: str, path, e: Exception) -> bool:
+        if isinstance(e, MixGUIError):
+            self.show_error(title, str(e))
+        else:
+            log.exception("opening %s failed", path)
+            self.show_error(title, f"{Path(path).name} could not be opened ({type(e).__name__}: {e})")
+        return False
+
+    def _show_spec(self, spec: AnalysisSpec) -> None:
+        for col in spec.factors:  # the analysis says these columns are categorical
+            if col in self.dataset.levels and self.dataset.levels[col] not in CATEGORICAL:
+                self.dataset.levels[col] = "nominal"
+        self._refresh_levels()
+        self.model_panel.set_spec(spec)
+        self.analysis_title_label.setText(spec.title)
+
+    # -- the data and how they were made ---------------------------------------------
+    def set_data_state(self, dataset: Dataset, import_options, steps, recipes) -> None:
+        """Show ``dataset`` made from its file by ``import_options``, ``steps`` and ``recipes``."""
+        self.import_options, self.steps, self.recipes = import_options, list(steps), list(recipes)
+        self.set_dataset(dataset)
+
+    def set_dataset(self, dataset: Dataset, keep_results: bool = False) -> None:
+        """Show ``dataset``; cancels a running fit and, unless ``keep_results``, clears the results."""
+        if not keep_results:
+            self.controller.cancel()
+            self.results_panel.clear()
         self.dataset = dataset
         self.data_grid.set_frame(dataset.frame)
         self.data_name_label.setText(dataset.name)
         n, k = dataset.frame.shape
         self.data_summary_label.setText(f"{n:,} rows · {k} columns".replace(",", " "))
         self._refresh_levels()
-        self.results_panel.clear()
         self.status.show_text(f"Opened {dataset.name}")
+        self.recovery.mark_dirty()
         self._update_title()
+
+    def base_frame(self):
+        """The table before the computed variables (what reshape steps apply to)."""
+        return window_state.base_frame(self)
+
+    def reshape(self, step) -> bool:
+        """Restructure the data (wide ↔ long); computed variables are recomputed, the analysis stays."""
+        try:
+            dataset = window_state.reshaped(self, step)
+        except MixGUIError as e:
+            self.show_error("Cannot restructure the data", str(e))
+            return False
+        self.steps.append(step)
+        self.set_dataset(dataset)
+        self.status.show_text(f"Restructured: {dataset.frame.shape[0]} rows · {dataset.frame.shape[1]} columns")
+        return True
+
+    def add_recipe(self, recipe) -> bool:
+        """Add a computed variable; results stay (no row changed) and the variable lists update."""
+        try:
+            dataset = window_state.with_recipe(self, recipe)
+        except MixGUIError as e:
+            self.show_error("Cannot compute the variable", str(e))
+            return False
+        self.recipes.append(recipe)
+        self.set_dataset(dataset, keep_results=True)
+        note = recipe.note()
+        self.status.show_text(f'Added "{recipe.name}": {recipe.describe()}' + (" (see the note)" if note else ""))
+        return True
 
     # -- measurement levels -----------------------------------------------------------
     def _text_columns(self) -> set:
@@ -313,6 +372,7 @@ class MainWindow(QMainWindow):
         self.dataset.levels[column] = level
         self.variable_list.set_variables(self.dataset.columns, self.dataset.levels, self._text_columns())
         self.model_panel.set_factor_checked(column, level in CATEGORICAL)
+        self.recovery.mark_dirty()
 
     def _factor_toggled(self, column: str, checked: bool) -> None:
         current = self.dataset.levels.get(column) if self.dataset else None
@@ -320,6 +380,11 @@ class MainWindow(QMainWindow):
             self.set_level(column, "nominal")
         elif not checked and current in CATEGORICAL:
             self.set_level(column, "continuous")
+
+    def select_data_row(self, row: int) -> None:
+        """Select data row ``row`` (0-based) in the grid, e.g. for a clicked plot point."""
+        if self.data_grid.select_row(row):
+            self.status.show_text(f"Row {row + 1} selected")
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self) -> int | None:
@@ -345,25 +410,93 @@ class MainWindow(QMainWindow):
     def _fit_started(self, rev: int) -> None:
         self.results_panel.set_updating(True)
         self.status.fit_started()
+        self._update_actions()
 
     def _fit_finished(self, rev: int, result, seconds: float) -> None:
         self.results_panel.show_result(rev, result)
         self.status.fit_finished(seconds)
+        self._update_actions()
+        self.recovery.mark_dirty()
+        self.recovery.save_now()
 
     def _fit_failed(self, rev: int, message: str) -> None:
         self.results_panel.show_message(rev, message)
         self.status.fit_failed()
+        self._update_actions()
 
     def _fit_cancelled(self, rev: int) -> None:
         if rev != self.controller.revision:
             return  # superseded by a newer request, which is running
         self.status.fit_cancelled()
+        self._update_actions()
         if self.results_panel.revision is None:
             return  # nothing from an earlier fit is shown (e.g. a formula message)
         self.results_panel.set_stale("Fit cancelled. The results below are from the previous fit; "
                                      "press Fit to update them.")
 
-    # -- messages ---------------------------------------------------------------------
+    # -- export -----------------------------------------------------------------------
+    def can_export(self, explain: bool = False) -> bool:
+        """True when the results shown belong to the options shown (no fit running, none cancelled)."""
+        ok = self.results_panel.is_current() and not self.controller.is_current_running()
+        if not ok and explain:
+            self.show_error("Nothing to export yet", "Export writes the results shown; fit the model first "
+                                                     "(Ctrl+R) and wait until the results are up to date.")
+        return ok
+
+    def export_results(self, path) -> bool:
+        """Write the results shown as a report (.xlsx, .docx, .html, .R or a folder of CSV files)."""
+        from mixgui.gui.widgets.export_dialog import export_report
+
+        if not self.can_export(explain=True):
+            return False
+        try:
+            written = export_report(self, path)
+        except MixGUIError as e:
+            self.show_error("Cannot export", str(e))
+            return False
+        self.status.show_text(f"Exported {written.name}")
+        return True
+
+    # -- unsaved work and closing -----------------------------------------------------
+    def mark_saved(self) -> None:
+        """What is shown now counts as saved (after opening or saving)."""
+        self._clean_state = window_state.state_key(self)
+
+    def mark_unsaved(self) -> None:
+        """What is shown has not been saved anywhere (e.g. restored from a recovery copy)."""
+        self._clean_state = None
+
+    def is_dirty(self) -> bool:
+        """True when the data or the analysis changed since they were opened or saved."""
+        if self.dataset is None:
+            return False
+        return not window_state.same_state(self._clean_state, window_state.state_key(self))
+
+    def ask_unsaved_changes(self) -> str:
+        """Ask Save / Discard / Cancel (tests replace this method)."""
+        return ask_unsaved_changes(self)
+
+    def request_close(self) -> bool:
+        """Close as the user asked (File ▸ Quit): offers to save unsaved work first."""
+        if self.commands.keep_work():
+            return False
+        self._close_confirmed = True
+        return self.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # The user's ways to close (the window's close button, File ▸ Quit) ask about unsaved work;
+        # close() called by code (tests, screenshots) does not: it has nobody to ask.
+        if event.spontaneous() and not self._close_confirmed and self.commands.keep_work():
+            event.ignore()
+            return
+        self._close_confirmed = False
+        if self.remember_layout:
+            self.save_layout()
+        self.controller.shutdown()  # cancel and wait: no thread outlives the window
+        self.recovery.clean_exit()
+        super().closeEvent(event)
+
+    # -- messages, title, layout ------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
         """A window-modal, non-blocking message box with one sentence."""
         self.last_error = text
@@ -381,8 +514,17 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"MixGUI — {self.dataset.name}" if self.dataset else "MixGUI")
+        self._update_actions()
 
-    # -- layout and closing -----------------------------------------------------------
+    def _update_actions(self) -> None:
+        if not hasattr(self, "export_action"):
+            return  # called while the window is being built
+        has_data = self.dataset is not None
+        for act in (self.save_analysis_action, self.save_project_action, self.save_project_as_action,
+                    self.wide_to_long_action, self.long_to_wide_action, self.compute_action):
+            act.setEnabled(has_data)
+        self.export_action.setEnabled(self.results_panel.result is not None)
+
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
@@ -391,19 +533,17 @@ class MainWindow(QMainWindow):
             state = self.settings.value(key)
             if state is not None:
                 splitter.restoreState(state)
+        share = self.settings.value("window/plotShare")
+        if share is not None:
+            self.results_panel.set_plot_share(float(share))
 
     def save_layout(self) -> None:
-        """Remember geometry and splitter positions."""
+        """Remember geometry, splitter positions and the plots' share of the results pane."""
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("window/dataSplitter", self.data_splitter.saveState())
+        self.settings.setValue("window/plotShare", self.results_panel.plot_share())
         self.settings.sync()
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self.remember_layout:
-            self.save_layout()
-        self.controller.shutdown()  # cancel and wait: no thread outlives the window
-        super().closeEvent(event)
 
 
 def _title(text: str) -> QLabel:
@@ -429,12 +569,3 @@ def _pane(title: str, subtitle: QLabel | None, body: QWidget) -> QFrame:
     layout.addLayout(head)
     layout.addWidget(body, 1)
     return pane
-
-
-def _action(parent, text: str, slot, shortcut=None) -> QAction:
-    act = QAction(text, parent)
-    if shortcut is not None:
-        act.setShortcut(shortcut)
-    act.triggered.connect(lambda _=False: slot())
-    return act
-

@@ -93,7 +93,9 @@ def mixed_contract(spec, design: Design, dataset, progress):
     try:
         inference = inf.Inference.build(fit, spec.df_method, design.nobs)
     except ModelError as e:  # e.g. Kenward-Roger on a huge crossed design: fall back, and say so
-        warnings.append(FitWarning("df_method", f"{e} Satterthwaite df are shown instead.", "fixed_effects"))
+        reason = str(e).rstrip()
+        reason += "" if reason.endswith((".", "!", "?")) else "."
+        warnings.append(FitWarning("df_method", f"{reason} Satterthwaite df are shown instead.", "fixed_effects"))
         inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
     warnings += list(getattr(inference, "warnings", []) or [])
     has_random = bool(design.blocks)

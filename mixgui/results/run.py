@@ -15,7 +15,7 @@ import numpy as np
 
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec
-from mixgui.data.dataset import Dataset
+from mixgui.data.dataset import Dataset, missing_column_message
 from mixgui.engine.design import Design, build_design
 from mixgui.errors import DataError, FitWarning, ModelError, Progress
 from mixgui.results import contract as C
@@ -109,4 +109,23 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     return FitResult(spec, data, tables_from_contract(data, warnings), warnings, design, fit, inference, extras)
 
 
-__all__ = ["run", "FitResult", "FitWarning", "ModelError"]
+def check_columns(spec: AnalysisSpec, columns, where: str = "the data") -> None:
+    """Refuse factors and reference levels that name no column of the data (a typo would be ignored).
+
+    A misspelt factor leaves a numeric column continuous and a misspelt reference level leaves the
+    default reference, both silently; the analysis file is refused instead, with the closest name.
+
+    Raises
+    ------
+    DataError
+    """
+    columns = [str(c) for c in columns]
+    for col in spec.factors:
+        if col not in columns:
+            raise DataError(missing_column_message(col, columns, where, "factor"))
+    for col in spec.reference_levels:
+        if col not in columns:
+            raise DataError(missing_column_message(col, columns, where, "column with a reference level"))
+
+
+__all__ = ["run", "check_columns", "FitResult", "FitWarning", "ModelError"]

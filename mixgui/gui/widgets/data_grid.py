@@ -52,3 +52,27 @@ class DataGrid(QTableView):
             width = max(fm.horizontalAdvance(t) for t in texts) + 28
             self.setColumnWidth(c, max(48, min(width, 220)))
 
+
+    def select_row(self, row: int) -> bool:
+        """Select data row ``row`` (0-based) and scroll it into the middle of the view.
+
+        The model is lazy, so batches are fetched up to ``row`` first.
+
+        Returns
+        -------
+        bool
+            False when the data have no such row.
+        """
+        model = self.data_model()
+        if not 0 <= row < model.total_rows or model.columnCount() == 0:
+            return False
+        model.fetch_to(row)
+        index = model.index(row, 0)
+        self.setCurrentIndex(index)
+        self.selectRow(row)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    def selected_rows(self) -> list:
+        """0-based rows with a selected cell, in order."""
+        return sorted({i.row() for i in self.selectionModel().selectedIndexes()})

@@ -1,7 +1,8 @@
-"""The results pane: a fit's tables one under another, each with its warnings, notes and Copy button.
+"""The results pane: a fit's tables one under another, each with its warnings, notes and Copy button,
+and below them (in a splitter) the plots of the same fit in tabs.
 
-While a new fit runs the tables shown are greyed under an "updating…" banner; they are replaced
-as a whole when the new result arrives, so old and new numbers are never mixed.
+While a new fit runs the tables and plots shown are greyed under an "updating…" banner; both are
+replaced as a whole when the new result arrives, so old and new numbers are never mixed.
 """
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFrame,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -127,26 +130,56 @@ class TableCard(QFrame):
         QApplication.clipboard().setMimeData(table_mime_data(self.table))
 
 
+#: figure kinds whose points carry an index into the fitted rows rather than a dataset row
+_FIT_ROW_KINDS = ("qq",)
+
+
+def dataset_row(figure, value: int) -> int | None:
+    """The dataset row (0-based position) of a clicked point of ``figure``.
+
+    Residual and scale-location points carry dataset positions already (the figure passes
+    ``design.rows`` to the view); QQ points carry their position among the fitted rows, which
+    differs from the dataset row as soon as a row with a missing value was left out.
+    """
+    rows = figure.options.get("rows")
+    if figure.kind in _FIT_ROW_KINDS:
+        if rows is None or not 0 <= value < len(rows):
+            return None
+        return int(rows[value])
+    return int(value)
+
+
 class ResultsPanel(QWidget):
-    """Shows one fit's tables, a message instead of them, or nothing.
+    """Shows one fit's tables and plots, a message instead of them, or nothing.
 
     Attributes
     ----------
     revision : int or None
         The request revision whose outcome is shown (None when empty).
+    result : FitResult or None
+        The result shown (None when a message or nothing is shown).
+    plots : PlotPanel
+        The plot tabs under the tables.
 
     Signals
     -------
     shown(revision)
         New content (tables or a message) was put in place.
+    rowClicked(row)
+        A point of a plot was clicked; ``row`` is its 0-based position in the dataset.
     """
 
     shown = Signal(int)
+    rowClicked = Signal(int)
 
     def __init__(self, parent=None):
+        from mixgui.gui.plots.panel import PlotPanel
+
         super().__init__(parent)
         self.revision: int | None = None
+        self.result = None
         self._cards: dict = {}
+        self._plot_share = 0.45
         self.banner = QLabel()
         self.banner.setObjectName("updating")
         self.banner.setWordWrap(True)
@@ -174,7 +207,28 @@ class ResultsPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._body)
-        self.scroll.hide()
+
+        self.plots = PlotPanel()
+        self.plots.setObjectName("plots")
+        self.plots.setMinimumHeight(160)
+        # pyqtgraph draws its own colours, so a disabled plot does not look grey by itself
+        self._plot_fade = QGraphicsOpacityEffect(self.plots)
+        self._plot_fade.setOpacity(1.0)
+        self._plot_fade.setEnabled(False)
+        self.plots.setGraphicsEffect(self._plot_fade)
+        self.plots.hide()
+
+        # Tables above, plots below: the tables are read first, the plots checked next; each
+        # part keeps its own scrolling and the user can drag the split.
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("resultsSplitter")
+        self.splitter.setChildrenCollapsible(True)
+        self.splitter.setHandleWidth(10)
+        self.splitter.addWidget(self.scroll)
+        self.splitter.addWidget(self.plots)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -182,7 +236,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.message_label)
         layout.addWidget(self.placeholder, 1)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.splitter, 1)
 
     # -- queries (also used by tests) -------------------------------------------------
     def table_keys(self) -> list:
@@ -203,55 +257,114 @@ class ResultsPanel(QWidget):
     def is_updating(self) -> bool:
         return not self.banner.isHidden()
 
+    def plot_tab(self, key: str):
+        """The plot tab of figure ``key`` (e.g. ``"residuals"``), or None."""
+        return next((t for t in self.plots.tabs if t.figure.key == key), None)
+
+    def is_current(self) -> bool:
+        """True when a result is shown and not greyed (it belongs to the options shown)."""
+        return self.result is not None and not self.is_updating()
+
     # -- content ----------------------------------------------------------------------
     def clear(self) -> None:
         """Empty the pane (e.g. after opening other data)."""
         self._clear_cards()
+        self.plots.clear_plots()
         self.revision = None
+        self.result = None
         self.message_label.hide()
         self.banner.hide()
-        self.scroll.hide()
+        self.splitter.hide()
         self.placeholder.show()
+        self._grey_plots(False)
 
     def show_result(self, revision: int, result) -> None:
-        """Replace whatever is shown by the tables of ``result``."""
+        """Replace whatever is shown by the tables and plots of ``result``."""
         self._clear_cards()
         for table in result.tables:
             card = TableCard(table, self._body)
             self._cards[table.key] = card
             self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+        self._show_plots(result)
         self.revision = revision
+        self.result = result
         self.message_label.hide()
         self.banner.hide()
         self.placeholder.hide()
-        self.scroll.show()
+        self.splitter.show()
         self.scroll.verticalScrollBar().setValue(0)
         self.shown.emit(revision)
 
     def show_message(self, revision: int | None, text: str) -> None:
-        """Show one plain message (a fit that failed) instead of tables."""
+        """Show one plain message (a fit that failed) instead of tables and plots."""
         self._clear_cards()
+        self.plots.clear_plots()
         self.revision = revision
+        self.result = None
         self.message_label.setText(text)
         self.message_label.show()
         self.banner.hide()
-        self.scroll.hide()
+        self.splitter.hide()
         self.placeholder.hide()
+        self._grey_plots(False)
         self.shown.emit(-1 if revision is None else revision)
 
     def set_updating(self, updating: bool, text: str = "Updating… the results below are from the previous fit.") -> None:
-        """Grey the tables shown while a new fit runs (or stop doing so)."""
+        """Grey the tables and plots shown while a new fit runs (or stop doing so)."""
         has_content = bool(self._cards) or self.message() is not None
         self.banner.setText(text)
         self.banner.setVisible(updating and has_content)
         for card in self._cards.values():
             card.setEnabled(not updating)
         self.message_label.setEnabled(not updating)
+        self._grey_plots(updating)
 
     def set_stale(self, text: str) -> None:
         """Keep the old tables greyed with an explanation (e.g. after a cancelled fit)."""
         if self._cards or self.message() is not None:
             self.set_updating(True, text)
+
+    def _show_plots(self, result) -> None:
+        self._grey_plots(False)
+        try:
+            self.plots.show_result(result)
+        except Exception:  # noqa: BLE001 - a plot bug must not hide the tables
+            import logging
+
+            logging.getLogger(__name__).exception("the plots of a result could not be drawn")
+            self.plots.clear_plots()
+        for tab in self.plots.tabs:
+            tab.view.rowClicked.connect(lambda value, fig=tab.figure: self._point_clicked(fig, value))
+        was_hidden = self.plots.isHidden()
+        self.plots.setVisible(bool(self.plots.tabs))
+        if self.plots.tabs and was_hidden:
+            self.set_plot_share(self._plot_share)
+
+    def plot_share(self) -> float:
+        """The fraction of the pane's height the plots take (remembered with the layout)."""
+        sizes = self.splitter.sizes()
+        if self.plots.isHidden() or sum(sizes) <= 0:
+            return self._plot_share
+        return sizes[1] / sum(sizes)
+
+    def set_plot_share(self, share: float) -> None:
+        """Give the plots ``share`` of the height (0 collapses them; the tables keep at least 25 %)."""
+        self._plot_share = min(max(float(share), 0.0), 0.75)
+        total = sum(self.splitter.sizes()) or max(self.splitter.height(), 400)
+        plots = int(round(total * self._plot_share))
+        self.splitter.setSizes([total - plots, plots])
+
+    def _point_clicked(self, figure, value: int) -> None:
+        if not self.plots.isEnabled():
+            return  # a greyed plot belongs to the previous fit
+        row = dataset_row(figure, value)
+        if row is not None:
+            self.rowClicked.emit(row)
+
+    def _grey_plots(self, grey: bool) -> None:
+        self.plots.setEnabled(not grey)
+        self._plot_fade.setOpacity(0.35 if grey else 1.0)
+        self._plot_fade.setEnabled(grey)
 
     def _clear_cards(self) -> None:
         for card in self._cards.values():

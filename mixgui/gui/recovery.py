@@ -1,0 +1,286 @@
+"""Autosave, recovery after a crash, and the crash handler.
+
+The window's work is copied to a recovery file (:class:`mixgui.session.project.Autosaver`) every
+few minutes and after each fit; a clean exit deletes it. When MixGUI starts and finds a recovery
+file of a session that did not end cleanly, a banner above the panes offers to restore it.
+
+:func:`install_crash_handler` (called by ``run_app``) routes uncaught exceptions, of the main
+thread and of other threads, to :meth:`RecoveryManager.handle_crash`: it writes a crash report
+(traceback and versions) into a ``crashes`` folder next to the recovery folder, saves a recovery
+copy and shows a message, so the window stays open instead of vanishing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import platform
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton
+
+from mixgui import __version__
+from mixgui.session.project import Autosaver, find_recovery, load_project
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_INTERVAL_S = 180.0
+
+
+def default_recovery_folder() -> Path:
+    """``<application data>/recovery`` (e.g. ``~/.local/share/MixGUI/MixGUI/recovery`` on Linux)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".mixgui") / "recovery"
+
+
+def crash_folder(recovery_folder) -> Path:
+    """Where crash reports go: a ``crashes`` folder next to the recovery folder."""
+    return Path(recovery_folder).parent / "crashes"
+
+
+def versions() -> str:
+    """One line per component, for crash reports."""
+    import numpy
+    import pandas
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    lines = [f"MixGUI {__version__}", f"Python {sys.version.split()[0]} ({platform.platform()})",
+             f"PySide6 {PySide6.__version__}, Qt {qVersion()}", f"numpy {numpy.__version__}",
+             f"pandas {pandas.__version__}"]
+    for name in ("scipy", "pyqtgraph"):
+        module = sys.modules.get(name)
+        if module is not None:
+            lines.append(f"{name} {getattr(module, '__version__', '?')}")
+    return "\n".join(lines)
+
+
+def write_crash_report(folder, exc_type, exc, tb, thread_name: str | None = None) -> Path:
+    """Write the traceback and versions to ``folder/crash-<time>-<pid>.txt``; returns the file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = _dt.datetime.now()
+    path = folder / f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
+    n = 1
+    while path.exists():  # two errors in the same second must not overwrite each other
+        n += 1
+        path = folder / f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}-{n}.txt"
+    text = ["MixGUI crash report", f"time: {now.isoformat(timespec='seconds')}",
+            f"thread: {thread_name or threading.current_thread().name}", "", versions(), "",
+            "".join(traceback.format_exception(exc_type, exc, tb))]
+    path.write_text("\n".join(text), encoding="utf-8")
+    return path
+
+
+class RecoveryBanner(QFrame):
+    """A bar above the panes: "MixGUI did not close properly … [Restore] [Discard]"."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("recoveryBanner")
+        self.setStyleSheet("QFrame#recoveryBanner { background: #e8f0fa; border: 1px solid #b9cfea;"
+                           " border-radius: 4px; } QLabel { color: #255a96; }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.restore_button = QPushButton("&Restore")
+        self.restore_button.setToolTip("Open the work saved automatically before MixGUI closed")
+        self.discard_button = QPushButton("&Discard")
+        self.discard_button.setToolTip("Delete the recovery copy and start afresh")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.restore_button)
+        lay.addWidget(self.discard_button)
+        self.hide()
+
+
+class RecoveryManager(QObject):
+    """Autosave and crash recovery for one main window.
+
+    Parameters
+    ----------
+    window : MainWindow
+        Gives :meth:`project_snapshot`, :meth:`open_project` and :attr:`dataset`.
+    folder : str or Path
+        The recovery folder; crash reports go to :func:`crash_folder` of it.
+    interval : float
+        Seconds between periodic autosaves.
+
+    Signals
+    -------
+    saved(path)
+        A recovery copy was written.
+    """
+
+    saved = Signal(str)
+    _crashed = Signal(str)  # crash report path; queued to the main thread from other threads
+
+    def __init__(self, window, folder, interval: float = AUTOSAVE_INTERVAL_S):
+        super().__init__(window)
+        self.window = window
+        self.folder = Path(folder)
+        self.autosaver = Autosaver(self.folder, lambda: window.project_snapshot(include_original=False), interval)
+        self.offered: Path | None = None
+        self.crash_box: QMessageBox | None = None
+        self.last_crash_report: Path | None = None
+        self.banner = RecoveryBanner()
+        self.banner.restore_button.clicked.connect(self.restore)
+        self.banner.discard_button.clicked.connect(self.discard_offer)
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(max(interval, 1.0) * 1000))
+        self._timer.timeout.connect(self.maybe_save)
+        self._timer.start()
+        self._crashed.connect(self._after_crash)
+
+    # -- autosave ---------------------------------------------------------------------
+    def mark_dirty(self) -> None:
+        """Something changed since the last recovery copy."""
+        self.autosaver.mark_dirty()
+
+    def maybe_save(self) -> Path | None:
+        """Write a recovery copy when something changed and the interval has passed."""
+        if self.window.dataset is None:
+            return None
+        return self._guarded(self.autosaver.maybe_save)
+
+    def save_now(self) -> Path | None:
+        """Write a recovery copy now (after a fit, on a crash); None when there is nothing to save."""
+        if self.window.dataset is None:
+            return None
+        return self._guarded(self.autosaver.save_now)
+
+    def _guarded(self, save) -> Path | None:
+        try:
+            path = save()
+        except Exception:  # noqa: BLE001 - a failed autosave must never disturb the user's work
+            log.exception("autosave to %s failed", self.folder)
+            return None
+        if path is not None:
+            self.saved.emit(str(path))
+        return path
+
+    def clean_exit(self) -> None:
+        """The window closes normally: stop autosaving and delete this session's recovery copy."""
+        self._timer.stop()
+        self.autosaver.discard()
+
+    # -- recovery on start ------------------------------------------------------------
+    def check(self) -> Path | None:
+        """Look for a recovery file of an earlier session; show the banner when there is one."""
+        try:
+            path = find_recovery(self.folder)
+        except OSError:
+            log.exception("cannot look for recovery files in %s", self.folder)
+            return None
+        self.offered = path
+        if path is None:
+            self.banner.hide()
+            return None
+        when = _dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%d %b %Y at %H:%M")
+        self.banner.label.setText(f"MixGUI did not close properly last time. Work saved automatically on {when} "
+                                  "can be restored.")
+        self.banner.show()
+        return path
+
+    def restore(self) -> bool:
+        """Open the offered recovery file; the window then holds unsaved work."""
+        path = self.offered
+        if path is None:
+            return False
+        try:
+            project = load_project(path)
+        except Exception as e:  # noqa: BLE001 - a damaged copy: say so and keep the session
+            self.window.show_error("Cannot restore", f"The recovery copy could not be read ({e}).")
+            return False
+        if not self.window.apply_project(project, project_path=(project.metadata.get("autosave") or {})
+                                         .get("project_path")):
+            return False
+        self.window.mark_unsaved()  # restored work has not been saved anywhere yet
+        self._forget(path)
+        self.window.status.show_text("Restored the work saved before MixGUI closed")
+        self.window.fit()
+        return True
+
+    def discard_offer(self) -> None:
+        """Delete the offered recovery file."""
+        if self.offered is not None:
+            self._forget(self.offered)
+
+    def _forget(self, path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        self.offered = None
+        self.banner.hide()
+
+    # -- crashes ----------------------------------------------------------------------
+    def handle_crash(self, exc_type, exc, tb, thread_name: str | None = None) -> Path | None:
+        """Write a crash report, then (in the main thread) save a recovery copy and tell the user.
+
+        Safe to call from any thread; never raises.
+        """
+        report = None
+        try:
+            report = write_crash_report(crash_folder(self.folder), exc_type, exc, tb, thread_name)
+            self.last_crash_report = report
+        except Exception:  # noqa: BLE001
+            log.exception("could not write the crash report")
+        log.error("uncaught %s: %s (report: %s)", getattr(exc_type, "__name__", exc_type), exc, report)
+        self._crashed.emit(str(report or ""))  # direct in the main thread, queued from others
+        return report
+
+    def _after_crash(self, report: str) -> None:
+        saved = self.save_now()
+        where = f" The details are in {report}." if report else ""
+        kept = " Your work was saved to a recovery copy." if saved else ""
+        text = (f"MixGUI ran into an internal error.{kept}{where} You can keep working; saving the project "
+                "under a new name is the safest next step. Please send the crash report to the developers.")
+        if self.crash_box is None:
+            self.crash_box = QMessageBox(QMessageBox.Icon.Critical, "Internal error", text,
+                                         QMessageBox.StandardButton.Ok, self.window)
+            self.crash_box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.crash_box.setText(text)
+        self.crash_box.open()  # not exec(): a crash inside a nested event loop must not nest again
+
+
+class CrashHandler:
+    """Installs itself as ``sys.excepthook`` and ``threading.excepthook``; :meth:`uninstall` undoes it."""
+
+    def __init__(self, manager: RecoveryManager):
+        self.manager = manager
+        self._previous = (sys.excepthook, threading.excepthook)
+
+    def install(self) -> CrashHandler:
+        sys.excepthook = self.excepthook
+        threading.excepthook = self.thread_excepthook
+        return self
+
+    def uninstall(self) -> None:
+        if sys.excepthook == self.excepthook:
+            sys.excepthook = self._previous[0]
+        if threading.excepthook == self.thread_excepthook:
+            threading.excepthook = self._previous[1]
+
+    def excepthook(self, exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):  # Ctrl+C in the terminal: stop as usual
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        traceback.print_exception(exc_type, exc, tb)  # still on stderr, for developers
+        self.manager.handle_crash(exc_type, exc, tb)
+
+    def thread_excepthook(self, args) -> None:
+        if args.exc_type is SystemExit:
+            return
+        traceback.print_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        name = args.thread.name if args.thread is not None else None
+        self.manager.handle_crash(args.exc_type, args.exc_value, args.exc_traceback, name)
+
+
+def install_crash_handler(window) -> CrashHandler:
+    """Route uncaught exceptions to ``window``'s recovery manager (see :class:`CrashHandler`)."""
+    return CrashHandler(window.recovery).install()
