@@ -23,6 +23,11 @@ def fit_command(argv: list) -> int:
     ap.add_argument("--json", dest="json_out", help="write the results file here (default: standard output)")
     ap.add_argument("--report", help="also write a report: .xlsx, .docx, .html, .R, or a folder name for CSV files")
     args = ap.parse_args(argv)
+    # Results and messages are UTF-8 whatever the console's code page (a piped stdout on Windows
+    # is cp1252, which cannot write a column called "Δ" and would end in a traceback).
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
     try:
         from mixgui.analysis.spec import atomic_write_text, load_spec
         from mixgui.data.readers import read_table

@@ -220,7 +220,7 @@ def _read_xlsx(path: Path, sheet):
         if ranges:
             raise DataError(f'the first row of sheet "{sheet}" in {path.name} has merged cells ({", ".join(ranges[:3])}), '
                             "so some columns have no name; unmerge them and give every column its own name in the "
-                            "first row (if the first row is a title, delete it or skip it in File > Import)")
+                            "first row (if the first row is a title, delete it or skip it with the import options)")
     return frame, sheet
 
 

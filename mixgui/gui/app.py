@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from mixgui.gui.main_window import MainWindow
+from mixgui.gui.recovery import install_crash_handler
 from mixgui.gui.style import apply_style
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def run_app(demo: bool = False, screenshot: str | None = None, open_path: str | 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = make_app()
-    window = MainWindow(remember_layout=screenshot is None)
+    window = MainWindow(remember_layout=screenshot is None, check_recovery=screenshot is None)
+    window.confirm_close = screenshot is None  # a screenshot run has nobody to ask
+    handler = install_crash_handler(window)  # an uncaught error shows a message and keeps the work
     shot = None
     if screenshot:
         window.resize(*SCREENSHOT_SIZE)
@@ -102,9 +105,11 @@ def run_app(demo: bool = False, screenshot: str | None = None, open_path: str | 
     if shot is not None and not opened:
         print(f"mixgui: {window.last_error}", file=sys.stderr)
         window.close()
+        handler.uninstall()
         return 1
     if shot is not None and not window.controller.is_running():
         shot._later(False)  # nothing to wait for (e.g. the formula did not parse)
     code = app.exec()
+    handler.uninstall()
     del shot
     return int(code)

@@ -9,7 +9,6 @@ and crash recovery in :mod:`mixgui.gui.recovery`, projects in :mod:`mixgui.gui.w
 """
 from __future__ import annotations
 
-import importlib.resources
 import logging
 from pathlib import Path
 
@@ -17,30 +16,25 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from mixgui import __version__
-from mixgui.analysis.spec import AnalysisSpec, DataRef
 from mixgui.data.dataset import LEVELS, Dataset
-from mixgui.errors import MixGUIError
-from mixgui.gui import window_state
 from mixgui.gui.menus import Commands, ask_unsaved_changes, build_menus
-from mixgui.gui.recovery import AUTOSAVE_INTERVAL_S, RecoveryManager, default_recovery_folder
+from mixgui.gui.recovery import AUTOSAVE_INTERVAL_S, RecoveryManager
 from mixgui.gui.widgets.data_grid import DataGrid
 from mixgui.gui.widgets.model_panel import ModelPanel
 from mixgui.gui.widgets.results_panel import ResultsPanel
 from mixgui.gui.widgets.status_bar import FitStatusBar
 from mixgui.gui.widgets.variable_list import VariableList, level_icon
+from mixgui.gui.window_state import CATEGORICAL, SessionMixin, example_path  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
-CATEGORICAL = ("nominal", "ordinal", "identifier")
 
-
-def example_path(name: str = "square_study.analysis.json") -> Path:
-    """Path of a file shipped in ``mixgui.resources/examples``."""
-    return Path(str(importlib.resources.files("mixgui.resources") / "examples" / name))
-
-
-class MainWindow(QMainWindow):
+class MainWindow(SessionMixin, QMainWindow):
     """MixGUI's main window.
+
+    Closing with unsaved work asks Save / Discard / Cancel (:meth:`ask_unsaved_changes`) unless
+    :attr:`confirm_close` is False (screenshots; the test suite turns it off except where it
+    tests the question).
 
     Parameters
     ----------
@@ -67,6 +61,9 @@ class MainWindow(QMainWindow):
         How ``dataset`` was made from its file: saved with analyses and projects, written into reports.
     """
 
+    #: ask before closing with unsaved work
+    confirm_close = True
+
     def __init__(self, settings: QSettings | None = None, run_fn=None, batch_size: int = 1000,
                  remember_layout: bool = True, recovery_folder=None,
                  autosave_interval: float = AUTOSAVE_INTERVAL_S, check_recovery: bool = True, parent=None):
@@ -88,7 +85,7 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self.controller = FitController(run_fn, self)
         self.commands = Commands(self)
-        self.recovery = RecoveryManager(self, recovery_folder or default_recovery_folder(), autosave_interval)
+        self.recovery = RecoveryManager(self, recovery_folder, autosave_interval)
 
         self.data_grid = DataGrid(batch_size)
         self.variable_list = VariableList()
@@ -181,129 +178,7 @@ class MainWindow(QMainWindow):
         self.status.cancelRequested.connect(self.cancel_fit)
         self.results_panel.rowClicked.connect(self.select_data_row)
 
-    # -- opening and saving (the file dialogs are in menus.Commands) ------------------
-    def open_data(self, path, sheet: str | None = None, options=None) -> bool:
-        """Read a data file (as ``options`` say) and show it; on error show a message and keep the session."""
-        from mixgui.data.importing import ImportOptions, read_with_options
-
-        options = options if options is not None else ImportOptions(sheet=sheet)
-        try:
-            dataset = read_with_options(path, options)
-        except Exception as e:  # noqa: BLE001 - a reader bug must not close the window either
-            return self._open_failed("Cannot open the data", path, e)
-        self.set_data_state(dataset, options, [], [])
-        self.analysis_path = self.project_path = None
-        self.model_panel.set_spec(self.model_panel.spec().with_(data=DataRef(str(dataset.source), options.sheet)))
-        self.commands.add_recent(path)
-        self.mark_saved()  # nothing done to the file yet: nothing to lose
-        return True
-
-    def open_analysis(self, path, fit: bool = True) -> bool:
-        """Open an analysis file and its data (redoing its import, reshape and computed variables)."""
-        try:
-            spec, dataset, made = window_state.read_analysis(path)
-        except Exception as e:  # noqa: BLE001
-            return self._open_failed("Cannot open the analysis", path, e)
-        self.set_data_state(dataset, made["import_options"], made["steps"], made["recipes"])
-        self.analysis_path, self.project_path = Path(path), None
-        self._show_spec(spec)
-        self.commands.add_recent(path)
-        self.mark_saved()
-        if fit:
-            self.fit()
-        return True
-
-    def open_example(self, fit: bool = True) -> bool:
-        """Open the demo study with its ready analysis."""
-        return self.open_analysis(example_path(), fit=fit)
-
-    def save_analysis(self, path) -> bool:
-        """Write the analysis shown, with how its data were made, to ``path``."""
-        path = Path(path)
-        try:
-            window_state.write_analysis(self, path)
-        except OSError as e:
-            self.show_error("Cannot save the analysis", f"{path} could not be written: {e.strerror or e}")
-            return False
-        self.analysis_path = path
-        self.commands.add_recent(path)
-        self.status.show_text(f"Saved {path.name}")
-        return True
-
-    def open_project(self, path, fit: bool = True) -> bool:
-        """Open a ``.mixgui`` project: its data as saved, how they were made, and its analysis."""
-        from mixgui.session.project import load_project
-
-        try:
-            project = load_project(path)
-        except Exception as e:  # noqa: BLE001
-            return self._open_failed("Cannot open the project", path, e)
-        if not self.apply_project(project, project_path=path):
-            return False
-        self.commands.add_recent(path)
-        self.mark_saved()
-        if project.load_warnings:
-            self.show_error("Project opened with changes", " ".join(project.load_warnings))
-        if fit:
-            self.fit()
-        return True
-
-    def apply_project(self, project, project_path=None) -> bool:
-        """Show a loaded :class:`~mixgui.session.project.Project` (used by open and restore)."""
-        if project.dataset is None:
-            self.show_error("Cannot open the project", "The project holds no data.")
-            return False
-        self.set_data_state(project.dataset, project.import_options, project.steps, project.recipes)
-        spec = project.analyses[0] if project.analyses else AnalysisSpec(data=DataRef(project.dataset.source or ""))
-        self._show_spec(spec)
-        self.project_path = Path(project_path) if project_path else None
-        self.analysis_path = None
-        return True
-
-    def save_project(self, path) -> bool:
-        """Save data, analysis and how the data were made to a ``.mixgui`` file."""
-        from mixgui.session.project import save_project
-
-        path = Path(path)
-        try:
-            save_project(self.project_snapshot(), path)
-        except (MixGUIError, OSError) as e:
-            self.show_error("Cannot save the project", str(e))
-            return False
-        self.project_path = path
-        self.commands.add_recent(path)
-        self.mark_saved()
-        self.recovery.autosaver.discard()  # the saved file is now the safe copy
-        self.status.show_text(f"Saved {path.name}")
-        self._update_title()
-        return True
-
-    def project_snapshot(self, include_original: bool = True):
-        """The session as a :class:`~mixgui.session.project.Project`."""
-        return window_state.snapshot(self, include_original)
-
-    def _open_failed(self, title: str, path, e: Exception) -> bool:
-        if isinstance(e, MixGUIError):
-            self.show_error(title, str(e))
-        else:
-            log.exception("opening %s failed", path)
-            self.show_error(title, f"{Path(path).name} could not be opened ({type(e).__name__}: {e})")
-        return False
-
-    def _show_spec(self, spec: AnalysisSpec) -> None:
-        for col in spec.factors:  # the analysis says these columns are categorical
-            if col in self.dataset.levels and self.dataset.levels[col] not in CATEGORICAL:
-                self.dataset.levels[col] = "nominal"
-        self._refresh_levels()
-        self.model_panel.set_spec(spec)
-        self.analysis_title_label.setText(spec.title)
-
     # -- the data and how they were made ---------------------------------------------
-    def set_data_state(self, dataset: Dataset, import_options, steps, recipes) -> None:
-        """Show ``dataset`` made from its file by ``import_options``, ``steps`` and ``recipes``."""
-        self.import_options, self.steps, self.recipes = import_options, list(steps), list(recipes)
-        self.set_dataset(dataset)
-
     def set_dataset(self, dataset: Dataset, keep_results: bool = False) -> None:
         """Show ``dataset``; cancels a running fit and, unless ``keep_results``, clears the results."""
         if not keep_results:
@@ -318,35 +193,6 @@ class MainWindow(QMainWindow):
         self.status.show_text(f"Opened {dataset.name}")
         self.recovery.mark_dirty()
         self._update_title()
-
-    def base_frame(self):
-        """The table before the computed variables (what reshape steps apply to)."""
-        return window_state.base_frame(self)
-
-    def reshape(self, step) -> bool:
-        """Restructure the data (wide ↔ long); computed variables are recomputed, the analysis stays."""
-        try:
-            dataset = window_state.reshaped(self, step)
-        except MixGUIError as e:
-            self.show_error("Cannot restructure the data", str(e))
-            return False
-        self.steps.append(step)
-        self.set_dataset(dataset)
-        self.status.show_text(f"Restructured: {dataset.frame.shape[0]} rows · {dataset.frame.shape[1]} columns")
-        return True
-
-    def add_recipe(self, recipe) -> bool:
-        """Add a computed variable; results stay (no row changed) and the variable lists update."""
-        try:
-            dataset = window_state.with_recipe(self, recipe)
-        except MixGUIError as e:
-            self.show_error("Cannot compute the variable", str(e))
-            return False
-        self.recipes.append(recipe)
-        self.set_dataset(dataset, keep_results=True)
-        note = recipe.note()
-        self.status.show_text(f'Added "{recipe.name}": {recipe.describe()}' + (" (see the note)" if note else ""))
-        return True
 
     # -- measurement levels -----------------------------------------------------------
     def _text_columns(self) -> set:
@@ -417,7 +263,7 @@ class MainWindow(QMainWindow):
         self.status.fit_finished(seconds)
         self._update_actions()
         self.recovery.mark_dirty()
-        self.recovery.save_now()
+        self.recovery.save_after_fit()
 
     def _fit_failed(self, rev: int, message: str) -> None:
         self.results_panel.show_message(rev, message)
@@ -434,59 +280,20 @@ class MainWindow(QMainWindow):
         self.results_panel.set_stale("Fit cancelled. The results below are from the previous fit; "
                                      "press Fit to update them.")
 
-    # -- export -----------------------------------------------------------------------
-    def can_export(self, explain: bool = False) -> bool:
-        """True when the results shown belong to the options shown (no fit running, none cancelled)."""
-        ok = self.results_panel.is_current() and not self.controller.is_current_running()
-        if not ok and explain:
-            self.show_error("Nothing to export yet", "Export writes the results shown; fit the model first "
-                                                     "(Ctrl+R) and wait until the results are up to date.")
-        return ok
-
-    def export_results(self, path) -> bool:
-        """Write the results shown as a report (.xlsx, .docx, .html, .R or a folder of CSV files)."""
-        from mixgui.gui.widgets.export_dialog import export_report
-
-        if not self.can_export(explain=True):
-            return False
-        try:
-            written = export_report(self, path)
-        except MixGUIError as e:
-            self.show_error("Cannot export", str(e))
-            return False
-        self.status.show_text(f"Exported {written.name}")
-        return True
-
     # -- unsaved work and closing -----------------------------------------------------
-    def mark_saved(self) -> None:
-        """What is shown now counts as saved (after opening or saving)."""
-        self._clean_state = window_state.state_key(self)
-
-    def mark_unsaved(self) -> None:
-        """What is shown has not been saved anywhere (e.g. restored from a recovery copy)."""
-        self._clean_state = None
-
-    def is_dirty(self) -> bool:
-        """True when the data or the analysis changed since they were opened or saved."""
-        if self.dataset is None:
-            return False
-        return not window_state.same_state(self._clean_state, window_state.state_key(self))
-
     def ask_unsaved_changes(self) -> str:
         """Ask Save / Discard / Cancel (tests replace this method)."""
         return ask_unsaved_changes(self)
 
     def request_close(self) -> bool:
         """Close as the user asked (File ▸ Quit): offers to save unsaved work first."""
-        if self.commands.keep_work():
+        if self.confirm_close and self.commands.keep_work():
             return False
         self._close_confirmed = True
         return self.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        # The user's ways to close (the window's close button, File ▸ Quit) ask about unsaved work;
-        # close() called by code (tests, screenshots) does not: it has nobody to ask.
-        if event.spontaneous() and not self._close_confirmed and self.commands.keep_work():
+        if self.confirm_close and not self._close_confirmed and self.commands.keep_work():
             event.ignore()
             return
         self._close_confirmed = False

@@ -105,8 +105,9 @@ class RecoveryManager(QObject):
     ----------
     window : MainWindow
         Gives :meth:`project_snapshot`, :meth:`open_project` and :attr:`dataset`.
-    folder : str or Path
-        The recovery folder; crash reports go to :func:`crash_folder` of it.
+    folder : str or Path or None
+        The recovery folder (None: :func:`default_recovery_folder`); crash reports go to
+        :func:`crash_folder` of it.
     interval : float
         Seconds between periodic autosaves.
 
@@ -122,7 +123,7 @@ class RecoveryManager(QObject):
     def __init__(self, window, folder, interval: float = AUTOSAVE_INTERVAL_S):
         super().__init__(window)
         self.window = window
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder else default_recovery_folder()
         self.autosaver = Autosaver(self.folder, lambda: window.project_snapshot(include_original=False), interval)
         self.offered: Path | None = None
         self.crash_box: QMessageBox | None = None
@@ -142,16 +143,26 @@ class RecoveryManager(QObject):
         self.autosaver.mark_dirty()
 
     def maybe_save(self) -> Path | None:
-        """Write a recovery copy when something changed and the interval has passed."""
-        if self.window.dataset is None:
+        """Write a recovery copy when there is unsaved work, it changed and the interval has passed."""
+        if not self._unsaved():
             return None
         return self._guarded(self.autosaver.maybe_save)
 
+    def save_after_fit(self) -> Path | None:
+        """Write a recovery copy after a fit, when there is unsaved work to lose."""
+        if not self._unsaved():
+            return None
+        return self._guarded(self.autosaver.save_now)
+
     def save_now(self) -> Path | None:
-        """Write a recovery copy now (after a fit, on a crash); None when there is nothing to save."""
+        """Write a recovery copy now (e.g. on a crash); None when there are no data to save."""
         if self.window.dataset is None:
             return None
         return self._guarded(self.autosaver.save_now)
+
+    def _unsaved(self) -> bool:
+        # Work just opened or saved is safe in its own files; a recovery copy would only be noise.
+        return self.window.dataset is not None and self.window.is_dirty()
 
     def _guarded(self, save) -> Path | None:
         try:

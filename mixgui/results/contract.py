@@ -13,6 +13,7 @@ from mixgui.engine.emmeans import emmeans
 from mixgui.engine.lmm import fit_lmm
 from mixgui.engine.lrt import random_effect_tests
 from mixgui.engine.repeated import fit_repeated
+from mixgui.engine.vc_ci import variance_component_cis
 from mixgui.errors import FitWarning, ModelError
 
 
@@ -108,6 +109,9 @@ def mixed_contract(spec, design: Design, dataset, progress):
     data["anova"] = anova_table(design, inference)
     if has_random:
         data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
+        if spec.repeated is None:
+            for row, ci in zip(data["variance_components"], variance_component_cis(fit)):
+                row.update(ci)
         data["blups"] = blup_dict(design.blocks, fit.blups, fit.blup_sd)
     if spec.repeated is not None:
         data["repeated"] = {"structure": spec.repeated.structure, "subject": spec.repeated.subject,

@@ -69,13 +69,17 @@ def _variances(d: dict) -> Table:
     for r in d.get("variance_components", []):
         if r.get("var2") is None:
             rows.append({"group": r["group"], "term": r.get("var1") or "", "variance": r["vcov"], "sd": r["sdcor"],
-                         "corr": None})
+                         "corr": None, "ci": (r.get("sdcor_lower"), r.get("sdcor_upper"))})
         else:
             rows.append({"group": r["group"], "term": f"{r['var1']} ~ {r['var2']}", "variance": r["vcov"],
-                         "sd": None, "corr": r["sdcor"]})
+                         "sd": None, "corr": r["sdcor"], "ci": (r.get("sdcor_lower"), r.get("sdcor_upper"))})
     cols = [Column("group", "Group", "text"), Column("term", "Term", "text"), Column("variance", "Variance"),
             Column("sd", "SD"), Column("corr", "Correlation")]
     notes = []
+    if any(r.get("sdcor_lower") is not None for r in d.get("variance_components", [])):
+        cols.append(Column("ci", "95% CI (SD or corr.)", "ci"))
+        notes.append("Intervals: Wald on the log-SD and Fisher-z scales; R's profile intervals "
+                     "(confint) can differ for components near zero, which get no interval here.")
     if d.get("r2_marginal") is not None:
         notes.append(f"R² marginal {_n(d.get('r2_marginal'))}, conditional {_n(d.get('r2_conditional'))}; "
                      f"ICC (adjusted) {_n(d.get('icc_adjusted'))} (Nakagawa & Schielzeth).")
@@ -100,12 +104,16 @@ def _diagnostics(d: dict) -> Table | None:
     g = d.get("diagnostics")
     if not g:
         return None
-    rows = [{"test": "Durbin-Watson (independence)", "stat": g.get("durbin_watson"), "p": None},
-            {"test": "Breusch-Pagan (constant variance)", "stat": g.get("breusch_pagan"), "p": g.get("breusch_pagan_p")},
-            {"test": "Shapiro-Wilk (normal residuals)", "stat": g.get("shapiro_wilk"), "p": g.get("shapiro_wilk_p")}]
-    notes = [v for k, v in g.items() if k.endswith("_verdict") and v]
+    verdicts = d.get("diagnostic_notes") or {}
+    rows = [{"test": "Durbin-Watson (independence)", "stat": g.get("durbin_watson"), "p": None,
+             "verdict": verdicts.get("durbin_watson", "")},
+            {"test": "Breusch-Pagan (constant variance)", "stat": g.get("breusch_pagan"), "p": g.get("breusch_pagan_p"),
+             "verdict": verdicts.get("breusch_pagan", "")},
+            {"test": "Shapiro-Wilk (normal residuals)", "stat": g.get("shapiro_wilk"), "p": g.get("shapiro_wilk_p"),
+             "verdict": verdicts.get("shapiro_wilk", "")}]
     return Table("diagnostics", "Assumption checks", [Column("test", "Check", "text"), Column("stat", "Statistic"),
-                                                       Column("p", "p", "p")], rows, notes)
+                                                       Column("p", "p", "p"), Column("verdict", "What it says", "text")],
+                 rows, ["Each check is a test with its own power: read it together with the residual plots below."])
 
 
 def _re_tests(d: dict) -> Table | None:

@@ -36,6 +36,21 @@ def settings(tmp_path):
     return QSettings(str(tmp_path / "mixgui.ini"), QSettings.Format.IniFormat)
 
 
+@pytest.fixture(autouse=True)
+def recovery_folder(tmp_path, monkeypatch):
+    """Each test's autosave/recovery folder, in its temporary folder (never the user's)."""
+    folder = tmp_path / "appdata" / "recovery"
+    monkeypatch.setattr("mixgui.gui.recovery.default_recovery_folder", lambda: folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_close_question(monkeypatch):
+    """Windows close without asking about unsaved work (a modal question would block teardown);
+    tests of the question set ``window.confirm_close = True``."""
+    monkeypatch.setattr("mixgui.gui.main_window.MainWindow.confirm_close", False)
+
+
 @pytest.fixture
 def make_window(qtbot, settings):
     """Factory of shown main windows registered with qtbot (closed, and so shut down, after the test)."""

@@ -222,7 +222,7 @@ lm_case <- function(name, data, formula, factors = character(0), refs = list()) 
 # ----- repeated structures (nlme, REML) ---------------------------------------------------
 # positions = the sorted distinct values of the index (a missing visit is a gap)
 rep_case <- function(name, data, fixed, structure, subject, index, random = NULL, factors = character(0),
-                     refs = list(), formula = fixed) {
+                     refs = list(), formula = fixed, method = "REML") {
   if (!want(name)) return(invisible())
   d <- prep(read_data(data), factors, refs)
   d$pos <- match(d[[index]], sort(unique(d[[index]])))
@@ -236,18 +236,22 @@ rep_case <- function(name, data, fixed, structure, subject, index, random = NULL
     TOEP = corARMA(form = ~ pos | subj__, p = length(unique(d$pos)) - 1),
     UN = corSymm(form = ~ pos | subj__))
   wf <- if (structure %in% c("DIAG", "CSH", "ARH1", "UN")) varIdent(form = ~ 1 | posf) else NULL
-  ctl <- glsControl(maxIter = 500, msMaxIter = 500, opt = "optim")
+  ctl <- glsControl(maxIter = 500, msMaxIter = 500)
   f <- as.formula(fixed)
   if (is.null(random)) {
-    m <- gls(f, data = d, correlation = cf, weights = wf, method = "REML", control = ctl)
+    m <- gls(f, data = d, correlation = cf, weights = wf, method = method, control = ctl)
   } else {
-    m <- lme(f, random = as.formula(random), data = d, correlation = cf, weights = wf, method = "REML",
-             control = lmeControl(maxIter = 500, msMaxIter = 500, opt = "optim"))
+    m <- lme(f, random = as.formula(random), data = d, correlation = cf, weights = wf, method = method,
+             control = lmeControl(maxIter = 500, msMaxIter = 500))
   }
   # one subject observed at every position (the data have several)
   npos <- length(unique(d$pos))
   full <- names(which(table(d$subj__) == npos))[1]
-  if (is.null(random)) {
+  if (is.null(random) && is.null(cf)) {  # ID, DIAG: getVarCov does not do uncorrelated errors
+    rows <- which(d$subj__ == full)
+    w <- if (is.null(wf)) rep(1, length(rows)) else varWeights(m$modelStruct$varStruct)[rows]
+    V <- diag(m$sigma^2 / w^2)
+  } else if (is.null(random)) {
     V <- unclass(getVarCov(m, individual = full))
   } else {
     V <- unclass(getVarCov(m, individuals = full, type = "marginal"))[[1]]
@@ -259,19 +263,24 @@ rep_case <- function(name, data, fixed, structure, subject, index, random = NULL
     std_error = tt[i, "Std.Error"], t_value = tt[i, "t-value"]))
   cp <- as.list(coef(m$modelStruct, unconstrained = FALSE))
   rho <- NULL
-  if (structure %in% c("CS", "CSH")) rho <- coef(m$modelStruct$corStruct, unconstrained = FALSE)[["Rho"]]
-  if (structure %in% c("AR1", "ARH1")) rho <- coef(m$modelStruct$corStruct, unconstrained = FALSE)[["Phi"]]
+  if (structure %in% c("CS", "CSH")) rho <- unname(coef(m$modelStruct$corStruct, unconstrained = FALSE))[1]
+  if (structure %in% c("AR1", "ARH1")) rho <- unname(coef(m$modelStruct$corStruct, unconstrained = FALSE))[1]
   ll <- logLik(m)
   ref <- list(method = "REML", nobs = nobs(m), structure = structure, loglik = as.numeric(ll),
               aic = AIC(m), bic = BIC(m), sigma = m$sigma, covariance_parameters = cp,
               marginal_covariance = V, rho = rho, fixed_effects = fe)
-  if (!is.null(random)) {
-    G <- getVarCov(m)
-    ref$variance_components <- list(
-      list(group = subject, var1 = "(Intercept)", var2 = NULL, vcov = G[1, 1], sdcor = sqrt(G[1, 1])),
-      list(group = "Residual", var1 = NULL, var2 = NULL, vcov = m$sigma^2, sdcor = m$sigma))
+  ref$method <- method
+  if (!is.null(random)) {  # as.data.frame(VarCorr()) layout: variances, then correlations, residual last
+    G <- unclass(getVarCov(m)); nm <- colnames(G); q <- nrow(G)
+    vcs <- lapply(seq_len(q), function(i) list(group = subject, var1 = nm[i], var2 = NULL, vcov = G[i, i],
+                                                sdcor = sqrt(G[i, i])))
+    for (i in seq_len(q)) for (j in seq_len(q)) if (i < j)
+      vcs[[length(vcs) + 1]] <- list(group = subject, var1 = nm[i], var2 = nm[j], vcov = G[i, j],
+                                     sdcor = G[i, j] / sqrt(G[i, i] * G[j, j]))
+    vcs[[length(vcs) + 1]] <- list(group = "Residual", var1 = NULL, var2 = NULL, vcov = m$sigma^2, sdcor = m$sigma)
+    ref$variance_components <- vcs
   }
-  save_case(name, spec_of(data, formula, "REML", factors, refs,
+  save_case(name, spec_of(data, formula, method, factors, refs,
                           repeated = list(structure = structure, subject = subject, index = index)), ref)
 }
 
@@ -293,6 +302,10 @@ w <- rnorm(ni, 0, 10)
 si <- match(cr$subj, sprintf("S%02d", 1:ns)); ii <- match(cr$item, sprintf("I%02d", 1:ni))
 cr$y <- round(300 + 8 * cr$x + 12 * (cr$cond == "b") + U[si, 1] + U[si, 2] * cr$x + w[ii] + rnorm(nrow(cr), 0, 15), 2)
 cr <- cr[-sample(nrow(cr), 48), ]
+set.seed(102)  # a second trial-level covariate, with its own random slope over subjects
+vz <- rnorm(ns, 0, 3)
+cr$z <- round(runif(nrow(cr), -1, 1), 3)
+cr$y2 <- round(cr$y + 5 * cr$z + vz[match(cr$subj, sprintf("S%02d", 1:ns))] * cr$z, 2)
 wcsv(cr, "crossed.csv")
 
 # InstEval: one department (crossed students x lecturers), fixed service and student age
@@ -378,10 +391,11 @@ mi$y[sample(nrow(mi), 6)] <- NA
 mi$x[sample(nrow(mi), 7)] <- NA
 mi$f[sample(nrow(mi), 5)] <- NA
 mi$x[mi$g == "h07"] <- NA  # a whole group dropped
+mi$g[sample(which(!is.na(mi$y) & !is.na(mi$x) & !is.na(mi$f)), 3)] <- NA  # missing grouping values
 wcsv(mi, "missing.csv")
 
 # no group variance at all: a singular fit
-set.seed(808)
+set.seed(800)  # a seed where lme4 puts the group variance exactly at 0
 sg <- data.frame(g = rep(sprintf("k%02d", 1:12), each = 6))
 sg$x <- round(rnorm(nrow(sg)), 3)
 sg$y <- round(1 + 0.5 * sg$x + rnorm(nrow(sg)), 3)
@@ -393,6 +407,14 @@ un <- data.frame(`reaction time` = ss$Reaction, `días` = ss$Days, `niño` = pas
                  `dose group` = ifelse(as.integer(ss$Subject) %% 2 == 0, "high dose", "low dose"),
                  check.names = FALSE)
 wcsv(un, "unicode.csv")
+
+# badly scaled: reaction in seconds, time in hours
+sc <- data.frame(rt_s = ss$Reaction / 1000, hours = ss$Days * 24, Subject = ss$Subject)
+wcsv(sc, "sleep_scaled.csv")
+
+# an empty cell: no subject in A = high measured at B = t3 (the A:B column for it is aliased)
+rd <- read_data("splitplot.csv")
+wcsv(rd[!(rd$A == "high" & rd$B == "t3"), ], "splitplot_empty_cell.csv")
 
 # repeated measures: visits at months 0, 1, 3, 6 (irregular), some missed
 sim_rep <- function(seed, nsub, months, Sigma, miss) {
@@ -461,6 +483,21 @@ lmer_case("ml_factor_emm", "splitplot.csv", "y ~ A * B + (1 | subj)", method = "
 lmer_case("singular_ri", "singular.csv", "y ~ x + (1 | g)", r2 = FALSE)
 lmer_case("unicode_names", "unicode.csv", "`reaction time` ~ `días` + `dose group` + (`días` | niño)")
 
+lmer_case("nested_slash_slope", "sites.csv", "y ~ x + (x | site/plot)")
+lmer_case("separate_slopes", "splitplot.csv", "y ~ A + A:x + (1 | subj)", refs = list(A = "ctl"))
+lmer_case("interaction_only_num", "splitplot.csv", "y ~ x + x:B + (1 | subj)")
+lmer_case("threeway_num_kr", "threeway.csv", "y ~ P * Q * x + (1 | g)", refs = list(P = "yes"))
+lmer_case("rank_deficient_emm", "splitplot_empty_cell.csv", "y ~ A * B + (1 | subj)",
+          emm = list(list(specs = "A", contrasts = list(ctr("pairwise", "tukey"))),
+                     list(specs = "B", by = "A", contrasts = list(ctr("pairwise", "none")))))
+lmer_case("numeric_factor_ref", "visits.csv", "y ~ month * arm + (1 | id)", factors = "month",
+          refs = list(month = "3", arm = "placebo"),
+          emm = list(list(specs = "month", by = "arm", contrasts = list(
+            ctr("pairwise", "tukey"), ctr("trt.vs.ctrl", "holm", ref = "0"), ctr("poly", "none"),
+            ctr("custom", "none", weights = c(1, -1 / 3, -1 / 3, -1 / 3), name = "3 vs rest")))))
+lmer_case("badscale_rs", "sleep_scaled.csv", "rt_s ~ hours + (hours | Subject)", factors = "Subject")
+lmer_case("dblbar_two_slopes", "crossed.csv", "y2 ~ x + z + (x + z || subj) + (1 | item)")
+
 lrt_case("lrt_slope", "sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", "Reaction ~ Days + (1 | Subject)",
          factors = "Subject", k = 2, term = "Days in (Days | Subject)")
 lrt_case("lrt_slope_uncorr", "sleepstudy.csv", "Reaction ~ Days + (Days || Subject)",
@@ -477,6 +514,11 @@ rep_case("rep_arh1_gaps", "visits.csv", "y ~ arm + month", "ARH1", "id", "month"
 rep_case("rep_toep_gaps", "visits.csv", "y ~ arm + month", "TOEP", "id", "month")
 rep_case("rep_ri_ar1", "visits.csv", "y ~ arm + month", "AR1", "id", "month", random = "~ 1 | subj__",
          formula = "y ~ arm + month + (1 | id)")
+rep_case("rep_rs_ar1", "visits.csv", "y ~ arm + month", "AR1", "id", "month", random = "~ month | subj__",
+         formula = "y ~ arm + month + (month | id)")
+rep_case("rep_ri_diag", "visits5.csv", "y ~ arm + month", "DIAG", "id", "month", random = "~ 1 | subj__",
+         formula = "y ~ arm + month + (1 | id)")
+rep_case("rep_cs_ml", "visits.csv", "y ~ arm * month", "CS", "id", "month", method = "ML")
 rep_case("rep_cs_negative", "visits_neg.csv", "y ~ arm + month", "CS", "id", "month")
 rep_case("rep_un5_gaps", "visits5.csv", "y ~ arm * month", "UN", "id", "month")
 rep_case("rep_diag", "visits5.csv", "y ~ arm + month", "DIAG", "id", "month")
@@ -485,3 +527,4 @@ rep_case("rep_id", "visits.csv", "y ~ arm + month", "ID", "id", "month")
 lm_case("lm_factor_num", "threeway.csv", "y ~ Q * x + P", refs = list(Q = "q3", P = "yes"))
 lm_case("lm_noint", "splitplot.csv", "y ~ 0 + A + x", refs = list(A = "high"))
 lm_case("lm_missing", "missing.csv", "y ~ f * x", refs = list(f = "red"))
+lm_case("lm_interaction_only", "splitplot.csv", "y ~ B + A:x", refs = list(B = "t2"))

@@ -1,0 +1,187 @@
+"""Projects, autosave and recovery, the crash handler, closing with unsaved work, menus and keys."""
+import sys
+import threading
+
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+from mixgui.data.computed import Center
+
+pytest.importorskip("mixgui.engine.lmm")
+
+FIT_TIMEOUT_MS = 60_000
+DEAD_PID = 4_194_311  # above Linux's largest possible pid: a session that is no longer running
+
+
+def _fit(qtbot, window, start=None):
+    with qtbot.waitSignal(window.controller.finished, timeout=FIT_TIMEOUT_MS) as blocker:
+        blocker.connect(window.controller.failed)
+        (start or window.fit)()
+    assert len(blocker.args) == 3, f"the fit failed: {blocker.args}"
+    return blocker.args[1]
+
+
+def _estimates(result) -> dict:
+    return {r["term"]: r["estimate"] for r in result.data["fixed_effects"]}
+
+
+def test_project_round_trip_gives_the_same_data_analysis_and_results(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.open_example(fit=False)
+    assert w.add_recipe(Center("age_c", "age"))
+    w.model_panel.formula_edit.setText("score ~ time * treatment + age_c + (1 | clinic/patient)")
+    w.model_panel.ml_radio.setChecked(True)
+    first = _fit(qtbot, w)
+    assert w.is_dirty()
+    path = tmp_path / "study.mixgui"
+    assert w.save_project(path)
+    assert not w.is_dirty() and w.project_path == path
+
+    w2 = make_window()
+    second = _fit(qtbot, w2, lambda: w2.open_project(path))
+    pd.testing.assert_frame_equal(w2.dataset.frame, w.dataset.frame)
+    assert w2.dataset.levels == w.dataset.levels
+    assert w2.recipes == [Center("age_c", "age")]
+    spec, spec2 = w.model_panel.spec(), w2.model_panel.spec()
+    assert (spec2.formula, spec2.method, spec2.factors, spec2.reference_levels) == \
+           (spec.formula, spec.method, spec.factors, spec.reference_levels)
+    assert _estimates(second) == pytest.approx(_estimates(first), rel=1e-10)
+    assert w2.results_panel.plot_tab("residuals").view.n_points() == 256
+    assert not w2.is_dirty() and w2.project_path == path
+    recent = w2.commands.recent_files()
+    assert recent[0] == str(path.resolve()) and len(recent) <= 8
+
+
+def test_autosave_after_a_fit_and_restore_in_a_new_window(make_window, qtbot, recovery_folder):
+    w = make_window(recovery_folder=recovery_folder)
+    assert w.recovery.folder == recovery_folder
+    w.open_example(fit=False)
+    w.model_panel.formula_edit.setText("score ~ time + age + (1 | patient)")
+    _fit(qtbot, w)
+    saved = w.recovery.autosaver.path
+    assert saved.parent == recovery_folder and saved.exists()
+    w.save_project(recovery_folder.parent / "saved.mixgui")
+    assert not saved.exists()  # saved properly: the recovery copy is no longer needed
+    _fit(qtbot, w)
+    assert not saved.exists()  # nothing unsaved to recover
+    w.model_panel.formula_edit.setText("score ~ time + age + (1 | patient)")
+    w.model_panel.df_combo.setCurrentIndex(w.model_panel.df_combo.findData("kenward-roger"))
+    _fit(qtbot, w)
+    assert saved.exists()
+    # the session "dies": its copy now belongs to a process that no longer runs
+    crashed = recovery_folder / f"recovery-{DEAD_PID}.mixgui"
+    saved.rename(crashed)
+
+    w2 = make_window(recovery_folder=recovery_folder)
+    banner = w2.recovery.banner
+    assert banner.isVisible() and "did not close properly" in banner.label.text()
+    assert w2.recovery.offered == crashed
+    _fit(qtbot, w2, lambda: qtbot.mouseClick(banner.restore_button, Qt.MouseButton.LeftButton))
+    assert not banner.isVisible() and not crashed.exists()
+    pd.testing.assert_frame_equal(w2.dataset.frame, w.dataset.frame)
+    assert w2.model_panel.formula_edit.text() == "score ~ time + age + (1 | patient)"
+    assert w2.is_dirty()  # restored work is not saved anywhere yet
+
+
+def test_discarding_the_offer_deletes_the_copy_and_periodic_autosave(make_window, recovery_folder):
+    w = make_window(recovery_folder=recovery_folder)
+    w.open_example(fit=False)
+    assert w.recovery._timer.isActive()
+    assert w.recovery.maybe_save() is None  # just opened: nothing to lose
+    w.set_level("age", "ordinal")
+    assert w.recovery.maybe_save() == w.recovery.autosaver.path  # due: nothing saved yet
+    assert w.recovery.maybe_save() is None  # nothing changed, interval not passed
+    w.recovery.autosaver.path.rename(recovery_folder / f"recovery-{DEAD_PID}.mixgui")
+    w2 = make_window(recovery_folder=recovery_folder)
+    w2.recovery.banner.discard_button.click()
+    assert not w2.recovery.banner.isVisible()
+    assert not list(recovery_folder.glob(f"recovery-{DEAD_PID}*"))
+    assert w2.dataset is None
+
+
+def test_crash_handler_writes_a_report_saves_and_keeps_the_window(make_window, qtbot, recovery_folder):
+    from mixgui.gui.recovery import install_crash_handler
+
+    w = make_window(recovery_folder=recovery_folder)
+    w.open_example(fit=False)
+    handler = install_crash_handler(w)
+    try:
+        assert sys.excepthook == handler.excepthook
+        try:
+            raise RuntimeError("boom for the test")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+        reports = list((recovery_folder.parent / "crashes").glob("crash-*.txt"))
+        assert len(reports) == 1
+        text = reports[0].read_text(encoding="utf-8")
+        assert "RuntimeError: boom for the test" in text and "PySide6" in text and "MixGUI" in text
+        assert w.recovery.autosaver.path.exists()  # the work was saved before the message
+        box = w.recovery.crash_box
+        assert box.isVisible() and str(reports[0]) in box.text()
+
+        thread = threading.Thread(target=lambda: 1 / 0, name="worker-for-the-test")
+        thread.start()
+        thread.join()
+        qtbot.waitUntil(lambda: len(list((recovery_folder.parent / "crashes").glob("crash-*.txt"))) == 2)
+    finally:
+        handler.uninstall()
+    assert sys.excepthook != handler.excepthook
+    box.close()
+    assert w.isVisible()
+    _fit(qtbot, w)  # still usable
+
+
+def test_closing_with_unsaved_work_asks(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.confirm_close = True
+    w.open_example(fit=False)
+    assert not w.is_dirty()
+    w.model_panel.formula_edit.setText("score ~ time + (1 | patient)")
+    assert w.is_dirty()
+    asked = []
+
+    def answer(choice):
+        return lambda: asked.append(choice) or choice
+
+    w.ask_unsaved_changes = answer("cancel")
+    w.close()  # what the window's close button does
+    assert w.isVisible() and asked == ["cancel"]
+    w.quit_action.trigger()  # File ▸ Quit asks too
+    assert w.isVisible() and asked == ["cancel", "cancel"]
+    w.project_path = tmp_path / "kept.mixgui"
+    w.ask_unsaved_changes = answer("save")
+    assert w.request_close()
+    assert not w.isVisible() and (tmp_path / "kept.mixgui").exists()
+
+    w2 = make_window()
+    w2.confirm_close = True
+    w2.open_example(fit=False)
+    w2.set_level("age", "ordinal")
+    w2.ask_unsaved_changes = answer("discard")
+    w2.close()
+    assert not w2.isVisible() and asked[-1] == "discard"
+    assert not w2.recovery.autosaver.path.exists()
+
+
+def test_menus_and_shortcuts(make_window, qtbot, gated_run):
+    w = make_window(run_fn=gated_run)
+    menus = [a.text() for a in w.menuBar().actions()]
+    assert menus == ["&File", "&Data", "&Analysis", "&Help"]
+    assert w.open_data_action.shortcut() == QKeySequence("Ctrl+O")
+    assert w.save_project_action.shortcut() == QKeySequence("Ctrl+S")
+    assert w.export_action.shortcut() == QKeySequence("Ctrl+E")
+    assert w.model_panel.fit_button.shortcut() == QKeySequence("Ctrl+R")
+    assert not w.compute_action.isEnabled() and not w.export_action.isEnabled()
+    w.open_example(fit=False)
+    assert w.compute_action.isEnabled() and not w.export_action.isEnabled()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    gated_run.release(0)
+    with qtbot.waitSignal(w.controller.finished, timeout=10_000):
+        qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert w.export_action.isEnabled()
+    w.commands.fill_recent_menu()
+    texts = [a.text() for a in w.recent_menu.actions()]
+    assert texts[0].startswith("&1 square_study.analysis.json")
