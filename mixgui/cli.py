@@ -22,6 +22,7 @@ def fit_command(argv: list) -> int:
     ap.add_argument("analysis", help="analysis file (.json)")
     ap.add_argument("--json", dest="json_out", help="write the results file here (default: standard output)")
     ap.add_argument("--report", help="also write a report: .xlsx, .docx, .html, .R, or a folder name for CSV files")
+    ap.add_argument("--plots", help="also write every plot as a PNG file into this folder")
     args = ap.parse_args(argv)
     # Results and messages are UTF-8 whatever the console's code page (a piped stdout on Windows
     # is cp1252, which cannot write a column called "Δ" and would end in a traceback).
@@ -42,9 +43,16 @@ def fit_command(argv: list) -> int:
             atomic_write_text(args.json_out, text + "\n")
         else:
             sys.stdout.write(text + "\n")
+        pngs = _plots(result) if (args.report or args.plots) else {}
+        if args.plots:
+            from mixgui.fileio import atomic_write_bytes
+            Path(args.plots).mkdir(parents=True, exist_ok=True)
+            for key, (_title, png) in pngs.items():
+                atomic_write_bytes(Path(args.plots) / f"{key}.png", png)
         if args.report:
             from mixgui.report import write_report
-            write_report(result, args.report, data_path=data_path)
+            write_report(result, args.report, data_path=data_path,
+                         plots={title: png for title, png in pngs.values()})
         return 0
     except MixGUIError as e:
         print(f"mixgui: {e}", file=sys.stderr)
@@ -75,6 +83,16 @@ def limit_blas_threads() -> None:
     """
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def _plots(result) -> dict:
+    """The result's plots as PNG bytes; none (with a note) where Qt cannot start on this machine."""
+    try:
+        from mixgui.gui.plots.render import render_pngs
+        return render_pngs(result)
+    except ImportError as e:  # Qt's system libraries missing on a headless server
+        print(f"mixgui: plots left out (Qt could not start: {e})", file=sys.stderr)
+        return {}
 
 
 def main(argv=None) -> int:

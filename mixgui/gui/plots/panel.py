@@ -12,7 +12,7 @@ def make_view(fig: Figure) -> views.PlotView:
     """The pyqtgraph view for one figure."""
     d, o = fig.data, fig.options
     if fig.kind == "residual":
-        return views.residual_plot(d, o.get("rows"))
+        return views.residual_plot(d, o.get("rows"), title=fig.title)
     if fig.kind == "qq":
         return views.qq_plot(d)
     if fig.kind == "scale_location":
@@ -25,6 +25,8 @@ def make_view(fig: Figure) -> views.PlotView:
         return views.caterpillar_plot(d)
     if fig.kind == "shrinkage":
         return views.shrinkage_plot(d, o.get("i", 0), o.get("j"))
+    if fig.kind == "trajectory":
+        return views.trajectory_plot(d["observed"], o.get("x_label", ""), o.get("y_label", ""), d["population"])
     if fig.kind == "heatmap":
         return views.heatmap_plot(d["matrix"], d["labels"])
     if fig.kind == "emmeans":

@@ -27,10 +27,15 @@ class PlotView(pg.PlotWidget):
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", parent=None):
         super().__init__(parent=parent, background="w")
         self.setTitle(title, color="#222", size="11pt")
+        # pyqtgraph gives the title a fixed 30 px row, which clips an 11 pt title on export
+        self.getPlotItem().titleLabel.setMaximumHeight(40)
+        self.getPlotItem().layout.setRowFixedHeight(0, 40)
         self.setLabel("bottom", xlabel)
         self.setLabel("left", ylabel)
         self.showGrid(x=True, y=True, alpha=0.15)
         self.getPlotItem().getViewBox().setDefaultPadding(0.04)
+        # room around the plot so the title and axis labels survive export at any size
+        self.getPlotItem().layout.setContentsMargins(12, 16, 16, 8)
         self.legend = None
         self.scatters: list = []
 
@@ -39,6 +44,8 @@ class PlotView(pg.PlotWidget):
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         data = list(rows) if rows is not None else [None] * len(x)
+        if name:
+            self.add_legend()  # pyqtgraph lists only items added after the legend exists
         item = pg.ScatterPlotItem(x=x, y=y, data=data, size=size, pen=pg.mkPen(None),
                                   brush=pg.mkBrush(colour_ + "b0"), hoverable=True, name=name,
                                   hoverBrush=pg.mkBrush("#222"),
@@ -49,6 +56,8 @@ class PlotView(pg.PlotWidget):
         return item
 
     def add_line(self, x, y, colour_=GREY, width=1.5, style=Qt.SolidLine, name=None) -> pg.PlotDataItem:
+        if name:
+            self.add_legend()
         item = pg.PlotDataItem(np.asarray(x, float), np.asarray(y, float),
                                pen=pg.mkPen(colour_, width=width, style=style), name=name)
         self.addItem(item)
@@ -83,9 +92,9 @@ def _tip(x, y, data, tips) -> str:
     return text
 
 
-def residual_plot(diag: dict, rows=None, tips=None) -> PlotView:
+def residual_plot(diag: dict, rows=None, tips=None, title: str = "Residuals vs fitted") -> PlotView:
     """Residuals against fitted values with a zero line."""
-    v = PlotView("Residuals vs fitted", "Fitted value", "Residual")
+    v = PlotView(title, "Fitted value", "Residual")
     v.add_points(diag["fitted"], diag["residuals"], rows if rows is not None else np.arange(len(diag["fitted"])), tips)
     f = np.asarray(diag["fitted"], float)
     if len(f):
@@ -123,16 +132,20 @@ def histogram_plot(diag: dict) -> PlotView:
 def by_group_plot(data: dict, group_name: str = "group") -> PlotView:
     """Residuals by cluster as a strip plot, clusters sorted by median."""
     v = PlotView(f"Residuals by {group_name}", group_name, "Residual")
+    size = 5 if len(data["values"]) <= 30 else 3
     for i, vals in enumerate(data["values"]):
         jitter = (np.random.default_rng(i).random(len(vals)) - 0.5) * 0.3
-        v.add_points(i + jitter, vals, None, colour_=colour(0), size=5)
+        v.add_points(i + jitter, vals, None, colour_=colour(0), size=size)
         v.add_line([i - 0.3, i + 0.3], [data["medians"][i]] * 2, "#222", width=2)
     _category_axis(v, data["levels"])
     return v
 
 
 def _category_axis(v: PlotView, labels, axis="bottom") -> None:
-    step = max(1, len(labels) // 30)
+    # at most ~15 labels on a horizontal axis and ~30 on a vertical one, so they never overlap
+    step = max(1, -(-len(labels) // (15 if axis == "bottom" else 30)))
+    # pyqtgraph drops labels once they fill 80 % of the axis; category labels are meant to be read
+    v.getAxis(axis).setStyle(textFillLimits=[(0, 0.95), (2, 0.95)])
     v.getAxis(axis).setTicks([[(i, str(lab)) for i, lab in enumerate(labels) if i % step == 0]])
 
 
@@ -160,15 +173,17 @@ def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
     size = 5 + 10 * np.sqrt(s["n"] / max(1, np.max(s["n"])))
     if j is None:
         v = PlotView(f"Shrinkage of {names[i]} by {s['group']}", names[i], s["group"])
+        # clusters sorted by their own estimate, so the pull toward the population line reads at a glance
+        order = np.argsort(np.where(np.isfinite(s["no_pooling"][:, i]), s["no_pooling"][:, i], np.inf), kind="stable")
         y = np.arange(len(s["levels"]))
-        a, b = s["no_pooling"][:, i], s["partial_pooling"][:, i]
+        a, b = s["no_pooling"][order, i], s["partial_pooling"][order, i]
         for k in range(len(y)):
             if np.isfinite(a[k]):
                 v.add_line([a[k], b[k]], [y[k], y[k]], GREY)
         v.add_points(a, y, None, colour_=colour(1), size=7, name="own data only (no pooling)")
         v.add_points(b, y, None, colour_=colour(0), size=7, name="mixed model (partial pooling)")
         v.add_line([s["population"][i]] * 2, [-0.5, len(y) - 0.5], "#222", style=Qt.DashLine, name="population")
-        _category_axis(v, s["levels"], "left")
+        _category_axis(v, [s["levels"][k] for k in order], "left")
     else:
         v = PlotView(f"Shrinkage by {s['group']}", names[i], names[j])
         for k in range(len(s["levels"])):
@@ -243,10 +258,13 @@ def heatmap_plot(matrix, labels, title="Implied correlations") -> PlotView:
 
 
 def export_png(view: PlotView, path, dpi: int = 300, inches: float = 6.0) -> None:
-    """Write the view as PNG at ``dpi`` for a figure ``inches`` wide."""
+    """Write the view as PNG at ``dpi`` for a figure ``inches`` wide.
+
+    The whole scene is exported (not only the plot item), so the title above the plot is kept.
+    """
     from pyqtgraph.exporters import ImageExporter
 
-    ex = ImageExporter(view.getPlotItem())
+    ex = ImageExporter(view.scene())
     ex.parameters()["width"] = int(dpi * inches)
     ex.parameters()["antialias"] = True
     ex.export(str(path))
