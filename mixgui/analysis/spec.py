@@ -74,6 +74,7 @@ class AnalysisSpec:
     random_effect_tests: bool = False
     emmeans: tuple = ()
     title: str = ""
+    anova_types: tuple = ()  # ordinary regression: extra ANOVA tables (2, 3) beside the sequential one
 
     def with_(self, **changes) -> AnalysisSpec:
         """A copy with some fields changed."""
@@ -98,6 +99,8 @@ class AnalysisSpec:
             for e in self.emmeans]
         if self.title:
             d["title"] = self.title
+        if self.anova_types:
+            d["anova_types"] = list(self.anova_types)
         return d
 
     @classmethod
@@ -168,7 +171,8 @@ class AnalysisSpec:
         return cls(
             formula=formula, data=DataRef(data["path"], sheet), method=method, df_method=dfm,
             factors=tuple(factors), reference_levels=refs, repeated=repeated, random_effect_tests=bool(ret),
-            emmeans=tuple(_emmeans_from(e) for e in emm), title=title)
+            emmeans=tuple(_emmeans_from(e) for e in emm), title=title,
+            anova_types=_anova_types(d.get("anova_types")))
 
 
 def _shown(v) -> str:
@@ -210,6 +214,18 @@ def _level_name(v, column) -> str:
     if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
         return str(v)
     raise SpecError(f'the reference level of "{column}" must be one of its values, like "Male" or 10 (got {_shown(v)})')
+
+
+def _anova_types(v) -> tuple:
+    if v in (None, "", []):
+        return ()
+    items = v if isinstance(v, list) else [v]
+    out = []
+    for x in items:
+        if str(x) not in ("1", "2", "3"):
+            raise SpecError(f'anova_types holds {x!r}; use a list of 2 and/or 3 (type II, type III tables)')
+        out.append(int(x))
+    return tuple(sorted(set(out) - {1}))
 
 
 def _one_or_list(t: tuple):

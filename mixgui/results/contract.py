@@ -22,6 +22,11 @@ def ols_contract(spec, design: Design):
     fit = ols.fit_ols(design)
     data = {"model": "lm", "method": "OLS", "df_method": "residual", "nobs": design.nobs}
     data.update(ols.to_contract(fit))
+    if 2 in spec.anova_types:
+        data["anova_type2"] = ols.anova_type2(fit)
+    if 3 in spec.anova_types:
+        # SAS/SPSS's type III hypotheses: what users comparing with those packages expect
+        data["anova_type3"] = ols.anova_type3(fit, coding="sas")
     extras = {"warnings": []}
     if spec.emmeans:
         df_res = float(fit.df_residual)
@@ -105,8 +110,25 @@ def mixed_contract(spec, design: Design, dataset, progress):
             "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
             "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
             "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
-    data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
-    data["anova"] = anova_table(design, inference)
+    try:
+        if inference.method == "kenward-roger" and not _positive_diagonal(inference.vcov):
+            raise np.linalg.LinAlgError("its adjusted covariance of the fixed effects is not positive definite")
+        data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
+        data["anova"] = anova_table(design, inference)
+    except (np.linalg.LinAlgError, FloatingPointError) as e:
+        if inference.method != "kenward-roger":
+            raise
+        # a safety net (reported as an engine bug): Kenward-Roger's adjustment can break down on a fit
+        # that has not converged; Satterthwaite df on the unadjusted covariance are still valid
+        warnings.append(FitWarning(
+            "df_method", "The Kenward-Roger adjustment could not be computed for this fit "
+            f"({str(e).rstrip('.') or 'a singular matrix'}; this happens when the fit has not converged). "
+            "Satterthwaite df are shown instead.", "fixed_effects"))
+        inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
+        warnings += list(getattr(inference, "warnings", []) or [])
+        data["df_method"] = inference.method
+        data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
+        data["anova"] = anova_table(design, inference)
     if has_random:
         data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
         if spec.repeated is None:
@@ -132,6 +154,11 @@ def mixed_contract(spec, design: Design, dataset, progress):
                                              inference.method)
         warnings += w
     return data, fit, inference, extras
+
+
+def _positive_diagonal(vcov) -> bool:
+    d = np.diag(np.asarray(vcov, float))
+    return bool(np.all(np.isfinite(d)) and np.all(d > 0))
 
 
 def _lmm_fitter(progress):

@@ -100,6 +100,20 @@ def _anova(d: dict) -> Table | None:
     return Table("anova", f"Type III tests ({DF_LABEL.get(d.get('df_method'), d.get('df_method'))})", cols, rows)
 
 
+def _lm_anovas(d: dict) -> list:
+    cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
+            Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
+    out = []
+    if d.get("anova_type2"):
+        out.append(Table("anova_type2", "Analysis of variance (type II)", cols, d["anova_type2"],
+                         ["Each term after all terms that do not contain it (as car::Anova type 2)."]))
+    if d.get("anova_type3"):
+        out.append(Table("anova_type3", "Analysis of variance (type III)", cols, d["anova_type3"],
+                         ["Each term after all others, SAS/SPSS hypotheses (as car::Anova type 3 with "
+                          "sum-to-zero contrasts); the sequential table above depends on term order, this one does not."]))
+    return out
+
+
 def _diagnostics(d: dict) -> Table | None:
     g = d.get("diagnostics")
     if not g:
@@ -169,7 +183,7 @@ def tables_from_contract(d: dict, warnings=()) -> list:
     if d.get("variance_components"):
         tables.append(_variances(d))
     tables += _repeated(d)
-    for t in (_anova(d), _re_tests(d), _diagnostics(d)):
+    for t in (_anova(d), *_lm_anovas(d), _re_tests(d), _diagnostics(d)):
         if t is not None:
             tables.append(t)
     tables += _emmeans(d)
