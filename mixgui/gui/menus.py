@@ -42,8 +42,8 @@ def build_menus(window) -> None:
     file_menu = bar.addMenu("&File")
     window.open_data_action = action(window, "Open &data…", c.open_data_dialog, QKeySequence.StandardKey.Open,
                                      "Open a .xlsx, .csv or .sav file (Ctrl+O)")
-    window.open_example_action = action(window, "Open &example", c.open_example)
-    window.open_analysis_action = action(window, "Open &analysis…", c.open_analysis_dialog)
+    window.open_example_action = action(window, "Open e&xample", c.open_example)
+    window.open_analysis_action = action(window, "Open a&nalysis…", c.open_analysis_dialog)
     window.save_analysis_action = action(window, "Save analysis &file…", c.save_analysis_dialog,
                                          tip="Save the model and how the data were read, without the data")
     window.open_project_action = action(window, "&Open project…", c.open_project_dialog, "Ctrl+Shift+O")
@@ -70,9 +70,9 @@ def build_menus(window) -> None:
     file_menu.addAction(window.quit_action)
 
     data_menu = bar.addMenu("&Data")
-    window.wide_to_long_action = action(window, "Restructure &wide → long…", lambda: c.reshape_dialog(0),
+    window.wide_to_long_action = action(window, "&Reshape wide → long…", lambda: c.reshape_dialog(0),
                                         tip="One row per visit: what a mixed model needs")
-    window.long_to_wide_action = action(window, "Restructure &long → wide…", lambda: c.reshape_dialog(1))
+    window.long_to_wide_action = action(window, "Reshape long → &wide…", lambda: c.reshape_dialog(1))
     window.compute_action = action(window, "&Compute variable…", c.compute_dialog,
                                    tip="Centre, standardise, cluster means, log, recode or dichotomise a column")
     for act in (window.wide_to_long_action, window.long_to_wide_action):
@@ -130,7 +130,8 @@ class Commands:
             return None
         from mixgui.gui.widgets.import_dialog import ImportDialog
 
-        dlg = ImportDialog(path, parent=w)
+        same_file = w.dataset is not None and w.dataset.source and Path(w.dataset.source) == Path(path)
+        dlg = ImportDialog(path, w.import_options if same_file else None, parent=w)
         dlg.accepted.connect(lambda: w.open_data(path, options=dlg.options()))
         return self._show(dlg, "import_dialog")
 

@@ -260,15 +260,23 @@ class RecoveryManager(QObject):
 
 
 class CrashHandler:
-    """Installs itself as ``sys.excepthook`` and ``threading.excepthook``; :meth:`uninstall` undoes it."""
+    """Installs itself as ``sys.excepthook`` and ``threading.excepthook``; :meth:`uninstall` undoes it.
+
+    A hard crash (a segmentation fault in Qt or a native library) cannot be caught in Python;
+    :mod:`faulthandler` then writes the Python stacks to ``crashes/fatal-<pid>.txt``, which is
+    removed again at a clean exit when it stayed empty.
+    """
 
     def __init__(self, manager: RecoveryManager):
         self.manager = manager
         self._previous = (sys.excepthook, threading.excepthook)
+        self._fatal_file = None
+        self._faulthandler_was_on = False
 
     def install(self) -> CrashHandler:
         sys.excepthook = self.excepthook
         threading.excepthook = self.thread_excepthook
+        self._enable_faulthandler()
         return self
 
     def uninstall(self) -> None:
@@ -276,6 +284,37 @@ class CrashHandler:
             sys.excepthook = self._previous[0]
         if threading.excepthook == self.thread_excepthook:
             threading.excepthook = self._previous[1]
+        self._disable_faulthandler()
+
+    def _enable_faulthandler(self) -> None:
+        import faulthandler
+
+        try:
+            folder = crash_folder(self.manager.folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._fatal_file = open(folder / f"fatal-{os.getpid()}.txt", "w", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            log.warning("cannot write hard-crash reports to %s", crash_folder(self.manager.folder))
+            return
+        self._faulthandler_was_on = faulthandler.is_enabled()
+        faulthandler.enable(self._fatal_file, all_threads=True)
+
+    def _disable_faulthandler(self) -> None:
+        import faulthandler
+
+        if self._fatal_file is None:
+            return
+        faulthandler.disable()
+        if self._faulthandler_was_on and sys.__stderr__ is not None:
+            faulthandler.enable(sys.__stderr__)  # as before (e.g. pytest's own handler)
+        path = Path(self._fatal_file.name)
+        self._fatal_file.close()
+        self._fatal_file = None
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+        except OSError:
+            pass
 
     def excepthook(self, exc_type, exc, tb) -> None:
         if issubclass(exc_type, KeyboardInterrupt):  # Ctrl+C in the terminal: stop as usual

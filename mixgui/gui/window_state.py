@@ -225,6 +225,9 @@ class SessionMixin:
             return False
         self.analysis_path = path
         self.commands.add_recent(path)
+        # the file rebuilds the table (import, reshape, computed variables) and the model
+        self.mark_saved()
+        self.recovery.autosaver.discard()
         self.status.show_text(f"Saved {path.name}")
         return True
 
@@ -267,6 +270,10 @@ class SessionMixin:
             save_project(self.project_snapshot(), path)
         except (MixGUIError, OSError) as e:
             self.show_error("Cannot save the project", str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a bug of ours: say so, keep the work (and the recovery copy)
+            log.exception("saving %s failed", path)
+            self.show_error("Cannot save the project", f"{path.name} could not be written ({type(e).__name__}: {e})")
             return False
         self.project_path = path
         self.commands.add_recent(path)
@@ -332,7 +339,7 @@ class SessionMixin:
 
     # -- export -----------------------------------------------------------------------
     def can_export(self, explain: bool = False) -> bool:
-        """True when the results shown belong to the options shown (no fit running, none cancelled)."""
+        """True when a result is shown and is the newest (no fit running, none cancelled or failed)."""
         ok = self.results_panel.is_current() and not self.controller.is_current_running()
         if not ok and explain:
             self.show_error("Nothing to export yet", "Export writes the results shown; fit the model first "
@@ -349,6 +356,10 @@ class SessionMixin:
             written = export_report(self, path)
         except MixGUIError as e:
             self.show_error("Cannot export", str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a report bug must not cost the session
+            log.exception("exporting %s failed", path)
+            self.show_error("Cannot export", f"{Path(path).name} could not be written ({type(e).__name__}: {e})")
             return False
         self.status.show_text(f"Exported {written.name}")
         return True

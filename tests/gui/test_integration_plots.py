@@ -40,7 +40,7 @@ def test_demo_fit_shows_plot_tabs_under_the_tables(make_window, qtbot):
     panel = w.results_panel
     keys = [t.figure.key for t in panel.plots.tabs]
     assert {"residuals", "qq", "scale_location", "histogram", "by_group", "shrinkage"} <= set(keys)
-    assert [panel.plots.tabText(i) for i in range(panel.plots.count())][0] == "Residuals vs fitted"
+    assert keys[0] == "residuals" and panel.plots.tabText(0) == panel.plot_tab("residuals").figure.title
     assert panel.plot_tab("residuals").view.n_points() == 256
     assert panel.plot_tab("qq").view.n_points() == 256
     assert panel.plot_tab("scale_location").view.n_points() == 256
@@ -66,6 +66,11 @@ def test_clicking_a_point_selects_its_row_fetching_the_lazy_grid_first(make_wind
     middle = w.data_grid.rowAt(w.data_grid.viewport().height() // 2)
     assert abs(middle - 200) <= 1  # scrolled so the row is in view
     assert w.status.text() == "Row 201 selected"
+    trajectories = w.results_panel.plot_tab("trajectories")
+    if trajectories is not None:  # its points carry dataset rows too
+        scatter, point = _point_with_data(trajectories.view, 17)
+        _click(scatter, point)
+        assert w.data_grid.selected_rows() == [17]
 
 
 def test_qq_clicks_select_the_dataset_row_when_rows_were_left_out(make_window, qtbot):
@@ -78,16 +83,19 @@ def test_qq_clicks_select_the_dataset_row_when_rows_were_left_out(make_window, q
     result = _fit(qtbot, w)
     rows = result.design.rows
     assert len(rows) == 253
-    view = w.results_panel.plot_tab("qq").view
-    scatter = view.scatters[0]
-    point = scatter.points()[-1]  # the largest residual
-    fitted_index = int(point.data())
-    want = int(rows[fitted_index])
-    if fitted_index < 50:  # pick one past the gaps, so the two numbers differ
-        scatter, point = _point_with_data(view, 200)
-        fitted_index, want = 200, int(rows[200])
-    assert want != fitted_index
-    _click(scatter, point)
+    tab = w.results_panel.plot_tab("qq")
+    scatter = tab.view.scatters[0]
+    order = tab.figure.data["order"]  # fitted-row position of each sorted point
+    k = len(order) - 1  # the largest standardised residual
+    want = int(rows[order[k]])
+    assert int(scatter.points()[k].data()) == want
+    _click(scatter, scatter.points()[k])
+    assert w.data_grid.selected_rows() == [want]
+    # a point past the left-out rows: its dataset row differs from its position among fitted rows
+    k2 = int(np.flatnonzero(order > 60)[0])
+    want = int(rows[order[k2]])
+    assert want != int(order[k2])
+    _click(scatter, scatter.points()[k2])
     assert w.data_grid.selected_rows() == [want]
     # the residual plot's points carry dataset rows directly
     scatter, point = _point_with_data(w.results_panel.plot_tab("residuals").view, want)

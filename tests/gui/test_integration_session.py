@@ -1,4 +1,6 @@
 """Projects, autosave and recovery, the crash handler, closing with unsaved work, menus and keys."""
+import faulthandler
+import os
 import sys
 import threading
 
@@ -107,8 +109,10 @@ def test_crash_handler_writes_a_report_saves_and_keeps_the_window(make_window, q
     w = make_window(recovery_folder=recovery_folder)
     w.open_example(fit=False)
     handler = install_crash_handler(w)
+    fatal = recovery_folder.parent / "crashes" / f"fatal-{os.getpid()}.txt"
     try:
         assert sys.excepthook == handler.excepthook
+        assert faulthandler.is_enabled() and fatal.exists()  # hard crashes leave their stacks here
         try:
             raise RuntimeError("boom for the test")
         except RuntimeError:
@@ -128,6 +132,7 @@ def test_crash_handler_writes_a_report_saves_and_keeps_the_window(make_window, q
     finally:
         handler.uninstall()
     assert sys.excepthook != handler.excepthook
+    assert not fatal.exists()  # empty: removed at a clean exit
     box.close()
     assert w.isVisible()
     _fit(qtbot, w)  # still usable

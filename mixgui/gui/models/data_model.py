@@ -128,9 +128,17 @@ class DataFrameModel(QAbstractTableModel):
         self.endInsertRows()
 
     def fetch_to(self, row: int) -> None:
-        """Fetch batches until ``row`` is available (e.g. to jump to a row)."""
-        while self._loaded <= row and self.canFetchMore():
-            self.fetchMore()
+        """Fetch whole batches until ``row`` is available (e.g. to jump to a clicked plot point).
+
+        One insertion for all the batches needed: the view relays out once, not once per batch.
+        """
+        if row < self._loaded or self._loaded >= self._total:
+            return
+        batches = (row - self._loaded) // self._batch + 1
+        new = min(self._loaded + batches * self._batch, self._total)
+        self.beginInsertRows(QModelIndex(), self._loaded, new - 1)
+        self._loaded = new
+        self.endInsertRows()
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -1,6 +1,7 @@
 """The plots under the results: one tab per figure of the result, each with PNG/SVG export."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
@@ -14,7 +15,9 @@ def make_view(fig: Figure) -> views.PlotView:
     if fig.kind == "residual":
         return views.residual_plot(d, o.get("rows"), title=fig.title)
     if fig.kind == "qq":
-        return views.qq_plot(d)
+        # sorted points carry their dataset row (rows with missing values were left out of the fit)
+        rows = o.get("rows")
+        return views.qq_plot(d, rows=None if rows is None else np.asarray(rows)[d["order"]])
     if fig.kind == "scale_location":
         return views.scale_location_plot(d, o.get("rows"))
     if fig.kind == "histogram":

@@ -108,15 +108,18 @@ def scale_location_plot(diag: dict, rows=None) -> PlotView:
     return v
 
 
-def qq_plot(qq: dict, title: str = "Normal QQ plot of standardised residuals") -> PlotView:
-    """Sample against normal quantiles with R's qqline and a 95 % envelope."""
+def qq_plot(qq: dict, title: str = "Normal QQ plot of standardised residuals", rows=None) -> PlotView:
+    """Sample against normal quantiles with R's qqline and a 95 % envelope.
+
+    ``rows``: the data row of each sorted point (default: its position among the residuals).
+    """
     v = PlotView(title, "Normal quantile", "Sample quantile")
     t = qq["theoretical"]
     if len(t):
         v.add_band(t, qq["lower"], qq["upper"])
         a, b = qq["line"]
         v.add_line([t[0], t[-1]], [a + b * t[0], a + b * t[-1]], GREY, style=Qt.DashLine)
-    v.add_points(t, qq["sample"], qq["order"])
+    v.add_points(t, qq["sample"], qq["order"] if rows is None else rows)
     return v
 
 

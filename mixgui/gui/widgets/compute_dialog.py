@@ -288,7 +288,10 @@ class ComputeDialog(QDialog):
                 text = format_cell(v.item() if hasattr(v, "item") else v)
                 if isinstance(v, float) and text and not float(v).is_integer():
                     text = f"{v:.4g}"
-                self.preview.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if pd.api.types.is_numeric_dtype(col.dtype):  # numbers right-aligned, as in the grid
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.preview.setItem(r, c, item)
 
     def _show_error(self, message: str) -> None:
         self.error = message

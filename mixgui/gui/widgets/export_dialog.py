@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
@@ -26,24 +25,21 @@ FORMATS = [
     ("R script (*.R)", ".R"),
     ("Folder of CSV files (*)", ""),
 ]
-PLOT_DPI = 150
-PLOT_INCHES = 6.0
 
 
-def plot_images(plot_tabs, dpi: int = PLOT_DPI) -> dict:
-    """Figure title -> PNG bytes for each plot tab (tabs whose export fails are left out)."""
-    from mixgui.gui.plots.views import export_png
+def plot_images(result) -> dict:
+    """Figure title -> PNG bytes for each figure of ``result`` (as ``mixgui fit --report`` draws them).
 
-    out: dict = {}
-    with tempfile.TemporaryDirectory(prefix="mixgui-plots-") as folder:
-        for k, tab in enumerate(plot_tabs):
-            path = Path(folder) / f"plot{k}.png"
-            try:
-                export_png(tab.view, path, dpi=dpi, inches=PLOT_INCHES)
-                out[tab.figure.title] = path.read_bytes()
-            except Exception:  # noqa: BLE001 - one plot that cannot be drawn must not stop the report
-                log.exception("plot %s could not be exported", tab.figure.key)
-    return out
+    Each figure is drawn afresh at a fixed size rather than grabbed from its tab, so a report does
+    not depend on how large the window was; a figure that cannot be drawn is left out.
+    """
+    from mixgui.gui.plots.render import render_pngs
+
+    try:
+        return {title: png for title, png in render_pngs(result).values()}
+    except Exception:  # noqa: BLE001 - the tables matter more than the pictures
+        log.exception("the plots could not be drawn for the report")
+        return {}
 
 
 def export_report(window, path) -> Path:
@@ -56,7 +52,7 @@ def export_report(window, path) -> Path:
     """
     path = Path(path)
     result = window.results_panel.result
-    plots = {} if path.suffix.lower() == ".r" else plot_images(window.results_panel.plots.tabs)
+    plots = {} if path.suffix.lower() == ".r" else plot_images(result)
     ds = window.dataset
     data_path = Path(ds.source).resolve() if ds is not None and ds.source else None
     options = window.import_options if window.import_options is not None and not window.import_options.is_plain() \
@@ -79,4 +75,6 @@ def ask_export_path(window) -> str | None:
     suffix = dict(FORMATS).get(chosen, "")
     if suffix and not path.lower().endswith(suffix.lower()):
         path += suffix
+    elif not suffix and Path(path).suffix.lower() == ".csv":
+        path = path[:-4]  # "results.csv" for the CSV folder means the folder "results"
     return path

@@ -131,22 +131,6 @@ class TableCard(QFrame):
 
 
 #: figure kinds whose points carry an index into the fitted rows rather than a dataset row
-_FIT_ROW_KINDS = ("qq",)
-
-
-def dataset_row(figure, value: int) -> int | None:
-    """The dataset row (0-based position) of a clicked point of ``figure``.
-
-    Residual and scale-location points carry dataset positions already (the figure passes
-    ``design.rows`` to the view); QQ points carry their position among the fitted rows, which
-    differs from the dataset row as soon as a row with a missing value was left out.
-    """
-    rows = figure.options.get("rows")
-    if figure.kind in _FIT_ROW_KINDS:
-        if rows is None or not 0 <= value < len(rows):
-            return None
-        return int(rows[value])
-    return int(value)
 
 
 class ResultsPanel(QWidget):
@@ -357,9 +341,8 @@ class ResultsPanel(QWidget):
     def _point_clicked(self, figure, value: int) -> None:
         if not self.plots.isEnabled():
             return  # a greyed plot belongs to the previous fit
-        row = dataset_row(figure, value)
-        if row is not None:
-            self.rowClicked.emit(row)
+        # every plot point carries its dataset row (see mixgui.gui.plots.panel.make_view)
+        self.rowClicked.emit(int(value))
 
     def _grey_plots(self, grey: bool) -> None:
         self.plots.setEnabled(not grey)

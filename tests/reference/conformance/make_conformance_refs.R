@@ -121,6 +121,8 @@ lmer_ref <- function(m, blups = TRUE, r2 = TRUE, vc = TRUE, emm = NULL, kr = isR
     t_value = cs[i, 4], p_value_satterthwaite = cs[i, 5],
     std_error_kenward_roger = if (kr) krs[i, 2] else NULL, df_kenward_roger = if (kr) krs[i, 3] else NULL,
     p_value_kenward_roger = if (kr) krs[i, 5] else NULL))
+  if (reml && !kr)  # Kenward-Roger not computed for this REML fit: leave the keys out (not null)
+    fe <- lapply(fe, function(r) r[!grepl("kenward", names(r))])
   a_s <- anova(m, type = 3)
   a_k <- if (kr) anova(m, type = 3, ddf = "Kenward-Roger") else NULL
   an <- lapply(seq_len(nrow(a_s)), function(i) list(
@@ -128,6 +130,7 @@ lmer_ref <- function(m, blups = TRUE, r2 = TRUE, vc = TRUE, emm = NULL, kr = isR
     den_df_satterthwaite = a_s$DenDF[i], f_satterthwaite = a_s$`F value`[i], p_satterthwaite = a_s$`Pr(>F)`[i],
     den_df_kenward_roger = if (kr) a_k$DenDF[i] else NULL, f_kenward_roger = if (kr) a_k$`F value`[i] else NULL,
     p_kenward_roger = if (kr) a_k$`Pr(>F)`[i] else NULL))
+  if (reml && !kr) an <- lapply(an, function(r) r[!grepl("kenward", names(r))])
   ll <- logLik(m)
   out <- list(method = if (reml) "REML" else "ML", nobs = nobs(m), n_groups = as.list(ngrps(m)),
               loglik = as.numeric(ll), aic = AIC(m), bic = BIC(m), deviance = -2 * as.numeric(ll),
@@ -156,7 +159,7 @@ lmer_ref <- function(m, blups = TRUE, r2 = TRUE, vc = TRUE, emm = NULL, kr = isR
   if (r2) {
     r <- suppressWarnings(r2_nakagawa(m)); ic <- suppressWarnings(icc(m))
     out$r2_marginal <- nz(r$R2_marginal); out$r2_conditional <- nz(r$R2_conditional)
-    out$icc_adjusted <- nz(ic$ICC_adjusted)
+    out$icc_adjusted <- if (is.list(ic)) nz(ic$ICC_adjusted) else NULL
   }
   if (!is.null(emm)) {
     if (reml) {
@@ -287,8 +290,15 @@ rep_case <- function(name, data, fixed, structure, subject, index, random = NULL
 # ---------------------------------------------------------------------------------------------
 # data
 pub <- "/work/shared/reference/data"  # only used if a public file is missing here
-for (f in c("sleepstudy.csv", "pastes.csv", "penicillin.csv"))
-  if (!file.exists(file.path("data", f))) file.copy(file.path(pub, f), file.path("data", f))
+for (f in c("sleepstudy.csv", "pastes.csv", "penicillin.csv", "orthodont_long.csv"))
+  if (!file.exists(file.path("data", f))) invisible(file.copy(file.path(pub, f), file.path("data", f)))
+# InstEval in full (73421 ratings): the public copy, or lme4's data set written the same way
+if (!file.exists(file.path("data", "insteval.csv"))) {
+  if (file.exists(file.path(pub, "insteval.csv"))) invisible(file.copy(file.path(pub, "insteval.csv"), file.path("data", "insteval.csv")))
+  else write.csv(data.frame(lapply(lme4::InstEval[, c("s", "d", "studage", "lectage", "service", "dept")],
+                                   function(v) as.character(v)), y = lme4::InstEval$y),
+                 file.path("data", "insteval.csv"), row.names = FALSE)
+}
 wcsv <- function(d, f) write.csv(d, file.path("data", f), row.names = FALSE, na = "", fileEncoding = "UTF-8")
 
 # crossed subjects x items, random slope of a trial-level covariate, an item-level condition
@@ -303,8 +313,8 @@ si <- match(cr$subj, sprintf("S%02d", 1:ns)); ii <- match(cr$item, sprintf("I%02
 cr$y <- round(300 + 8 * cr$x + 12 * (cr$cond == "b") + U[si, 1] + U[si, 2] * cr$x + w[ii] + rnorm(nrow(cr), 0, 15), 2)
 cr <- cr[-sample(nrow(cr), 48), ]
 set.seed(102)  # a second trial-level covariate, with its own random slope over subjects
-vz <- rnorm(ns, 0, 3)
-cr$z <- round(runif(nrow(cr), -1, 1), 3)
+vz <- rnorm(ns, 0, 8)
+cr$z <- round(runif(nrow(cr), -2, 2), 3)
 cr$y2 <- round(cr$y + 5 * cr$z + vz[match(cr$subj, sprintf("S%02d", 1:ns))] * cr$z, 2)
 wcsv(cr, "crossed.csv")
 
@@ -394,6 +404,9 @@ mi$x[mi$g == "h07"] <- NA  # a whole group dropped
 mi$g[sample(which(!is.na(mi$y) & !is.na(mi$x) & !is.na(mi$f)), 3)] <- NA  # missing grouping values
 wcsv(mi, "missing.csv")
 
+# the same data with missing values written as NA (R's write.csv default) instead of empty cells
+write.csv(mi, file.path("data", "missing_na.csv"), row.names = FALSE, fileEncoding = "UTF-8")
+
 # no group variance at all: a singular fit
 set.seed(800)  # a seed where lme4 puts the group variance exactly at 0
 sg <- data.frame(g = rep(sprintf("k%02d", 1:12), each = 6))
@@ -441,6 +454,11 @@ wcsv(sim_rep(903, 45, c(0, 2, 4, 8, 12), un5, 0.10), "visits5.csv")
 lmer_case("crossed_slopes", "crossed.csv", "y ~ x + cond + (1 + x | subj) + (1 | item)")
 lmer_case("insteval_dept1", "insteval_dept1.csv", "y ~ service + studage + (1 | s) + (1 | d)",
           factors = c("service", "studage"), blups = FALSE)
+# lme4's own example model; Kenward-Roger is out of reach at this size (n = 73421, crossed), so the
+# ref has no Kenward-Roger keys and the Kenward-Roger run only checks estimates and standard errors.
+lmer_case("insteval_full", "insteval.csv", "y ~ service * dept + (1 | s) + (1 | d)",
+          factors = c("service", "dept"), kr = FALSE, blups = FALSE, r2 = FALSE)
+lmer_case("fixed_nested_factor", "splitplot.csv", "y ~ A/B + (1 | subj)", refs = list(A = "ctl"))
 lmer_case("nested3", "nested3.csv", "y ~ x + (1 | a/b/c)")
 lmer_case("nested_slope", "sites.csv", "y ~ x + trt + (x | site) + (1 | site:plot)")
 lmer_case("kr_nested_unbal", "sites.csv", "y ~ trt * x + (1 | site/plot)", refs = list(trt = "fert"))
@@ -498,6 +516,15 @@ lmer_case("numeric_factor_ref", "visits.csv", "y ~ month * arm + (1 | id)", fact
 lmer_case("badscale_rs", "sleep_scaled.csv", "rt_s ~ hours + (hours | Subject)", factors = "Subject")
 lmer_case("dblbar_two_slopes", "crossed.csv", "y2 ~ x + z + (x + z || subj) + (1 | item)")
 
+lmer_case("slopes_3x3", "crossed.csv", "y2 ~ x + z + cond + (1 + x + z | subj) + (1 | item)")
+lmer_case("missing_na_strings", "missing_na.csv", "y ~ x * f + (1 | g)")
+lmer_case("orthodont_rs_emm", "orthodont_long.csv", "distance ~ agen * Sex + (agen | Subject)",
+          refs = list(Sex = "Male"),
+          emm = list(list(specs = "Sex", contrasts = list(ctr("pairwise", "none")))))
+lmer_case("poly5", "visits5.csv", "y ~ month + arm + (1 | id)", factors = "month",
+          emm = list(list(specs = "month", contrasts = list(ctr("poly", "none"), ctr("consec", "holm"),
+                                                            ctr("trt.vs.ctrl", "sidak"), ctr("pairwise", "tukey")))))
+
 lrt_case("lrt_slope", "sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", "Reaction ~ Days + (1 | Subject)",
          factors = "Subject", k = 2, term = "Days in (Days | Subject)")
 lrt_case("lrt_slope_uncorr", "sleepstudy.csv", "Reaction ~ Days + (Days || Subject)",
@@ -518,7 +545,11 @@ rep_case("rep_rs_ar1", "visits.csv", "y ~ arm + month", "AR1", "id", "month", ra
          formula = "y ~ arm + month + (month | id)")
 rep_case("rep_ri_diag", "visits5.csv", "y ~ arm + month", "DIAG", "id", "month", random = "~ 1 | subj__",
          formula = "y ~ arm + month + (1 | id)")
+rep_case("rep_ri_ar1_ml", "visits.csv", "y ~ arm + month", "AR1", "id", "month", random = "~ 1 | subj__",
+         formula = "y ~ arm + month + (1 | id)", method = "ML")
 rep_case("rep_cs_ml", "visits.csv", "y ~ arm * month", "CS", "id", "month", method = "ML")
+rep_case("rep_un_orthodont_occ", "orthodont_long.csv", "distance ~ agen * Sex", "UN", "Subject", "occ",
+         refs = list(Sex = "Male"))
 rep_case("rep_cs_negative", "visits_neg.csv", "y ~ arm + month", "CS", "id", "month")
 rep_case("rep_un5_gaps", "visits5.csv", "y ~ arm * month", "UN", "id", "month")
 rep_case("rep_diag", "visits5.csv", "y ~ arm + month", "DIAG", "id", "month")
