@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from mixgui import __version__
@@ -29,6 +30,15 @@ def fit_command(argv: list) -> int:
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+    with warnings.catch_warnings():
+        # numpy's and scipy's numerical RuntimeWarnings (an overflow in a confidence bound, ...) would
+        # print two lines of source on standard error of a run that succeeded; statistical trouble is
+        # reported in the results file's "warnings" instead
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _fit(args)
+
+
+def _fit(args) -> int:
     try:
         from mixgui.analysis.spec import atomic_write_text, load_spec
         from mixgui.data.readers import read_table

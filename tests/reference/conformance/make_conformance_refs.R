@@ -291,10 +291,15 @@ rep_case <- function(name, data, fixed, structure, subject, index, random = NULL
 # data
 pub <- "/work/shared/reference/data"  # only used if a public file is missing here
 for (f in c("sleepstudy.csv", "pastes.csv", "penicillin.csv", "orthodont_long.csv"))
-  if (!file.exists(file.path("data", f))) invisible(file.copy(file.path(pub, f), file.path("data", f)))
+  if (!file.exists(file.path("data", f))) {
+    invisible(file.copy(file.path(pub, f), file.path("data", f))); Sys.chmod(file.path("data", f), "644")
+  }
 # InstEval in full (73421 ratings): the public copy, or lme4's data set written the same way
 if (!file.exists(file.path("data", "insteval.csv"))) {
-  if (file.exists(file.path(pub, "insteval.csv"))) invisible(file.copy(file.path(pub, "insteval.csv"), file.path("data", "insteval.csv")))
+  if (file.exists(file.path(pub, "insteval.csv"))) {
+    invisible(file.copy(file.path(pub, "insteval.csv"), file.path("data", "insteval.csv")))
+    Sys.chmod(file.path("data", "insteval.csv"), "644")
+  }
   else write.csv(data.frame(lapply(lme4::InstEval[, c("s", "d", "studage", "lectage", "service", "dept")],
                                    function(v) as.character(v)), y = lme4::InstEval$y),
                  file.path("data", "insteval.csv"), row.names = FALSE)
@@ -414,6 +419,14 @@ sg$x <- round(rnorm(nrow(sg)), 3)
 sg$y <- round(1 + 0.5 * sg$x + rnorm(nrow(sg)), 3)
 wcsv(sg, "singular.csv")
 
+# a random slope perfectly correlated with the intercept (singular through the correlation)
+set.seed(1)
+sc <- expand.grid(r = 1:3, c = c("c1", "c2"), b = c("b1", "b2", "b3"), a = paste0("A", 1:6))
+sc$y <- round(rnorm(nrow(sc)) + rnorm(6)[as.integer(sc$a)], 4)
+sc$x <- round(rnorm(nrow(sc)), 4)
+sc$g <- as.character(sc$a)
+wcsv(sc[, c("g", "x", "y")], "singular_corr.csv")
+
 # column names with spaces and non-ASCII letters
 ss <- read_data("sleepstudy.csv")
 un <- data.frame(`reaction time` = ss$Reaction, `días` = ss$Days, `niño` = paste0("n", ss$Subject),
@@ -499,6 +512,7 @@ lmer_case("ml_slope", "sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", me
 lmer_case("ml_factor_emm", "splitplot.csv", "y ~ A * B + (1 | subj)", method = "ML",
           emm = list(list(specs = "A", contrasts = list(ctr("pairwise", "tukey")))))
 lmer_case("singular_ri", "singular.csv", "y ~ x + (1 | g)", r2 = FALSE)
+lmer_case("singular_corr", "singular_corr.csv", "y ~ x + (x | g)", r2 = FALSE)
 lmer_case("unicode_names", "unicode.csv", "`reaction time` ~ `días` + `dose group` + (`días` | niño)")
 
 lmer_case("nested_slash_slope", "sites.csv", "y ~ x + (x | site/plot)")
