@@ -26,7 +26,7 @@ from scipy import stats
 
 from mixgui.errors import FitWarning
 
-IE2_COND_TOL = 1e-10  # pbkrtest: below this smallest |eigenvalue| of IE2, use a generalised inverse
+IE2_COND_TOL = 1e-10  # pbkrtest's cut, applied to IE2 in correlation form: below it, a generalised inverse
 
 
 class KenwardRoger:
@@ -92,11 +92,17 @@ class KenwardRoger:
             for j in range(m):
                 IE2[k, j] = K[k, j] - 2 * np.sum(phi * Q[k, j]) + np.sum(PhiP[k] * PhiP[j].T)
         IE2 = (IE2 + IE2.T) / 2
-        cond = np.min(np.abs(np.linalg.eigvalsh(IE2)))
+        # The entries of IE2 carry the units of y to the power -4 (the parameters are variances), so the
+        # singularity test is made on its correlation form: pbkrtest's absolute cut on IE2 itself warned
+        # for a regular fit with y in large units. At ordinary scales the inverse is the same.
+        d = np.sqrt(np.abs(np.diag(IE2)))
+        d = np.where(d > 0, d, 1.0)
+        C = IE2 / np.outer(d, d)
+        cond = np.min(np.abs(np.linalg.eigvalsh(C)))
         if cond > IE2_COND_TOL:
-            W = 2 * np.linalg.inv(IE2)
+            W = 2 * np.linalg.inv(C) / np.outer(d, d)
         else:
-            W = 2 * np.linalg.pinv(IE2)
+            W = 2 * np.linalg.pinv(C) / np.outer(d, d)
             self.warnings.append(FitWarning(
                 "df_approximation",
                 "The information matrix of the variance parameters is singular (a variance estimated at "

@@ -142,10 +142,12 @@ class Satterthwaite:
 
     Attributes
     ----------
+    scale : ndarray
+        The derivatives are in ``u = varpar / scale`` (sigma relative to its estimate).
     vcov_varpar : ndarray
-        ``2 H^-1`` (generalised inverse over eigenvalues above 1e-8, as lmerTest).
+        ``2 H^-1`` in ``u`` (generalised inverse over eigenvalues above 1e-8, as lmerTest).
     jacobian : list of ndarray
-        d C / d varpar_k, each (p, p).
+        d C / d u_k, each (p, p).
     hessian_eigenvalues : ndarray
     warnings : list of FitWarning
     """
@@ -156,6 +158,15 @@ class Satterthwaite:
         self.nobs = nobs
         self.warnings: list = []
         varpar = np.asarray(model.varpar, float)
+        # Derivatives are taken in u = varpar / scale, where the last parameter (sigma, the only one
+        # in units of y: the protocol puts it last) is divided by its estimate. The df are invariant
+        # to this change of variables, but numDeriv's absolute step at |x| < 1.8e-5 and the absolute
+        # eigenvalue cut are not: without it, y in mol/L or in platelets per microlitre changed the
+        # df. At ordinary scales the steps are the same as lmerTest's (relative 0.1 of sigma).
+        scale = np.ones_like(varpar)
+        if varpar.size and np.isfinite(varpar[-1]) and varpar[-1] != 0:
+            scale[-1] = abs(varpar[-1])
+        self.scale = scale
         count = [0]
 
         def guarded(fun):
@@ -175,7 +186,8 @@ class Satterthwaite:
                 return out
             return f
 
-        H = richardson_hessian(guarded(lambda v: float(model.deviance_at(v))), varpar, **HESS_STEPS)
+        u0 = varpar / scale
+        H = richardson_hessian(guarded(lambda u: float(model.deviance_at(u * scale))), u0, **HESS_STEPS)
         H = (H + H.T) / 2
         w, U = np.linalg.eigh(H)
         self.hessian_eigenvalues = w
@@ -193,7 +205,7 @@ class Satterthwaite:
         Up = U[:, pos]
         self.vcov_varpar = 2 * (Up / w[pos]) @ Up.T
         p = len(self.beta)
-        J = richardson_jacobian(guarded(lambda v: np.asarray(model.vcov_at(v), float).ravel()), varpar,
+        J = richardson_jacobian(guarded(lambda u: np.asarray(model.vcov_at(u * scale), float).ravel()), u0,
                                 **JAC_STEPS)
         self.jacobian = [J[:, k].reshape(p, p) for k in range(J.shape[1])]
         self._flagged = False

@@ -341,9 +341,8 @@ def _assert_same_fit(a, b, sy: float, what: str, intercept_shift: float = 0.0, s
         tol_atol = EST_ATOL * sy * c + (1e-12 * abs(intercept_shift) if t == "(Intercept)" else 0.0)
         assert _close(want, rb["estimate"], EST_RTOL, tol_atol), (what, t, want, rb["estimate"])
         assert _close(ra["std_error"] * c, rb["std_error"], EST_RTOL, EST_ATOL * sy * c), (what, t, ra, rb)
-        # Satterthwaite df at extreme units of y: a known engine bug, see
-        # test_satterthwaite_df_do_not_depend_on_the_units_of_y (xfail) below
-        if ra.get("df") is not None and rb.get("df") is not None and 1e-3 <= c <= 1e2:
+        # df do not depend on the units of y at any scale (derivatives in sigma relative to its estimate)
+        if ra.get("df") is not None and rb.get("df") is not None:
             assert _close(ra["df"], rb["df"], DF_RTOL, 1e-3), (what, t, ra["df"], rb["df"])
     va, vb = _variances(a), _variances(b)
     assert [v[:3] for v in va] == [v[:3] for v in vb], what
@@ -498,10 +497,6 @@ def _orthodont():
     return pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "cli" / "orthodont_long.csv")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (satterthwaite.py): numDeriv's absolute step eps=1e-4 for "
-                   "|sigma| < 1.8e-5 and the absolute Hessian eigenvalue cut EIGEN_TOL=1e-8 make the "
-                   "Satterthwaite df depend on the units of y (y*1e-8: df 0.46 instead of 161; y*1e4: "
-                   "df 7.6e21 and a spurious 'zero eigenvalues' warning)")
 @pytest.mark.parametrize("units", [1e-8, 1e4, 1e8])
 def test_satterthwaite_df_do_not_depend_on_the_units_of_y(units):
     """Outcomes in mol/L (1e-9) or platelets per microlitre (1e5) are common; df must not change."""
@@ -516,9 +511,6 @@ def test_satterthwaite_df_do_not_depend_on_the_units_of_y(units):
     assert scaled.data["warnings"] == base.data["warnings"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (satterthwaite.py via repeated.py's varpar): the "
-                   "Satterthwaite df of a repeated-measures (gls, AR1) fit depend on the units of y: "
-                   "orthodont distance*1e-8 gives df 0.003, *1 gives 104.9, *1e8 gives 253.6")
 @pytest.mark.parametrize("units", [1e-8, 1e8])
 def test_repeated_measures_df_do_not_depend_on_the_units_of_y(units):
     df = _orthodont()
@@ -528,9 +520,6 @@ def test_repeated_measures_df_do_not_depend_on_the_units_of_y(units):
     assert scaled.data["fixed_effects"][1]["df"] == pytest.approx(base.data["fixed_effects"][1]["df"], rel=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (kenward_roger.py:96): the information matrix's eigenvalue "
-                   "test `cond > IE2_COND_TOL` is absolute, so y in large units (y*100 already) gives the "
-                   "warning 'information matrix ... is singular' for a regular fit")
 def test_kenward_roger_gives_no_spurious_warning_for_large_units():
     df = _sleepstudy()
     spec = AnalysisSpec(formula="Reaction ~ Days + (1 | Subject)", df_method="kenward-roger")
