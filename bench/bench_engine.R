@@ -25,6 +25,7 @@ timed("long_100k", y ~ time * treat + age + (time | patient), d)
 ie <- read.csv(insteval)
 for (v in c("s", "d", "dept", "service")) ie[[v]] <- factor(ie[[v]])
 timed("insteval", y ~ service + (1 | s) + (1 | d) + (1 | dept), ie)
+timed("insteval_slopes", y ~ service + (service | d) + (1 | s), ie)
 
 if (big && file.exists(file.path(datadir, "long_1m.csv"))) {
   d <- read.csv(file.path(datadir, "long_1m.csv"))
