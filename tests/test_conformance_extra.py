@@ -29,14 +29,6 @@ TOL = {  # (relative, absolute), as the conformance tool
 
 # Known differences from R, with the diagnosis (strict: a fix makes the test XPASS, so remove the entry).
 KNOWN = {
-    "nested3": "three-level nesting (1 | a/b/c): lme4 names the innermost group 'c:(b:a)', we write 'c:b:a' "
-               "(engine/design.py _random_blocks)",
-    "interaction_only_num": "type III: lmerTest's containment only uses variables coded 1 in terms' factors "
-                            "matrix, so x is not orthogonalised against x:B (engine/anova3.py _contains)",
-    "fixed_nested_factor": "type III for A in A/B: same containment rule as interaction_only_num "
-                           "(engine/anova3.py _contains)",
-    "rep_cs_ml": "nlme ML standard errors are scaled by N/(N-p) (gls: varBeta * (N - REML p)/(N - p))",
-    "rep_ri_ar1_ml": "nlme::lme ML standard errors are scaled by N/(N-p), as gls",
 }
 
 

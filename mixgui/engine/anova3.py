@@ -7,7 +7,8 @@ over-parametrised design ``rdX`` (every level of every factor in every term, SAS
 1. ``M = (pinv(X) rdX)'``: each over-parametrised effect written over X's coefficients;
    rows are the effects, columns X's columns.
 2. Terms are visited from the highest order down; a term contained in others (its variables are
-   a proper subset of theirs and it has the same numeric variables, lmerTest's ``containment``)
+   a proper subset of theirs and it has the same numeric variables, lmerTest's ``containment``;
+   "variables" are those R codes by contrasts, see :func:`contrast_coded`)
    gets its columns of ``M`` replaced by the least-squares residuals on the columns of the terms
    containing it. That makes the hypothesis of a main effect orthogonal to its interactions.
 3. The rows of ``M`` that are X's own columns are kept (a p x p matrix); the hypothesis of a term
@@ -60,8 +61,25 @@ def type1_hypotheses(design) -> dict:
     return {t: Lt[cols, :] for t, cols in zip(design.terms, design.term_columns)}
 
 
+def contrast_coded(term_vars) -> list:
+    """The variables of each term that R codes by contrasts (a 1 in ``attr(terms, "factors")``).
+
+    R's rule (``TermCode``, Statistical Models in S p. 38): variable v of term T is coded by
+    contrasts when T without v is empty or lies within a preceding term; otherwise it gets a
+    dummy for every level (a 2). In ``y ~ x + x:B`` the term ``x:B`` has B coded 1 and x coded 2.
+    """
+    out = []
+    for k, t in enumerate(term_vars):
+        t = set(t)
+        out.append({v for v in t if not (t - {v}) or any((t - {v}) <= set(u) for u in term_vars[:k])})
+    return out
+
+
 def _contains(a_vars, b_vars, numeric) -> bool:
-    """lmerTest's rule: a is in b when a's variables are a proper subset with the same numerics."""
+    """lmerTest's rule: a is in b when a's variables are a proper subset with the same numerics.
+
+    The variables are those coded 1 in R's factors matrix (:func:`contrast_coded`).
+    """
     a, b = set(a_vars), set(b_vars)
     return a < b and {v for v in a if v in numeric} == {v for v in b if v in numeric}
 
@@ -90,9 +108,10 @@ def type3_hypotheses(design) -> dict:
     terms = list(design.terms)
     cols = dict(zip(terms, design.term_columns))
     vars_of = dict(zip(terms, design.term_vars))
+    coded = dict(zip(terms, contrast_coded([tuple(v) for v in design.term_vars])))
     # highest order first; a stable sort keeps R's order among terms of the same order
     for t in sorted(terms, key=lambda t: -len(vars_of[t])):
-        containing = [b for b in terms if _contains(vars_of[t], vars_of[b], numeric)]
+        containing = [b for b in terms if _contains(coded[t], coded[b], numeric)]
         by = [c for b in containing for c in cols[b]]
         if not containing or not cols[t] or not by:
             continue

@@ -308,6 +308,14 @@ def _group_codes(frame: pd.DataFrame, group: tuple, factor_levels: dict, name: s
     return codes.astype(np.int64), labels
 
 
+def _nested_name(chain: tuple) -> str:
+    """lme4's name of the innermost group of a nesting ``a/b/c``: ``b:a``, ``c:(b:a)``, ``d:(c:(b:a))``."""
+    name = chain[0]
+    for k, g in enumerate(chain[1:]):
+        name = f"{g}:{name}" if k == 0 else f"{g}:({name})"
+    return name
+
+
 def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -> list:
     blocks = []
     for rt in formula.random:
@@ -323,7 +331,7 @@ def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -
         for g in rt.groups:
             nested = len(rt.groups) > 1 and g == rt.groups[-1][: len(g)] and len(g) > 1
             parts = tuple(reversed(g)) if nested else g
-            name = ":".join(parts)
+            name = _nested_name(g) if nested else ":".join(parts)
             codes, levels = _group_codes(frame, parts, factor_levels, name)
             if len(levels) < 2:
                 raise ModelError(f'the grouping factor {name} has only one level in the rows used, so its variance '

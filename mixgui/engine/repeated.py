@@ -33,7 +33,9 @@ class RepeatedFit:
     reml : bool
     X : ndarray (n, p)            fixed-effects design, rows in input order
     beta : ndarray (p,)
-    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate
+    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate; under ML times N / (N - p), as
+                                  nlme's gls and lme report it (``vcov_scale``)
+    vcov_scale : float            1 (REML) or N / (N - p) (ML)
     varpar : ndarray              the parametrisation of ``deviance_at`` and ``vcov_at`` (Satterthwaite),
                                   lmerTest's extended: each random block's lme4 theta (relative
                                   Cholesky factor, lower triangle column by column, diagonal >= 0),
@@ -81,6 +83,7 @@ class RepeatedFit:
     X: np.ndarray
     beta: np.ndarray
     vcov: np.ndarray
+    vcov_scale: float
     varpar: np.ndarray
     varpar_names: list
     kr_par: np.ndarray
@@ -136,7 +139,7 @@ class RepeatedFit:
         ev = self._model.evaluate_varpar(np.asarray(varpar, dtype=float))
         if ev is None:
             raise ModelError("The covariance parameters give a covariance matrix that is not positive definite.")
-        return np.linalg.inv(ev.A)
+        return np.linalg.inv(ev.A) * self.vcov_scale
 
     def kr_clusters(self) -> list:
         """One :class:`ClusterPieces` per subject, derivatives of V_i with respect to ``kr_par``."""
@@ -184,6 +187,10 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     return fit
 
 
+def _vcov_scale(reml: bool, N: int, p: int) -> float:
+    return 1.0 if reml or N <= p else N / (N - p)
+
+
 def _labels(position_labels, T):
     if position_labels is None:
         return [str(k) for k in range(int(T))]
@@ -229,7 +236,10 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     position[grid.rows[grid.present]] = np.nonzero(grid.present)[1]
     resid = yv - fitted - cond
     fit = RepeatedFit(
-        structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A),
+        # nlme's convention (R is our oracle for these models): ML standard errors use the residual
+        # variance with N - p in the denominator, i.e. the ML covariance of beta times N / (N - p).
+        structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A) * _vcov_scale(reml, N, p),
+        vcov_scale=_vcov_scale(reml, N, p),
         varpar=varpar, varpar_names=model.varpar_names(), kr_par=kr_par, kr_names=model.natural_names(),
         theta=np.asarray(theta, dtype=float),
         loglik=float(-f / 2), deviance=float(f), aic=float(f + 2 * k), bic=float(f + k * np.log(N - p if reml else N)),

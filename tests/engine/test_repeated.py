@@ -110,10 +110,10 @@ def test_extra_references_match_nlme(case):
     re = "ri" if "_ri_" in f"_{case}" else "rs" if "_rs_" in f"_{case}" else None
     reml = ref["method"] == "REML"
     fit = fit_case(ref["structure"], missing=case.startswith("miss"), reml=reml, re=re)
-    # nlme's ML standard errors are rescaled by sqrt(N / (N - p)); ours are (X'V^-1X)^-1 at the
-    # ML estimate, as lme4 and SAS report (and as vcov_at gives to the inference code)
+    # nlme rescales ML standard errors by sqrt(N / (N - p)), and so do we (R is the oracle)
     N, p = ref["nobs"], len(ref["fixed_effects"])
-    check_against(fit, ref, se_factor=1.0 if reml else np.sqrt(N / (N - p)))
+    check_against(fit, ref)
+    assert fit.vcov_scale == pytest.approx(1.0 if reml else N / (N - p), rel=1e-12)
     assert fit.n_parameters + p == ref["df"]
     if re:
         q = len(ref["G"])
