@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -109,6 +111,11 @@ def run_app(demo: bool = False, screenshot: str | None = None, open_path: str | 
         return 1
     if shot is not None and not window.controller.is_running():
         shot._later(False)  # nothing to wait for (e.g. the formula did not parse)
+    if os.environ.get("MIXGUI_REPORT_STARTUP") == "1":
+        # for installer/smoke_test.py: the first turn of the event loop, when the window (with the
+        # demo loaded) has been shown, as wall-clock time the caller can subtract its start from
+        QTimer.singleShot(0, lambda: print(f"mixgui-startup: window shown at {time.time():.3f}",
+                                           file=sys.stderr, flush=True))
     code = app.exec()
     handler.uninstall()
     del shot
