@@ -1,6 +1,7 @@
-"""Command line: ``mixgui`` opens the window; ``mixgui fit ANALYSIS.json`` runs an analysis headless.
+"""Command line: ``mixgui`` opens the window; ``mixgui fit ANALYSIS.json`` runs an analysis headless;
+``mixgui compare A.json B.json ...`` fits several analyses of the same data and compares the models.
 
-``mixgui fit`` never prints a traceback: bad input exits 2 with one line on standard error that
+Neither command prints a traceback: bad input exits 2 with one line on standard error that
 says what is wrong and how to fix it; a fit with statistical problems exits 0 and reports them in
 the results file (``converged``, ``singular``, ``warnings``).
 """
@@ -25,6 +26,21 @@ def fit_command(argv: list) -> int:
     ap.add_argument("--report", help="also write a report: .xlsx, .docx, .html, .R, or a folder name for CSV files")
     ap.add_argument("--plots", help="also write every plot as a PNG file into this folder")
     args = ap.parse_args(argv)
+    return _headless(_fit, args)
+
+
+def compare_command(argv: list) -> int:
+    """Run ``mixgui compare A.json B.json [...]``; returns the exit status."""
+    ap = argparse.ArgumentParser(
+        prog="mixgui compare", description="Fit two or more analysis files of the same data and compare the models "
+        "with likelihood-ratio tests (R's anova); the table goes to standard output.")
+    ap.add_argument("analyses", nargs="+", help="analysis files (.json), two or more")
+    ap.add_argument("--json", dest="json_out", help="also write the comparison as JSON here")
+    args = ap.parse_args(argv)
+    return _headless(_compare, args)
+
+
+def _headless(run_fn, args) -> int:
     # Results and messages are UTF-8 whatever the console's code page (a piped stdout on Windows
     # is cp1252, which cannot write a column called "Δ" and would end in a traceback).
     for stream in (sys.stdout, sys.stderr):
@@ -35,35 +51,75 @@ def fit_command(argv: list) -> int:
         # print two lines of source on standard error of a run that succeeded; statistical trouble is
         # reported in the results file's "warnings" instead
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _fit(args)
+        return _guarded(run_fn, args)
+
+
+def _load_and_run(path, cache: dict | None = None):
+    """Read an analysis file and its data, check them, fit: (FitResult, data path).
+
+    ``cache`` maps (data path, sheet) to a Dataset already read, so analyses of one file read it once.
+    """
+    from mixgui.analysis.spec import load_spec
+    from mixgui.data.readers import read_table
+    from mixgui.results.run import check_columns, run
+
+    spec, data_path = load_spec(path)
+    cache = {} if cache is None else cache
+    key = (str(data_path), spec.data.sheet)
+    if key not in cache:
+        cache[key] = read_table(data_path, spec.data.sheet)
+    dataset = cache[key]
+    check_columns(spec, dataset.columns, dataset.name)
+    return run(spec, dataset), data_path
+
+
+def _compare(args) -> int:
+    import json
+
+    from mixgui.analysis.spec import atomic_write_text
+    from mixgui.results.compare import compare_analyses
+    from mixgui.results.run import _clean
+
+    if len(args.analyses) < 2:
+        raise MixGUIError("a comparison needs at least two analysis files, like: mixgui compare m0.json m1.json")
+    cache: dict = {}
+    results = [_load_and_run(a, cache)[0] for a in args.analyses]
+    stems = [Path(a).stem for a in args.analyses]
+    # labels name the files the user typed; the same name twice gets its position added
+    labels = stems if len(set(stems)) == len(stems) else [f"{s} ({i + 1})" for i, s in enumerate(stems)]
+    table, data = compare_analyses(results, labels)
+    if args.json_out:
+        atomic_write_text(args.json_out, json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(table.to_text() + "\n")
+    return 0
 
 
 def _fit(args) -> int:
-    try:
-        from mixgui.analysis.spec import atomic_write_text, load_spec
-        from mixgui.data.readers import read_table
-        from mixgui.results.run import check_columns, run
+    from mixgui.analysis.spec import atomic_write_text
 
-        spec, data_path = load_spec(args.analysis)
-        dataset = read_table(data_path, spec.data.sheet)
-        check_columns(spec, dataset.columns, dataset.name)
-        result = run(spec, dataset)
-        text = result.to_json()
-        if args.json_out:
-            atomic_write_text(args.json_out, text + "\n")
-        else:
-            sys.stdout.write(text + "\n")
-        pngs = _plots(result) if (args.report or args.plots) else {}
-        if args.plots:
-            from mixgui.fileio import atomic_write_bytes
-            Path(args.plots).mkdir(parents=True, exist_ok=True)
-            for key, (_title, png) in pngs.items():
-                atomic_write_bytes(Path(args.plots) / f"{key}.png", png)
-        if args.report:
-            from mixgui.report import write_report
-            write_report(result, args.report, data_path=data_path,
-                         plots={title: png for title, png in pngs.values()})
-        return 0
+    result, data_path = _load_and_run(args.analysis)
+    text = result.to_json()
+    if args.json_out:
+        atomic_write_text(args.json_out, text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    pngs = _plots(result) if (args.report or args.plots) else {}
+    if args.plots:
+        from mixgui.fileio import atomic_write_bytes
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        for key, (_title, png) in pngs.items():
+            atomic_write_bytes(Path(args.plots) / f"{key}.png", png)
+    if args.report:
+        from mixgui.report import write_report
+        write_report(result, args.report, data_path=data_path,
+                     plots={title: png for title, png in pngs.values()})
+    return 0
+
+
+def _guarded(run_fn, args) -> int:
+    """``run_fn(args)`` with every failure turned into one line on standard error and an exit status."""
+    try:
+        return run_fn(args)
     except MixGUIError as e:
         print(f"mixgui: {e}", file=sys.stderr)
         return 2
@@ -111,8 +167,11 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "fit":
         return fit_command(argv[1:])
+    if argv and argv[0] == "compare":
+        return compare_command(argv[1:])
     ap = argparse.ArgumentParser(prog="mixgui", description="MixGUI: linear mixed models, point and click.",
-                                 epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json]")
+                                 epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json]; "
+                                        "mixgui compare A.json B.json [--json OUT.json]")
     ap.add_argument("--version", action="version", version=f"MixGUI {__version__}")
     ap.add_argument("--demo", action="store_true", help="open the demo study with a ready analysis")
     ap.add_argument("--screenshot", help="with --demo: fit, save a screenshot of the window to this PNG and exit")

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from mixgui.analysis.formula import Formula, parse_formula
 from mixgui.errors import SpecError
 from mixgui.fileio import atomic_write_text  # noqa: F401 (re-exported for callers of spec)
 
@@ -21,6 +22,7 @@ DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")
 STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN")
 CONTRAST_METHODS = ("pairwise", "consec", "trt.vs.ctrl", "poly", "custom")
 ADJUSTMENTS = ("tukey", "holm", "bonferroni", "sidak", "none")
+MAX_BOOTSTRAP = 100_000  # replicates; beyond this a run takes days and the p-value gains nothing
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class AnalysisSpec:
     emmeans: tuple = ()
     title: str = ""
     anova_types: tuple = ()  # ordinary regression: extra ANOVA tables (2, 3) beside the sequential one
+    effect_sizes: bool = False  # Cohen's f2 per fixed term, variance proportions, variance change vs null
+    compare_structures: bool = False  # with repeated: fit every residual structure, compare AIC / BIC
+    bootstrap: int = 0  # parametric-bootstrap replicates of the random-effect LRTs (0: none)
+    bootstrap_seed: int | None = None  # None: a fixed default seed, so a re-run gives the same p-values
+    pooling: str | None = None  # a random-intercept grouping column: fixed factor vs random effect
 
     def with_(self, **changes) -> AnalysisSpec:
         """A copy with some fields changed."""
@@ -101,6 +108,17 @@ class AnalysisSpec:
             d["title"] = self.title
         if self.anova_types:
             d["anova_types"] = list(self.anova_types)
+        # optional fields are written only when set, so files without them stay byte-identical
+        if self.effect_sizes:
+            d["effect_sizes"] = True
+        if self.compare_structures:
+            d["compare_structures"] = True
+        if self.bootstrap:
+            d["bootstrap"] = self.bootstrap
+        if self.bootstrap_seed is not None:
+            d["bootstrap_seed"] = self.bootstrap_seed
+        if self.pooling is not None:
+            d["pooling"] = self.pooling
         return d
 
     @classmethod
@@ -155,11 +173,7 @@ class AnalysisSpec:
         if not isinstance(refs, dict):
             raise SpecError('"reference_levels" must map a column to its reference level, e.g. {"Sex": "Male"}')
         refs = {str(k): _level_name(v, k) for k, v in refs.items()}
-        ret = d.get("random_effect_tests", False)
-        if ret is None:
-            ret = False
-        if not isinstance(ret, bool) and not (isinstance(ret, int) and ret in (0, 1)):
-            raise SpecError(f'"random_effect_tests" must be true or false (got {_shown(ret)})')
+        ret = _yes_no(d, "random_effect_tests")
         title = d.get("title") or ""
         if not isinstance(title, str):
             raise SpecError(f'"title" must be text (got {_shown(title)})')
@@ -168,11 +182,73 @@ class AnalysisSpec:
             emm = [emm]  # one request written without the list around it
         if not isinstance(emm, list):
             raise SpecError('"emmeans" must be a list of requests, e.g. [{"specs": "Sex", "contrasts": ["pairwise"]}]')
+        compare = _yes_no(d, "compare_structures")
+        if compare and repeated is None:
+            raise SpecError('"compare_structures" compares residual covariance structures, so it needs "repeated" '
+                            '(e.g. {"structure": "AR1", "subject": "Subject", "index": "Time"}); add it or remove '
+                            '"compare_structures"')
+        nboot = _whole_number(d.get("bootstrap"), "bootstrap", 0, MAX_BOOTSTRAP, " replicates, e.g. 1000")
+        if nboot and not ret:
+            raise SpecError('"bootstrap" adds parametric-bootstrap p-values to the likelihood-ratio tests of the '
+                            'random effects; add "random_effect_tests": true or remove "bootstrap"')
+        seed = d.get("bootstrap_seed")
+        if seed is not None:
+            seed = _whole_number(seed, "bootstrap_seed", 0, 2 ** 32 - 1, ", e.g. 42")
+            if not nboot:
+                raise SpecError('"bootstrap_seed" only seeds the parametric bootstrap; set "bootstrap" to a number '
+                                'of replicates or remove "bootstrap_seed"')
         return cls(
             formula=formula, data=DataRef(data["path"], sheet), method=method, df_method=dfm,
-            factors=tuple(factors), reference_levels=refs, repeated=repeated, random_effect_tests=bool(ret),
+            factors=tuple(factors), reference_levels=refs, repeated=repeated, random_effect_tests=ret,
             emmeans=tuple(_emmeans_from(e) for e in emm), title=title,
-            anova_types=_anova_types(d.get("anova_types")))
+            anova_types=_anova_types(d.get("anova_types")), effect_sizes=_yes_no(d, "effect_sizes"),
+            compare_structures=compare, bootstrap=nboot, bootstrap_seed=seed,
+            pooling=_pooling(d.get("pooling"), formula))
+
+
+def pooling_columns(formula: Formula) -> list:
+    """Columns the pooling comparison can use: grouping columns of a random intercept.
+
+    A column qualifies when it is, on its own, the grouping factor of a random term with an
+    intercept (``(1 | g)``, ``(x | g)``, the outer factor of ``(1 | g/h)``), since the comparison
+    sets each group's fixed-factor estimate beside the overall intercept plus its BLUP.
+    """
+    return list(dict.fromkeys(g[0] for rt in formula.random if rt.intercept for g in rt.groups if len(g) == 1))
+
+
+def _pooling(v, formula_text: str) -> str | None:
+    if v is None or v == "":
+        return None
+    column = _column_name(v, '"pooling"')
+    allowed = pooling_columns(parse_formula(formula_text))
+    if column not in allowed:
+        if not allowed:
+            raise SpecError(f'"pooling" needs a random intercept for {_shown(column)} in the formula, like '
+                            f'(1 | {column}); this formula has no random intercept')
+        raise SpecError(f'"pooling" must name the grouping column of a random intercept in the formula; '
+                        f'use {" or ".join(_shown(c) for c in allowed)} (got {_shown(column)})')
+    return column
+
+
+def _yes_no(d: dict, key: str) -> bool:
+    """A yes/no option: true/false (1/0 accepted); missing or null is false."""
+    v = d.get(key, False)
+    if v is None:
+        return False
+    if not isinstance(v, bool) and not (isinstance(v, int) and v in (0, 1)):
+        raise SpecError(f'"{key}" must be true or false (got {_shown(v)})')
+    return bool(v)
+
+
+def _whole_number(v, key: str, low: int, high: int, what: str) -> int:
+    """A whole number in [low, high] (2000.0 accepted); missing or null is ``low``."""
+    if v is None:
+        return low
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+        raise SpecError(f'"{key}" must be a whole number from {low} to {high}{what} (got {_shown(v)})')
+    return v
 
 
 def _shown(v) -> str:

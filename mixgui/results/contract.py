@@ -14,7 +14,8 @@ from mixgui.engine.lmm import fit_lmm
 from mixgui.engine.lrt import random_effect_tests
 from mixgui.engine.repeated import fit_repeated
 from mixgui.engine.vc_ci import variance_component_cis
-from mixgui.errors import FitWarning, ModelError
+from mixgui.errors import DataError, FitWarning, ModelError
+from mixgui.results import additional
 
 
 def ols_contract(spec, design: Design):
@@ -27,7 +28,7 @@ def ols_contract(spec, design: Design):
     if 3 in spec.anova_types:
         # SAS/SPSS's type III hypotheses: what users comparing with those packages expect
         data["anova_type3"] = ols.anova_type3(fit, coding="sas")
-    extras = {"warnings": []}
+    extras = {"warnings": additional.not_applicable(spec, decomposable=False, has_random=False)}
     if spec.emmeans:
         df_res = float(fit.df_residual)
         data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, fit.vcov, lambda L: df_res, "residual")
@@ -36,9 +37,15 @@ def ols_contract(spec, design: Design):
 
 
 def _position_codes(design: Design, dataset, rep):
-    """Subject codes and index positions (sorted distinct values; a missing visit is a gap)."""
-    rows = design.rows
-    idx_raw = dataset.frame[rep.index].iloc[rows].reset_index(drop=True)
+    """Subject codes and index positions (sorted distinct values; a missing visit is a gap).
+
+    Without ``dataset`` the index is read from the design's own copy of the rows (a refit of a
+    finished analysis, e.g. by ML for a model comparison); it holds the same values.
+    """
+    if dataset is None:
+        idx_raw = design.frame[rep.index].reset_index(drop=True)
+    else:
+        idx_raw = dataset.frame[rep.index].iloc[design.rows].reset_index(drop=True)
     idx_num = pd.to_numeric(idx_raw, errors="coerce")
     if idx_num.notna().all():
         values = np.sort(idx_num.unique())
@@ -145,15 +152,43 @@ def mixed_contract(spec, design: Design, dataset, progress):
     if has_random and spec.repeated is None:
         data.update(effects.r2_icc(design, fit))
     extras = {"warnings": warnings}
-    if spec.random_effect_tests and has_random and spec.repeated is None:
+    decomposable = has_random and spec.repeated is None
+    if spec.random_effect_tests and decomposable:
         progress.step(0.7, "likelihood-ratio tests of the random effects")
-        data["random_effect_tests"] = random_effect_tests(design, _lmm_fitter(progress), progress=progress)
+        # the bootstrap reports 0..1 of its own work: shown as this stretch of the whole run
+        part = additional.SubProgress(progress, 0.7, 0.8)
+        seed = additional.DEFAULT_SEED if spec.bootstrap_seed is None else spec.bootstrap_seed
+        rows = random_effect_tests(design, _lmm_fitter(part), nboot=spec.bootstrap, progress=part, seed=seed)
+        data["random_effect_tests"] = additional.bootstrap_fields(rows, seed)
+    warnings += additional.not_applicable(spec, decomposable, has_random)
+    if spec.compare_structures and spec.repeated is not None:
+        progress.step(0.8, "comparing residual covariance structures")
+        data["structure_comparison"] = additional.structure_comparison(
+            spec, design, _position_codes(design, dataset, spec.repeated), spec.method == "REML", progress)
+    if spec.effect_sizes and decomposable:
+        progress.step(0.83, "effect sizes (refitting without each fixed term)")
+        try:
+            data["effect_sizes"] = additional.effect_sizes(design, fit, _lmm_fitter(progress))
+        except (ModelError, DataError, np.linalg.LinAlgError) as e:
+            warnings.append(FitWarning("not_computed", f"Effect sizes could not be computed: {_sentence(e)}",
+                                       "model"))
+    if spec.pooling and has_random:
+        progress.step(0.87, "pooling comparison")
+        try:
+            data["pooling_comparison"] = additional.pooling(design, fit, spec.pooling)
+        except (ModelError, DataError) as e:
+            warnings.append(FitWarning("not_computed", f"The pooling comparison was left out: {_sentence(e)}",
+                                       "model"))
     if spec.emmeans:
         progress.step(0.9, "marginal means")
         data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, inference.vcov, inference.df,
                                              inference.method)
         warnings += w
     return data, fit, inference, extras
+
+
+def _sentence(e) -> str:
+    return str(e).rstrip().rstrip(".") + "."
 
 
 def _positive_diagonal(vcov) -> bool:

@@ -5,6 +5,7 @@ Tables are built from the contract dict only, so what the window shows is exactl
 """
 from __future__ import annotations
 
+from mixgui.results import render_extra as extra
 from mixgui.results.tables import Column, Table
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual",
@@ -136,9 +137,17 @@ def _re_tests(d: dict) -> Table | None:
         return None
     cols = [Column("term", "Removed", "text"), Column("statistic", "LR χ²"), Column("df", "df", "df"),
             Column("p_value", "p (boundary)", "p"), Column("p_value_naive", "p (naive χ²)", "p")]
-    return Table("random_effect_tests", "Likelihood-ratio tests of random effects", cols, rows,
-                 ["ML fits with and without the term; p (boundary) uses the 50:50 mixture of χ²(k−1) and χ²(k), "
-                  "because a variance cannot be below zero; the naive χ² p-value is conservative."])
+    notes = ["ML fits with and without the term; p (boundary) uses the 50:50 mixture of χ²(k−1) and χ²(k), "
+             "because a variance cannot be below zero; the naive χ² p-value is conservative."]
+    boot = next((r for r in rows if r.get("bootstrap_replicates")), None)
+    if boot is not None:
+        cols.append(Column("p_value_bootstrap", "p (bootstrap)", "p"))
+        n = boot["bootstrap_replicates"]
+        notes.append(f"bootstrap p from {n} parametric-bootstrap replicates (responses simulated from the model "
+                     f"without the term, both models refitted; seed {boot.get('bootstrap_seed')}): the share of "
+                     f"replicates whose χ² is at least the observed one, counted as (1 + count) / (1 + {n}), so it "
+                     f"cannot be below {1 / (1 + n):.2g}.")
+    return Table("random_effect_tests", "Likelihood-ratio tests of random effects", cols, rows, notes)
 
 
 def _repeated(d: dict) -> list:
@@ -178,11 +187,17 @@ def _emmeans(d: dict) -> list:
 
 
 def tables_from_contract(d: dict, warnings=()) -> list:
-    """All tables for one result, in reading order, each with the warnings that concern it."""
-    tables = [_model_info(d), _fixed(d)]
+    """All tables for one result, in reading order, each with the warnings that concern it.
+
+    Optional blocks come right after the table they belong to: f² after the fixed effects, the
+    variance shares and the pooling comparison after the random effects, the structure
+    comparison after the residual covariance.
+    """
+    tables = [_model_info(d), _fixed(d), *extra.f2_tables(d)]
     if d.get("variance_components"):
         tables.append(_variances(d))
-    tables += _repeated(d)
+    tables += extra.variance_tables(d) + extra.pooling_tables(d)
+    tables += _repeated(d) + extra.structure_tables(d)
     for t in (_anova(d), *_lm_anovas(d), _re_tests(d), _diagnostics(d)):
         if t is not None:
             tables.append(t)
