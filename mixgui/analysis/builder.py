@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 from mixgui.analysis.formula import Formula, RandomTerm, parse_formula, quote, term_label
-from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest, Repeated
+from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest, Repeated, pooling_columns
 from mixgui.errors import SpecError
 
 CATEGORICAL = ("nominal", "ordinal", "identifier")
@@ -67,6 +67,16 @@ HELP = {
     "weights": "One weight per level; the weights of a contrast sum to zero, e.g. −1, 0.5, 0.5.",
     "random_effect_tests": "Test each random effect with a likelihood-ratio test (the model is refitted "
                            "without it by ML); the p-value accounts for the variance being ≥ 0.",
+    "effect_sizes": "Cohen's local f² of each fixed term (the model refitted without it), the share of the "
+                    "variance that is fixed, random and residual, and how much of each variance the predictors "
+                    "explain against the model with only an intercept.",
+    "bootstrap": "Parametric-bootstrap p-values for the random-effect tests: the model without the term is "
+                 "simulated this many times and refitted (exact where the chi-square mixture is only "
+                 "asymptotic, e.g. with few groups). 0 = off.",
+    "compare_structures": "Fit every residual covariance structure to the same rows and compare AIC and BIC "
+                          "(smaller is better), to choose the structure.",
+    "pooling": "Set the grouping beside the same model with the grouping as a fixed factor: no pooling "
+               "(each group on its own) against partial pooling (the mixed model's estimates).",
     "formula": "The model in lme4 syntax, e.g. score ~ time * treatment + (1 | clinic/patient). "
                "Edit it directly: the boxes follow.",
 }
@@ -129,6 +139,10 @@ class ModelDraft:
     reference_levels: dict = field(default_factory=dict)
     emmeans: tuple = ()
     random_effect_tests: bool = AnalysisSpec.random_effect_tests
+    effect_sizes: bool = AnalysisSpec.effect_sizes
+    compare_structures: bool = AnalysisSpec.compare_structures
+    bootstrap: int = AnalysisSpec.bootstrap
+    pooling: str | None = AnalysisSpec.pooling
     declared_factors: tuple = ()  # categorical columns of the file used outside the roles (e.g. a subject)
 
     def with_(self, **changes) -> ModelDraft:
@@ -406,16 +420,31 @@ def draft_to_spec(d: ModelDraft, base: AnalysisSpec | None = None) -> AnalysisSp
     """The analysis spec of the draft; ``base`` supplies what the builder does not edit (data, title)."""
     rep = d.repeated if d.repeated and d.repeated.subject and d.repeated.index else None
     factors = tuple(c for c in dict.fromkeys(d.factors + d.declared_factors) if c not in d.covariates)
-    return (base or AnalysisSpec()).with_(
-        formula=draft_to_formula(d), method=d.method, df_method=d.df_method, factors=factors,
+    formula = draft_to_formula(d)
+    # Options the model no longer supports are dropped here, as the analysis file would refuse them:
+    # a comparison of residual structures needs `repeated`, a bootstrap needs the tests, pooling
+    # needs its grouping as a random intercept.
+    base = base or AnalysisSpec()
+    try:
+        poolable = pooling_columns(parse_formula(formula)) if formula else []
+    except SpecError:
+        poolable = []
+    return base.with_(
+        formula=formula, method=d.method, df_method=d.df_method, factors=factors,
         reference_levels={k: v for k, v in d.reference_levels.items() if k in d.factors}, repeated=rep,
-        random_effect_tests=d.random_effect_tests, emmeans=tuple(d.emmeans))
+        random_effect_tests=d.random_effect_tests, emmeans=tuple(d.emmeans),
+        effect_sizes=d.effect_sizes, compare_structures=d.compare_structures and rep is not None,
+        bootstrap=d.bootstrap if d.random_effect_tests else 0,
+        bootstrap_seed=base.bootstrap_seed if d.random_effect_tests and d.bootstrap else None,
+        pooling=d.pooling if d.pooling in poolable else None)
 
 
 def spec_to_draft(spec: AnalysisSpec, dataset_columns=None, levels=None) -> ModelDraft:
     """The draft of a spec (the boxes of a saved analysis). Raises SpecError for a bad formula."""
     d = ModelDraft(method=spec.method, df_method=spec.df_method, reference_levels=dict(spec.reference_levels),
-                   repeated=spec.repeated, emmeans=tuple(spec.emmeans), random_effect_tests=spec.random_effect_tests)
+                   repeated=spec.repeated, emmeans=tuple(spec.emmeans), random_effect_tests=spec.random_effect_tests,
+                   effect_sizes=spec.effect_sizes, compare_structures=spec.compare_structures,
+                   bootstrap=spec.bootstrap, pooling=spec.pooling)
     # A reference level or marginal means say the column is categorical even when the data are not at hand.
     hints = tuple(spec.factors) + tuple(spec.reference_levels) + tuple(v for e in spec.emmeans for v in e.specs + e.by)
     if spec.formula.strip():

@@ -490,3 +490,53 @@ def test_pattern_icons_show_each_structure():
     for s in ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN"):
         pix = pattern_pixmap(s, 40)
         assert not pix.isNull() and pix.deviceIndependentSize().width() == 40
+
+
+# -- further analyses ----------------------------------------------------------------------------
+
+def test_further_analyses_reach_the_spec_and_the_results(make_builder, qtbot):
+    """Effect sizes, bootstrap and pooling are ticked in the builder and computed by the fit."""
+    b = make_builder("cli/sleepstudy.csv")
+    build_sleepstudy(qtbot, b)
+    card = b.random_box.cards[0]
+    card.slope_item(("Days",)).setCheckState(Qt.CheckState.Checked)
+    box = b.extras_box
+    assert box.effect_check.isEnabled() and not box.structures_check.isEnabled()
+    assert not box.bootstrap_check.isEnabled()  # needs the random-effect tests first
+    click(qtbot, box.effect_check)
+    assert b.spec().effect_sizes
+    click(qtbot, b.estimation_box.tests_check)
+    assert box.bootstrap_check.isEnabled() and not box.bootstrap_spin.isEnabled()
+    box.bootstrap_spin.setValue(20)
+    click(qtbot, box.bootstrap_check)
+    assert b.spec().bootstrap == 20 and box.bootstrap_spin.isEnabled()
+    choose(box.pooling_combo, "Subject")
+    spec = b.spec()
+    assert spec.pooling == "Subject" and spec.formula == "Reaction ~ Days + (Days | Subject)"
+    # unticking the tests drops the bootstrap from the analysis file, as the file would refuse it
+    click(qtbot, b.estimation_box.tests_check)
+    assert b.spec().bootstrap == 0 and not box.bootstrap_check.isEnabled()
+    b.undo_stack.undo()
+    spec = b.spec()
+    assert spec.bootstrap == 20 and spec.random_effect_tests
+    result = run(spec.with_(bootstrap=0), b.dataset())  # the bootstrap itself is tested in tests/results
+    f2 = {r["term"]: r for r in result.data["effect_sizes"]["f2"]}
+    want = _json("inference", "inference_refs.json")["f2"]["sleepstudy_rs"][0]
+    # R's r2_nakagawa by refitting: the same 1e-4 as the engine's own f2 test
+    assert f2["Days"]["f2"] == pytest.approx(want["f2"], rel=1e-4)
+    assert len(result.data["pooling_comparison"]["rows"]) == 18
+    assert {"effect_sizes_f2", "pooling_comparison"} <= {t.key for t in result.tables}
+
+
+def test_structure_comparison_is_offered_with_a_repeated_structure(make_builder, qtbot):
+    b = make_builder("lmm/orthodont.csv")
+    drop(b.roles["outcome"].model, ["distance"])
+    arrow(qtbot, b, b.roles["covariates"].arrow_button, ["age"])
+    assert not b.extras_box.structures_check.isEnabled()
+    b.repeated_box.changeRequested.emit({"subject": "Subject", "index": "age", "structure": "AR1"})
+    assert b.extras_box.structures_check.isEnabled() and not b.extras_box.effect_check.isEnabled()
+    click(qtbot, b.extras_box.structures_check)
+    spec = b.spec()
+    assert spec.compare_structures and spec.repeated.structure == "AR1"
+    rows = run(spec, b.dataset()).data["structure_comparison"]["rows"]
+    assert {r["structure"] for r in rows} >= {"ID", "CS", "AR1", "UN"}

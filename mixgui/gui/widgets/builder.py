@@ -15,9 +15,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from mixgui.analysis import builder as B
-from mixgui.analysis.spec import AnalysisSpec
+from mixgui.analysis.formula import parse_formula
+from mixgui.analysis.spec import AnalysisSpec, pooling_columns
 from mixgui.data.levels import sorted_levels
 from mixgui.errors import SpecError
+from mixgui.gui.widgets.builder_extras import ExtrasBox
 from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, ReferenceBox, RepeatedBox
 from mixgui.gui.widgets.builder_random import RandomEffectsBox
 from mixgui.gui.widgets.builder_roles import RoleBox, TermsBox, VariableSource
@@ -92,6 +94,8 @@ class ModelBuilder(QWidget):
         self.repeated_box.changeRequested.connect(self._change_repeated)
         self.estimation_box = EstimationBox()
         self.estimation_box.changeRequested.connect(self._change_options)
+        self.extras_box = ExtrasBox()
+        self.extras_box.changeRequested.connect(self._change_options)
         self.reference_box = ReferenceBox()
         self.reference_box.referenceRequested.connect(lambda col, lv: self._edit(
             B.set_reference_level(self._draft, col, lv), f"Reference level of {col}"))
@@ -129,7 +133,7 @@ class ModelBuilder(QWidget):
         body_layout.setSpacing(12)
         body_layout.addLayout(grid)
         for w in (self.terms_box, self.random_box, self.repeated_box, self.estimation_box, self.reference_box,
-                  self.emmeans_box):
+                  self.emmeans_box, self.extras_box):
             body_layout.addWidget(w)
         body_layout.addStretch(1)
         self.scroll = QScrollArea()
@@ -248,6 +252,7 @@ class ModelBuilder(QWidget):
         self.random_box.set_notes(self.notes())
         self.repeated_box.set_draft(d, levels)
         self.estimation_box.set_draft(d)
+        self.extras_box.set_draft(d, _poolable(d))
         factor_levels = self._levels_of(d.factors)
         self.reference_box.set_draft(d, factor_levels)
         self.emmeans_box.set_draft(d, factor_levels)
@@ -379,6 +384,14 @@ class ModelBuilder(QWidget):
                 event.ignore()
                 return True
         return super().eventFilter(obj, event)
+
+
+def _poolable(d: B.ModelDraft) -> list:
+    """Groupings with a random intercept (what the pooling comparison can use)."""
+    try:
+        return pooling_columns(parse_formula(B.draft_to_formula(d))) if d.outcome else []
+    except SpecError:
+        return []
 
 
 def error_html(formula: str, message: str) -> str:
