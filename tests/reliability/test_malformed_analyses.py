@@ -371,3 +371,35 @@ def test_kenward_roger_on_a_non_converged_csh_fit_gives_finite_tests(orthodont):
     assert np.all(np.diag(inference.vcov) > 0), np.diag(inference.vcov)
     rows = anova_table(design, inference)
     assert all(np.isfinite(r["f_value"]) for r in rows)
+
+
+@pytest.mark.parametrize("structure", [None, "AR1", "UN"])
+@pytest.mark.parametrize("with_random", [True, False])
+def test_further_analyses_with_every_kind_of_model_fit_or_say_why(orthodont, structure, with_random):
+    """Effect sizes, bootstrap, structure comparison and pooling, each asked for wherever the
+    analysis file accepts it: a result for each, or a 'not_computed' warning that says why."""
+    formula = "distance ~ agef * Sex" + (" + (1 | Subject)" if with_random else "")
+    spec = AnalysisSpec(formula=formula, factors=("agef",),
+                        repeated=Repeated(structure, "Subject", "age") if structure else None,
+                        random_effect_tests=with_random, bootstrap=5 if with_random else 0,
+                        effect_sizes=True, compare_structures=structure is not None,
+                        pooling="Subject" if with_random else None)
+    try:
+        result = run(spec, Dataset(orthodont.copy(), name="orthodont"))
+    except MixGUIError as e:
+        msg = str(e)
+        assert msg and "\n" not in msg, msg
+        assert with_random and structure == "UN", msg  # the documented refusal (see the test above)
+        return
+    d = result.data
+    result.to_json()
+    not_computed = [w for w in d["warning_details"] if w["kind"] == "not_computed"]
+    for w in not_computed:
+        assert w["message"] and "\n" not in w["message"]
+    if structure is not None:
+        assert d["structure_comparison"]["rows"], d.get("structure_comparison")
+    if with_random and structure is None:
+        assert d["effect_sizes"]["f2"] and d["pooling_comparison"]["rows"]
+        assert all(r["bootstrap_replicates"] == 5 for r in d["random_effect_tests"])
+    elif "effect_sizes" not in d:
+        assert not_computed, "effect sizes were asked for: either computed or a warning says why"
