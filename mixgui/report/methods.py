@@ -128,6 +128,21 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
         if spec.random_effect_tests and formula and formula.random:
             s.append("Each random term was tested with a likelihood-ratio test of ML fits with and without it; "
                      "p-values use the 50:50 mixture of χ² distributions because a variance cannot be negative.")
+            if spec.bootstrap:
+                s.append(f"Parametric-bootstrap p-values of these tests were computed from {spec.bootstrap} "
+                         "data sets simulated from the model without the term and refitted.")
+        if "effect_sizes" in data:
+            s.append("Effect sizes: Cohen's local f² of each fixed term from the marginal R² (Nakagawa & "
+                     "Schielzeth) of the model with and without the term, the proportions of fixed, random and "
+                     "residual variance, and the change of each variance component against the intercept-only "
+                     "model.")
+        if "structure_comparison" in data:
+            crit = "REML" if spec.method == "REML" else "ML"
+            s.append(f"Residual covariance structures were compared by AIC and BIC of {crit} fits to the same "
+                     "observations.")
+        if "pooling_comparison" in data:
+            s.append(f"The estimates for each {spec.pooling} were compared between the model with {spec.pooling} "
+                     "as a fixed factor (no pooling) and the mixed model (partial pooling).")
     if spec.reference_levels:
         s.append("Categorical predictors used treatment coding with "
                  + _and([f"{lv} as the reference level of {v}" for v, lv in spec.reference_levels.items()])

@@ -309,3 +309,12 @@ def test_r_script_reads_each_file_format_as_mixgui_does(tmp_path, form):
     result = run(spec, read_table(path, sheet))
     assert result.data["fixed_effects"][2]["term"] == "SexMale"
     _compare(result, _run_r(r_script(result, path), tmp_path))
+
+
+def test_methods_paragraph_names_the_further_analyses():
+    from mixgui.report.methods import methods_paragraph
+    spec = AnalysisSpec(formula="y ~ x + (1 | g)", random_effect_tests=True, bootstrap=500, pooling="g")
+    text = methods_paragraph(spec, {"effect_sizes": {}, "pooling_comparison": {}})
+    assert "from 500 data sets simulated" in text
+    assert "Cohen's local f²" in text and "g as a fixed factor (no pooling)" in text
+    assert "covariance structures were compared" not in text  # not asked for, not claimed
