@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mixgui.data.importing import EXCEL_SUFFIXES, TEXT_SUFFIXES
+from mixgui.gui.widgets.compare_dialog import open_compare_dialog
 
 DATA_FILTER = "Data files (*.csv *.txt *.tsv *.xlsx *.xlsm *.sav);;All files (*)"
 ANALYSIS_FILTER = "MixGUI analysis (*.json);;All files (*)"
@@ -45,7 +46,8 @@ def build_menus(window) -> None:
     window.open_example_action = action(window, "Open e&xample", c.open_example)
     window.open_analysis_action = action(window, "Open a&nalysis…", c.open_analysis_dialog)
     window.save_analysis_action = action(window, "Save analysis &file…", c.save_analysis_dialog,
-                                         tip="Save the model and how the data were read, without the data")
+                                         tip="Save the analysis shown (its model and how the data were read), "
+                                             "without the data")
     window.open_project_action = action(window, "&Open project…", c.open_project_dialog, "Ctrl+Shift+O")
     window.save_project_action = action(window, "&Save project", c.save_project, QKeySequence.StandardKey.Save,
                                         "Save data, analysis and settings in one .mixgui file (Ctrl+S)")
@@ -69,6 +71,20 @@ def build_menus(window) -> None:
     file_menu.addSeparator()
     file_menu.addAction(window.quit_action)
 
+    edit_menu = bar.addMenu("&Edit")
+    # The builder's own Undo/Redo actions, so their texts ("Undo Add Days to Covariates") and
+    # enabled states follow the session's undo stack in one place. Their shortcuts are widened from
+    # the builder to the whole window: Ctrl+Z undoes the last model edit wherever the focus is
+    # (a focused text field still undoes its own typing first).
+    window.undo_action = window.builder.undo_action
+    window.redo_action = window.builder.redo_action
+    for act, tip in ((window.undo_action, "Undo the last change of the analyses (Ctrl+Z)"),
+                     (window.redo_action, "Redo the change just undone (Ctrl+Shift+Z)")):
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setStatusTip(tip)
+        act.setToolTip(tip)
+        edit_menu.addAction(act)
+
     data_menu = bar.addMenu("&Data")
     window.wide_to_long_action = action(window, "&Reshape wide → long…", lambda: c.reshape_dialog(0),
                                         tip="One row per visit: what a mixed model needs")
@@ -87,6 +103,23 @@ def build_menus(window) -> None:
     window.cancel_action = action(window, "&Cancel fit\tEsc", window.cancel_fit)
     analysis_menu.addAction(window.fit_action)
     analysis_menu.addAction(window.cancel_action)
+    analysis_menu.addSeparator()
+    analyses = window.model_panel.analyses
+    window.new_analysis_action = action(window, "&New analysis", analyses.add, "Ctrl+Shift+N",
+                                        "Start another analysis of the same data")
+    window.duplicate_analysis_action = action(window, "&Duplicate analysis", analyses.duplicate,
+                                              tip="Copy the analysis shown, to try a variant")
+    window.rename_analysis_action = action(window, "Re&name analysis…", analyses.rename)
+    window.remove_analysis_action = action(window, "&Remove analysis", analyses.remove,
+                                           tip="Remove the analysis shown (Edit ▸ Undo brings it back)")
+    for act in (window.new_analysis_action, window.duplicate_analysis_action, window.rename_analysis_action,
+                window.remove_analysis_action):
+        analysis_menu.addAction(act)
+    analysis_menu.addSeparator()
+    window.compare_action = action(window, "&Compare analyses…", lambda: open_compare_dialog(window),
+                                   tip="Likelihood-ratio test, AIC and BIC of two or more fitted analyses "
+                                       "(R's anova)")
+    analysis_menu.addAction(window.compare_action)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(action(window, "&About MixGUI", window.show_about))
@@ -178,9 +211,11 @@ class Commands:
             self.window.open_analysis(path)
 
     def save_analysis_dialog(self) -> None:
+        """Ask where to save the current analysis (the one shown in the builder)."""
         w = self.window
         start = str(w.analysis_path or Path(self._folder()) / "analysis.json")
-        path, _ = QFileDialog.getSaveFileName(w, "Save analysis", start, ANALYSIS_FILTER)
+        name = w.session.current_analysis.name if w.session.current_analysis else "analysis"
+        path, _ = QFileDialog.getSaveFileName(w, f"Save analysis “{name}”", start, ANALYSIS_FILTER)
         if path:
             w.save_analysis(path if path.lower().endswith(".json") else path + ".json")
 

@@ -44,6 +44,8 @@ QLabel#tableTitle:disabled, QLabel#footnote:disabled, QLabel#message:disabled {{
 QLabel#warningBox:disabled {{ color: #a89a70; background: #fbf7ea; border-color: #eadcae; }}
 QScrollArea#results {{ background: {SURFACE}; border: none; }}
 QWidget#resultsBody {{ background: {SURFACE}; }}
+QScrollArea#builderScroll {{ background: {SURFACE}; border: none; }}
+QWidget#builderBody {{ background: {SURFACE}; }}
 QTableView {{
     background: {SURFACE}; gridline-color: #edf0f3; border: 1px solid {BORDER}; border-radius: 4px;
     selection-background-color: #d6e4f5; selection-color: {TEXT};
@@ -73,6 +75,8 @@ QPushButton#primary {{
 QPushButton#primary:hover {{ background: {ACCENT_DARK}; }}
 QPushButton#primary:disabled {{ background: #9fb8d8; border-color: #9fb8d8; }}
 QPushButton#copy {{ padding: 2px 10px; color: {ACCENT_DARK}; }}
+QPushButton#small {{ padding: 2px 10px; }}
+QFrame#rule {{ background: {BORDER}; border: none; max-height: 1px; min-height: 1px; }}
 QPushButton#copy:disabled {{ color: #a3acb7; }}
 QSplitter::handle {{ background: {BACKGROUND}; }}
 QStatusBar {{ background: {SURFACE}; border-top: 1px solid {BORDER}; color: {TEXT}; }}

@@ -6,6 +6,11 @@ saves (analysis file, project, recovery copy) records the stages, and whatever i
 replaying them gives, so a saved analysis reopens to the same table and the report's R script
 rebuilds it.
 
+The analyses come from the window's :class:`~mixgui.session.document.Session`, which the model
+builder edits: an analysis file holds the current analysis, a project (and a recovery copy) all
+of them with their names. Opening either loads the specs into the session, so the builder shows
+them.
+
 :class:`SessionMixin` gives :class:`~mixgui.gui.main_window.MainWindow` its file and data
 commands (given a path or a choice; the dialogs that ask for them are in :mod:`mixgui.gui.menus`).
 The module-level functions take the window, read its state and never show anything.
@@ -16,6 +21,7 @@ import importlib.resources
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from mixgui.analysis.spec import AnalysisSpec, DataRef, load_spec
@@ -24,6 +30,7 @@ from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions, load_analysis_data, read_with_options
 from mixgui.errors import DataError, MixGUIError
 from mixgui.fileio import atomic_write_text
+from mixgui.session.document import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +64,8 @@ def read_analysis(path) -> tuple:
 
 
 def analysis_dict(window, path) -> dict:
-    """The analysis file for the window's analysis, its data path relative to ``path`` when possible."""
-    spec = window.model_panel.spec()
+    """The analysis file of the current analysis, its data path relative to ``path`` when possible."""
+    spec = window.builder.spec()
     d = spec.to_dict()
     options = window.import_options
     data = dict(d["data"])
@@ -98,20 +105,37 @@ def snapshot(window, include_original: bool = True):
     from mixgui.session.project import Project
 
     ds = window.dataset
-    spec: AnalysisSpec = window.model_panel.spec()
+    session = window.session
+    specs = [a.spec for a in session.analyses]
     options = window.import_options
     original = None
     if ds is not None and ds.source:
         source = Path(ds.source)
-        spec = spec.with_(data=DataRef(str(source.resolve()), options.sheet if options else spec.data.sheet))
+        specs = [s.with_(data=DataRef(str(source.resolve()), options.sheet if options else s.data.sheet))
+                 for s in specs]
         if include_original and source.is_file() and source.stat().st_size <= MAX_ORIGINAL_BYTES:
             original = (source.name, source.read_bytes())
     dataset = None
     if ds is not None:  # a copy of the levels: the project must not change when the window does
         dataset = Dataset(ds.frame, ds.name, dict(ds.levels), dict(ds.labels), ds.source)
-    return Project(dataset=dataset, analyses=[spec], import_options=options, steps=list(window.steps),
+    # the names and which analysis was shown are the window's business: free metadata for the file
+    names = {"names": [a.name for a in session.analyses], "current": session.current}
+    return Project(dataset=dataset, analyses=specs, import_options=options, steps=list(window.steps),
                    recipes=list(window.recipes), original=original,
-                   metadata={"plot_share": window.results_panel.plot_share()})
+                   metadata={"plot_share": window.results_panel.plot_share(), "analyses": names})
+
+
+def project_analyses(project) -> tuple:
+    """``(analyses, current)`` of a loaded project: its specs with the names it saved (or "Analysis n")."""
+    specs = list(project.analyses) or [AnalysisSpec(data=DataRef(project.dataset.source or ""))]
+    meta = project.metadata.get("analyses") if isinstance(project.metadata, dict) else None
+    names = meta.get("names") if isinstance(meta, dict) else None
+    if not (isinstance(names, list) and len(names) == len(specs) and all(isinstance(n, str) and n.strip()
+                                                                           for n in names)):
+        names = [f"Analysis {k}" for k in range(1, len(specs) + 1)]  # an older or hand-made project
+    current = meta.get("current", 0) if isinstance(meta, dict) else 0
+    current = current if isinstance(current, int) and 0 <= current < len(specs) else 0
+    return [Analysis(n, s) for n, s in zip(names, specs)], current
 
 
 # -- reshaping and computed variables --------------------------------------------------------
@@ -163,7 +187,8 @@ def with_recipe(window, recipe) -> Dataset:
 def state_key(window) -> tuple:
     """What saving records: compare two keys with :func:`same_state`."""
     ds = window.dataset
-    return (window.model_panel.spec(), ds, dict(ds.levels) if ds is not None else None,
+    analyses = tuple((a.name, a.spec) for a in window.session.analyses)
+    return (analyses, ds, dict(ds.levels) if ds is not None else None,
             window.import_options, tuple(window.steps), tuple(window.recipes))
 
 
@@ -177,8 +202,8 @@ def same_state(a, b) -> bool:
 class SessionMixin:
     """Open, save, restructure, compute and export; mixed into the main window.
 
-    Expects the window's attributes (``dataset``, ``import_options``, ``steps``, ``recipes``,
-    ``model_panel``, ``results_panel``, ``status``, ``commands``, ``recovery``) and methods
+    Expects the window's attributes (``session``, ``dataset``, ``import_options``, ``steps``,
+    ``recipes``, ``builder``, ``results_panel``, ``status``, ``commands``, ``recovery``) and methods
     (``set_dataset``, ``show_error``, ``fit``, ``_refresh_levels``).
     """
 
@@ -191,7 +216,11 @@ class SessionMixin:
             return self._open_failed("Cannot open the data", path, e)
         self.set_data_state(dataset, options, [], [])
         self.analysis_path = self.project_path = None
-        self.model_panel.set_spec(self.model_panel.spec().with_(data=DataRef(str(dataset.source), options.sheet)))
+        # the analyses stay (a new file of the same study fits the same models), now about these data;
+        # reloaded from their specs, so the boxes are made anew from the new columns
+        ref = DataRef(str(dataset.source), options.sheet)
+        self.session.load_analyses([replace(a, spec=a.spec.with_(data=ref), draft=None)
+                                    for a in self.session.analyses], self.session.current)
         self.commands.add_recent(path)
         self.mark_saved()  # nothing done to the file yet: nothing to lose
         return True
@@ -204,7 +233,7 @@ class SessionMixin:
             return self._open_failed("Cannot open the analysis", path, e)
         self.set_data_state(dataset, made["import_options"], made["steps"], made["recipes"])
         self.analysis_path, self.project_path = Path(path), None
-        self._show_spec(spec)
+        self._show_analyses([Analysis("Analysis 1", spec)])
         self.commands.add_recent(path)
         self.mark_saved()
         if fit:
@@ -216,7 +245,7 @@ class SessionMixin:
         return self.open_analysis(example_path(), fit=fit)
 
     def save_analysis(self, path) -> bool:
-        """Write the analysis shown, with how its data were made, to ``path``."""
+        """Write the current analysis (the builder's), with how its data were made, to ``path``."""
         path = Path(path)
         try:
             write_analysis(self, path)
@@ -255,8 +284,7 @@ class SessionMixin:
             self.show_error("Cannot open the project", "The project holds no data.")
             return False
         self.set_data_state(project.dataset, project.import_options, project.steps, project.recipes)
-        spec = project.analyses[0] if project.analyses else AnalysisSpec(data=DataRef(project.dataset.source or ""))
-        self._show_spec(spec)
+        self._show_analyses(*project_analyses(project))
         self.project_path = Path(project_path) if project_path else None
         self.analysis_path = None
         return True
@@ -295,13 +323,14 @@ class SessionMixin:
             self.show_error(title, f"{Path(path).name} could not be opened ({type(e).__name__}: {e})")
         return False
 
-    def _show_spec(self, spec: AnalysisSpec) -> None:
-        for col in spec.factors:  # the analysis says these columns are categorical
-            if col in self.dataset.levels and self.dataset.levels[col] not in CATEGORICAL:
-                self.dataset.levels[col] = "nominal"
+    def _show_analyses(self, analyses: list, current: int = 0) -> None:
+        """Put opened analyses in the session (the builder shows the current one); history cleared."""
+        for a in analyses:
+            for col in a.spec.factors:  # the analysis says these columns are categorical
+                if col in self.dataset.levels and self.dataset.levels[col] not in CATEGORICAL:
+                    self.dataset.levels[col] = "nominal"
         self._refresh_levels()
-        self.model_panel.set_spec(spec)
-        self.analysis_title_label.setText(spec.title)
+        self.session.load_analyses(analyses, current)
 
     def set_data_state(self, dataset: Dataset, import_options, steps, recipes) -> None:
         """Show ``dataset`` made from its file by ``import_options``, ``steps`` and ``recipes``."""
@@ -339,8 +368,12 @@ class SessionMixin:
 
     # -- export -----------------------------------------------------------------------
     def can_export(self, explain: bool = False) -> bool:
-        """True when a result is shown and is the newest (no fit running, none cancelled or failed)."""
-        ok = self.results_panel.is_current() and not self.controller.is_current_running()
+        """True when the results shown are the current analysis's and up to date.
+
+        Not while a fit or a refit after an edit is on its way, nor after a cancelled or failed fit
+        (the pane greys its results then).
+        """
+        ok = self.results_panel.is_current() and self.live.shows_current() and not self.live.pending()
         if not ok and explain:
             self.show_error("Nothing to export yet", "Export writes the results shown; fit the model first "
                                                      "(Ctrl+R) and wait until the results are up to date.")

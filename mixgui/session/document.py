@@ -7,7 +7,8 @@ with :meth:`Session.subscribe` and redraw from the session; they never change it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import itertools
+from dataclasses import dataclass, field, replace
 
 from mixgui.analysis.builder import ModelDraft, draft_to_spec
 from mixgui.analysis.spec import AnalysisSpec
@@ -17,8 +18,12 @@ from mixgui.session.commands import Command, UndoStack
 DATASET = "dataset"     # the dataset was replaced (index None)
 ANALYSES = "analyses"   # analyses were added, removed or renamed (index: the one concerned)
 ANALYSIS = "analysis"   # the content of analysis ``index`` changed by an edit, undo or redo
-LOADED = "loaded"       # analysis ``index`` was replaced by a load (not an edit: nothing to undo)
+LOADED = "loaded"       # analysis ``index`` was replaced by a load (not an edit: nothing to undo);
+                        # after :meth:`Session.load_analyses` the whole list is new (index: the current one)
 CURRENT = "current"     # another analysis became current
+
+
+_UIDS = itertools.count(1)  # identities of analyses, unique in the process
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,16 @@ class Analysis:
     draft : ModelDraft or None
         The builder's fuller view of ``spec`` (which box each variable sits in); None until a
         builder has shown it.
+    uid : int
+        Identifies the analysis across edits, renames, undo and redo (``dataclasses.replace``
+        keeps it; a new or duplicated analysis gets a new one), so a view can keep things per
+        analysis, e.g. its last fit. Not part of equality.
     """
 
     name: str
     spec: AnalysisSpec
     draft: ModelDraft | None = None
+    uid: int = field(default_factory=lambda: next(_UIDS), compare=False)
 
 
 class _Replace(Command):
@@ -181,6 +191,16 @@ class Session:
         if clear_history:
             self.undo_stack.clear()
         self._emit(LOADED, index)
+
+    def load_analyses(self, analyses, current: int = 0) -> None:
+        """Replace every analysis by opened ones (a project, a new document: history cleared).
+
+        Emits ``(LOADED, current)`` once; views that list the analyses redraw the whole list.
+        """
+        self._analyses = list(analyses) or [Analysis("Analysis 1", AnalysisSpec())]
+        self._current = min(max(int(current), 0), len(self._analyses) - 1)
+        self.undo_stack.clear()
+        self._emit(LOADED, self._current)
 
     def set_current(self, index: int) -> None:
         """Show another analysis (navigation, not an edit)."""

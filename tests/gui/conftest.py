@@ -99,11 +99,11 @@ class GatedRun:
     notices cancellation after it has finished.
     """
 
-    def __init__(self, ignore_cancel: bool = False, open_from: int | None = None):
+    def __init__(self, ignore_cancel: bool = False, open_from: int | None = None, max_calls: int = 20):
         self.ignore_cancel = ignore_cancel
         self.open_from = open_from  # calls from this index on do not wait
-        self.gates: list = [threading.Event() for _ in range(20)]
-        self.entered: list = [threading.Event() for _ in range(20)]
+        self.gates: list = [threading.Event() for _ in range(max_calls)]
+        self.entered: list = [threading.Event() for _ in range(max_calls)]
         self.calls = 0
         self.cancelled_calls: list = []
         self._lock = threading.Lock()
@@ -145,3 +145,39 @@ def gated_run():
 def gated_run_class():
     """The :class:`GatedRun` class, for tests that need one with other options."""
     return GatedRun
+
+
+def type_formula_into(window, text: str) -> None:
+    """Replace the model's formula as a user does: select all, paste ``text``, press Return.
+
+    A paste is one ``textEdited`` (so one edit of the model, like a typed formula merged into one
+    undo step); Return tidies the text into the builder's canonical form.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    edit = window.model_panel.formula_edit
+    edit.setFocus()
+    edit.selectAll()
+    edit.insert(text)
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+
+
+@pytest.fixture
+def type_formula():
+    """:func:`type_formula_into` as a fixture (tests/reliability imports this folder's fixtures)."""
+    return type_formula_into
+
+
+def choose_option(combo, data) -> None:
+    """Pick the item whose data is ``data`` in a combo box, as a user's choice does (``activated``)."""
+    i = combo.findData(data)
+    assert i >= 0, f"{data!r} not offered"
+    combo.setCurrentIndex(i)
+    combo.activated.emit(i)
+
+
+@pytest.fixture
+def choose():
+    """:func:`choose_option` as a fixture."""
+    return choose_option

@@ -44,20 +44,22 @@ def test_bad_analysis_file_keeps_the_session(make_window, tmp_path):
     assert w.model_panel.spec() == spec
 
 
-def test_invalid_formula_shows_the_message_and_fit_does_not_crash(make_window, qtbot, gated_run):
+def test_invalid_formula_shows_the_message_and_fit_does_not_crash(make_window, qtbot, gated_run, type_formula):
     w = make_window(run_fn=gated_run)
     w.open_example(fit=False)
     panel = w.model_panel
+    panel.formula_edit.end(False)
     qtbot.keyClicks(panel.formula_edit, " +")  # as typed: "... + (1 | clinic/patient) +"
     assert panel.formula_error() is not None and "position" in panel.formula_error()
     assert panel.formula_error_label.isVisible()
     assert "Position" in panel.formula_error_label.text()
     assert panel.formula_edit.property("invalid") is True
+    assert "cannot be read" in panel.note() and not w.live.pending()  # no refit of an unreadable model
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
     assert gated_run.calls == 0  # nothing was started
     assert "formula cannot be read" in w.results_panel.message()
     # fixing it removes the message and fitting works again
-    panel.formula_edit.setText("score ~ time + (1 | patient)")
+    type_formula(w, "score ~ time + (1 | patient)")
     assert not panel.formula_error_label.isVisible() and panel.formula_error() is None
     gated_run.release(0)
     with qtbot.waitSignal(w.controller.finished, timeout=TIMEOUT):
@@ -65,28 +67,51 @@ def test_invalid_formula_shows_the_message_and_fit_does_not_crash(make_window, q
     assert w.results_panel.message() is None
 
 
-def test_unknown_column_is_a_message_from_the_real_run(make_window, qtbot):
+def test_unknown_column_is_caught_as_it_is_typed(make_window, qtbot, type_formula):
     w = make_window()
     w.open_example(fit=False)
-    w.model_panel.formula_edit.setText("scor ~ time")
+    before = w.model_panel.spec()
+    type_formula(w, "scor ~ time")
+    assert 'did you mean "score"' in w.model_panel.formula_error()
+    assert w.model_panel.spec() == before  # the boxes keep the last model that can be fitted
+    rev = w.controller.revision
+    w.fit()
+    assert w.controller.revision == rev  # nothing was started
+    assert 'did you mean "score"' in w.results_panel.message()
+
+
+def test_a_model_the_data_cannot_fit_is_a_message_from_the_real_run(make_window, qtbot, type_formula):
+    w = make_window()
+    w.open_example(fit=False)
+    type_formula(w, "visit ~ time")  # visit is a column, but it holds text
+    assert w.model_panel.formula_error() is None
     with qtbot.waitSignal(w.controller.failed, timeout=TIMEOUT) as blocker:
         w.fit()
-    assert 'did you mean "score"' in blocker.args[1]
+    assert 'the outcome "visit" is not numeric' in blocker.args[1]
     assert w.results_panel.message() == blocker.args[1]
+    assert "did not succeed" in w.model_panel.note()
 
 
-def test_level_changes_flow_into_the_factors(make_window):
+def test_level_changes_flow_into_the_builder(make_window):
     w = make_window()
     w.open_example(fit=False)
+    b = w.builder
     assert w.dataset.levels["patient"] == "nominal"  # the analysis lists it as a factor
-    w.set_level("age", "ordinal")
-    assert "age" in w.model_panel.checked_factors()
-    w.model_panel.formula_edit.setText("score ~ age + time + (1 | patient)")
-    assert set(w.model_panel.spec().factors) == {"age", "patient"}
-    w.model_panel.set_factor_checked("age", False)
-    item = w.model_panel.factor_list.findItems("time", Qt.MatchFlag.MatchExactly)[0]
-    item.setCheckState(Qt.CheckState.Checked)  # as a click would
-    assert w.dataset.levels["time"] == "nominal"
+    assert b.roles["covariates"].columns() == ["time", "age"] and b.roles["factors"].columns() == ["treatment"]
+    w.set_level("age", "ordinal")  # a covariate made categorical moves to Factors, its term stays
+    assert b.roles["factors"].columns() == ["treatment", "age"] and b.roles["covariates"].columns() == ["time"]
+    assert set(w.model_panel.spec().factors) == {"treatment", "age", "clinic", "patient"}
+    assert w.model_panel.spec().formula == "score ~ time * treatment + age + (1 | clinic/patient)"
+    assert w.undo_action.text() == "Undo Treat age as categorical"
+    assert b.variables.model.item(b.variables.model.columns().index("age")).toolTip() == "age: ordinal"
+    w.set_level("age", "continuous")
+    assert b.roles["covariates"].columns() == ["time", "age"] and "age" not in w.model_panel.spec().factors
+    w.set_level("time", "nominal")
+    assert w.dataset.levels["time"] == "nominal" and "time" in b.roles["factors"].columns()
+    w.undo_action.trigger()  # undo takes back the model's change, not the measurement level
+    assert "time" in b.roles["covariates"].columns() and w.dataset.levels["time"] == "nominal"
+    w.set_level("visit", "ordinal")  # not in the model: only its icon changes
+    assert w.model_panel.spec().formula == "score ~ time * treatment + age + (1 | clinic/patient)"
     w.set_level("treatment", "continuous")  # text cannot be continuous
     assert w.dataset.levels["treatment"] == "nominal"
     menu = w.variable_list.menu_for("time")
@@ -96,11 +121,11 @@ def test_level_changes_flow_into_the_factors(make_window):
     assert not [a for a in text_menu.actions() if a.text().startswith("Continuous")][0].isEnabled()
 
 
-def test_save_and_reopen_analysis(make_window, tmp_path):
+def test_save_and_reopen_analysis(make_window, tmp_path, choose):
     w = make_window()
     w.open_example(fit=False)
-    w.model_panel.ml_radio.setChecked(True)
-    w.model_panel.df_combo.setCurrentIndex(w.model_panel.df_combo.findData("kenward-roger"))
+    w.builder.estimation_box.method_buttons["ML"].click()
+    choose(w.builder.estimation_box.df_combo, "kenward-roger")
     out = tmp_path / "mine.json"
     assert w.save_analysis(out)
     saved = json.loads(out.read_text())

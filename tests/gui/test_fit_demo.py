@@ -47,12 +47,13 @@ def _check_table_against_contract(window, result) -> dict:
     return shown
 
 
-def test_demo_ols_variant_matches_lstsq(make_window, qtbot):
+def test_demo_ols_variant_matches_lstsq(make_window, qtbot, type_formula):
     pytest.importorskip("mixgui.engine.ols")
     window = make_window()
     assert window.open_example(fit=False)
     assert window.windowTitle() == "MixGUI — square_study: long"
-    window.model_panel.formula_edit.setText("score ~ time * treatment + age")
+    type_formula(window, "score ~ time * treatment + age")
+    assert window.builder.random_box.cards == []  # the random effects went with the formula
     result = _fit_by_click(qtbot, window)
     shown = _check_table_against_contract(window, result)
 

@@ -73,10 +73,11 @@ def _estimate(result, term):
     return raw, format_value(raw, col.kind)
 
 
-def test_wide_xlsx_to_reports(make_window, qtbot, tmp_path):
+def test_wide_xlsx_to_reports(make_window, qtbot, tmp_path, type_formula):
     w = make_window()
     _import_reshape_compute(w, qtbot)
-    w.model_panel.formula_edit.setText(FORMULA)
+    type_formula(w, FORMULA)
+    assert w.model_panel.spec().formula == FORMULA and w.model_panel.formula_error() is None
     with qtbot.waitSignal(w.controller.finished, timeout=FIT_TIMEOUT_MS) as blocker:
         blocker.connect(w.controller.failed)
         w.fit()
@@ -121,10 +122,10 @@ def test_wide_xlsx_to_reports(make_window, qtbot, tmp_path):
     assert list(out["csv"].glob("plot_*.png"))
 
 
-def test_saved_analysis_rebuilds_the_same_table(make_window, qtbot, tmp_path):
+def test_saved_analysis_rebuilds_the_same_table(make_window, qtbot, tmp_path, type_formula):
     w = make_window()
     _import_reshape_compute(w, qtbot)
-    w.model_panel.formula_edit.setText(FORMULA)
+    type_formula(w, FORMULA)
     path = tmp_path / "bp.json"
     assert w.save_analysis(path)
     saved = json.loads(path.read_text())
@@ -137,6 +138,8 @@ def test_saved_analysis_rebuilds_the_same_table(make_window, qtbot, tmp_path):
     pd.testing.assert_frame_equal(w2.dataset.frame, w.dataset.frame)
     assert (w2.import_options, w2.steps, w2.recipes) == (w.import_options, w.steps, w.recipes)
     assert w2.model_panel.formula_edit.text() == FORMULA
+    spec = w.model_panel.spec()  # the same model and options; only the data path is now relative
+    assert w2.model_panel.spec().with_(data=spec.data) == spec
     assert not w2.is_dirty()
 
 
@@ -167,4 +170,6 @@ def test_compute_dialog_kinds_notes_and_errors(make_window, qtbot):
     _ok(qtbot, cd)
     assert set(w.dataset.frame["arm"]) == {"usual care", "treated"}
     assert w.dataset.levels["arm"] == "nominal"
-    assert "arm" in [w.model_panel.factor_list.item(i).text() for i in range(w.model_panel.factor_list.count())]
+    variables = w.builder.variables.model  # the builder lists the new variable, as categorical
+    assert "arm" in variables.columns()
+    assert variables.item(variables.columns().index("arm")).toolTip() == "arm: nominal"

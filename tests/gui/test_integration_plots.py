@@ -121,7 +121,7 @@ class _SlowAfterFirst:
         return run(spec, dataset, progress)
 
 
-def test_plots_grey_while_a_fit_runs_and_are_replaced_as_a_whole(make_window, qtbot):
+def test_plots_grey_while_a_fit_runs_and_are_replaced_as_a_whole(make_window, qtbot, type_formula):
     slow = _SlowAfterFirst()
     w = make_window(run_fn=slow)
     try:
@@ -130,7 +130,7 @@ def test_plots_grey_while_a_fit_runs_and_are_replaced_as_a_whole(make_window, qt
         panel = w.results_panel
         old_tabs = list(panel.plots.tabs)
         w.data_grid.clearSelection()
-        w.model_panel.formula_edit.setText("score ~ time + (1 | patient)")
+        type_formula(w, "score ~ time + (1 | patient)")
         with qtbot.waitSignal(w.controller.started, timeout=5000):
             w.fit()
         assert panel.is_updating() and not panel.plots.isEnabled()
@@ -145,7 +145,7 @@ def test_plots_grey_while_a_fit_runs_and_are_replaced_as_a_whole(make_window, qt
         assert not set(map(id, panel.plots.tabs)) & set(map(id, old_tabs))
         assert panel.plot_tab("by_group").figure.title == "Residuals by patient"
         # a failed fit removes the plots with the tables
-        w.model_panel.formula_edit.setText("scor ~ time")
+        type_formula(w, "visit ~ time")  # visit holds text: the run refuses it
         with qtbot.waitSignal(w.controller.failed, timeout=FIT_TIMEOUT_MS):
             w.fit()
         assert panel.plots.count() == 0 and not panel.plots.isVisible()

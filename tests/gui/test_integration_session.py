@@ -29,12 +29,12 @@ def _estimates(result) -> dict:
     return {r["term"]: r["estimate"] for r in result.data["fixed_effects"]}
 
 
-def test_project_round_trip_gives_the_same_data_analysis_and_results(make_window, qtbot, tmp_path):
+def test_project_round_trip_gives_the_same_data_analysis_and_results(make_window, qtbot, tmp_path, type_formula):
     w = make_window()
     w.open_example(fit=False)
     assert w.add_recipe(Center("age_c", "age"))
-    w.model_panel.formula_edit.setText("score ~ time * treatment + age_c + (1 | clinic/patient)")
-    w.model_panel.ml_radio.setChecked(True)
+    type_formula(w, "score ~ time * treatment + age_c + (1 | clinic/patient)")
+    w.builder.estimation_box.method_buttons["ML"].click()
     first = _fit(qtbot, w)
     assert w.is_dirty()
     path = tmp_path / "study.mixgui"
@@ -56,11 +56,11 @@ def test_project_round_trip_gives_the_same_data_analysis_and_results(make_window
     assert recent[0] == str(path.resolve()) and len(recent) <= 8
 
 
-def test_autosave_after_a_fit_and_restore_in_a_new_window(make_window, qtbot, recovery_folder):
+def test_autosave_after_a_fit_and_restore_in_a_new_window(make_window, qtbot, recovery_folder, type_formula, choose):
     w = make_window(recovery_folder=recovery_folder)
     assert w.recovery.folder == recovery_folder
     w.open_example(fit=False)
-    w.model_panel.formula_edit.setText("score ~ time + age + (1 | patient)")
+    type_formula(w, "score ~ time + age + (1 | patient)")
     _fit(qtbot, w)
     saved = w.recovery.autosaver.path
     assert saved.parent == recovery_folder and saved.exists()
@@ -68,8 +68,8 @@ def test_autosave_after_a_fit_and_restore_in_a_new_window(make_window, qtbot, re
     assert not saved.exists()  # saved properly: the recovery copy is no longer needed
     _fit(qtbot, w)
     assert not saved.exists()  # nothing unsaved to recover
-    w.model_panel.formula_edit.setText("score ~ time + age + (1 | patient)")
-    w.model_panel.df_combo.setCurrentIndex(w.model_panel.df_combo.findData("kenward-roger"))
+    type_formula(w, "score ~ time + age + (1 | patient)")  # the same model: no change
+    choose(w.builder.estimation_box.df_combo, "kenward-roger")
     _fit(qtbot, w)
     assert saved.exists()
     # the session "dies": its copy now belongs to a process that no longer runs
@@ -138,12 +138,12 @@ def test_crash_handler_writes_a_report_saves_and_keeps_the_window(make_window, q
     _fit(qtbot, w)  # still usable
 
 
-def test_closing_with_unsaved_work_asks(make_window, qtbot, tmp_path):
+def test_closing_with_unsaved_work_asks(make_window, qtbot, tmp_path, type_formula):
     w = make_window()
     w.confirm_close = True
     w.open_example(fit=False)
     assert not w.is_dirty()
-    w.model_panel.formula_edit.setText("score ~ time + (1 | patient)")
+    type_formula(w, "score ~ time + (1 | patient)")
     assert w.is_dirty()
     asked = []
 
@@ -173,7 +173,11 @@ def test_closing_with_unsaved_work_asks(make_window, qtbot, tmp_path):
 def test_menus_and_shortcuts(make_window, qtbot, gated_run):
     w = make_window(run_fn=gated_run)
     menus = [a.text() for a in w.menuBar().actions()]
-    assert menus == ["&File", "&Data", "&Analysis", "&Help"]
+    assert menus == ["&File", "&Edit", "&Data", "&Analysis", "&Help"]
+    assert w.undo_action.shortcut() == QKeySequence("Ctrl+Z")
+    assert QKeySequence("Ctrl+Shift+Z") in w.redo_action.shortcuts()
+    assert w.undo_action.shortcutContext() == Qt.ShortcutContext.WindowShortcut
+    assert not w.undo_action.isEnabled() and w.undo_action.text() == "Undo"
     assert w.open_data_action.shortcut() == QKeySequence("Ctrl+O")
     assert w.save_project_action.shortcut() == QKeySequence("Ctrl+S")
     assert w.export_action.shortcut() == QKeySequence("Ctrl+E")

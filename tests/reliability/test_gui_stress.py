@@ -1,4 +1,5 @@
-"""The window under stress: close during a fit, new data during a fit, cancel ten times, a million rows.
+"""The window under stress: close during a fit, new data during a fit, cancel ten times, a million rows,
+and a storm of model edits, analysis switches and undos while the results refit after each.
 
 Real fits (``mixgui.results.run.run``) on data big enough to take a while, plus the gated fake
 fits of tests/gui where a test must decide when a fit ends. The fixtures are tests/gui's own
@@ -66,7 +67,8 @@ SLOW_SPEC = AnalysisSpec(formula="score ~ dose + (dose | patient) + (1 | site)",
 
 def _show(window, dataset: Dataset, spec: AnalysisSpec) -> None:
     window.set_dataset(dataset)
-    window.model_panel.set_spec(spec)
+    window.builder.set_spec(spec)  # the model pane is the builder
+    assert window.builder.formula_error() is None and window.builder.spec() == spec
 
 
 def test_closing_the_window_during_a_real_fit_stops_its_thread(make_window, qtbot):
@@ -95,7 +97,7 @@ def test_loading_new_data_during_a_fit_drops_the_old_fit(make_window, qtbot):
     with qtbot.waitSignal(w.controller.cancelled, timeout=TIMEOUT, check_params_cb=lambda r: r == old):
         w.set_dataset(Dataset(small, name="sleepstudy"))
     assert finished == [] and w.results_panel.table_keys() == []
-    w.model_panel.set_spec(AnalysisSpec(formula="Reaction ~ Days + (Days | Subject)", data=DataRef("sleepstudy.csv")))
+    w.builder.set_spec(AnalysisSpec(formula="Reaction ~ Days + (Days | Subject)", data=DataRef("sleepstudy.csv")))
     with qtbot.waitSignal(w.controller.finished, timeout=TIMEOUT) as done:
         new = w.fit()
     assert done.args[0] == new and new > old
@@ -138,7 +140,7 @@ def test_cancelling_ten_times_in_a_row_then_a_fit_succeeds(make_window, qtbot):
     # the window still works: a small fit runs to the end
     small = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
     w.set_dataset(Dataset(small, name="sleepstudy"))
-    w.model_panel.set_spec(AnalysisSpec(formula="Reaction ~ Days + (1 | Subject)", data=DataRef("sleepstudy.csv")))
+    w.builder.set_spec(AnalysisSpec(formula="Reaction ~ Days + (1 | Subject)", data=DataRef("sleepstudy.csv")))
     with qtbot.waitSignal(w.controller.finished, timeout=TIMEOUT):
         w.fit()
     assert "fixed_effects" in w.results_panel.table_keys()
@@ -149,7 +151,7 @@ def test_cancel_pressed_rapidly_without_waiting(make_window, qtbot):
     w = make_window()
     small = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
     w.set_dataset(Dataset(small, name="sleepstudy"))
-    w.model_panel.set_spec(AnalysisSpec(formula="Reaction ~ Days + (Days | Subject)", data=DataRef("sleepstudy.csv")))
+    w.builder.set_spec(AnalysisSpec(formula="Reaction ~ Days + (Days | Subject)", data=DataRef("sleepstudy.csv")))
     for _ in range(10):
         w.fit()
         w.cancel_fit()
@@ -205,8 +207,8 @@ def test_a_million_rows_in_the_window_stay_responsive(make_window, qtbot, millio
     model = w.data_grid.data_model()
     assert model.total_rows == N and model.rowCount() <= 10_000  # rows arrive in batches, never all at once
     # a fit on all rows starts and is cancelled within a few seconds
-    w.model_panel.set_spec(AnalysisSpec(formula="`outcome score` ~ dose + arm + (1 | `patient id`)",
-                                        data=DataRef("million.csv")))
+    w.builder.set_spec(AnalysisSpec(formula="`outcome score` ~ dose + arm + (1 | `patient id`)",
+                                    data=DataRef("million.csv")))
     t0 = time.perf_counter()
     with qtbot.waitSignal(w.controller.started, timeout=TIMEOUT):
         rev = w.fit()
@@ -215,3 +217,52 @@ def test_a_million_rows_in_the_window_stay_responsive(make_window, qtbot, millio
         w.cancel_fit()
     assert time.perf_counter() - t0 < 10, "a fit on a million rows took too long to start and cancel"
     assert w.status.text() == "Ready · fit cancelled"
+
+
+# -- live refits under a storm of edits -------------------------------------------------------------
+
+FORMULAS = ("score ~ time + (1 | patient)", "score ~ time * treatment + (1 | clinic/patient)",
+            "score ~ age + (1 | clinic)", "score ~ time")
+
+
+def test_edits_switches_and_undo_in_any_order_never_show_a_result_under_another_model(make_window, qtbot):
+    """300 random edits, analysis switches, undos, redos and Fit presses, with fits landing in between.
+
+    After every step: a result shown without the "stale" banner is the fit of exactly the model the
+    builder shows, for the analysis shown. At the end the results catch up with the last model.
+    """
+    import random
+
+    run = GatedRun(open_from=0, max_calls=400)  # results come back at once, from the worker thread
+    w = make_window(run_fn=run, refit_delay_ms=15)
+    w.open_example(fit=False)
+    b, analyses, panel, rng = w.builder, w.model_panel.analyses, w.results_panel, random.Random(7)
+    actions = [
+        lambda: b.estimation_box.method_buttons[rng.choice(["ML", "REML"])].click(),
+        lambda: _gui.choose_option(b.estimation_box.df_combo, rng.choice(["satterthwaite", "kenward-roger"])),
+        lambda: _gui.type_formula_into(w, rng.choice(FORMULAS)),
+        lambda: analyses.duplicate() if len(w.session.analyses) < 4 else analyses.remove(),
+        lambda: analyses.list.setCurrentRow(rng.randrange(len(w.session.analyses))),
+        lambda: w.undo_action.trigger(),
+        lambda: w.redo_action.trigger(),
+        lambda: w.fit(),
+    ]
+
+    def check(step):
+        if panel.result is not None and not panel.is_updating():
+            assert panel.result.spec == b.spec(), f"step {step}: a result under another model"
+            assert w.live.shows_current(), f"step {step}: another analysis's result"
+
+    try:
+        for step in range(300):
+            rng.choice(actions)()
+            check(step)
+            if rng.random() < 0.3:
+                qtbot.wait(rng.choice([0, 5, 40]))  # let some fits land and some refit timers fire
+                check(step)
+        qtbot.waitUntil(lambda: panel.is_current() and not w.live.pending() and not w.controller.is_running(),
+                        timeout=TIMEOUT)
+        assert panel.result.spec == b.spec() and w.live.shows_current()
+        assert run.calls < 300  # quick edits share one refit
+    finally:
+        run.release_all()

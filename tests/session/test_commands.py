@@ -248,3 +248,30 @@ def test_set_dataset_and_bad_index(session):
     assert session.dataset == "data" and session.events[-1] == ("dataset", None)
     with pytest.raises(IndexError):
         session.set_current(5)
+
+
+def test_an_analysis_keeps_its_identity_through_edits_renames_and_undo(session):
+    uid = session.current_analysis.uid
+    session.edit_draft(B.formula_to_draft("y ~ x"), "model")
+    session.rename_analysis(0, "Main")
+    assert session.current_analysis.uid == uid
+    copy = session.duplicate_analysis(0)
+    assert session.analyses[copy].uid != uid  # a copy is another analysis, with the same spec
+    session.remove_analysis(0)
+    session.undo_stack.undo()
+    assert [a.uid for a in session.analyses][0] == uid  # brought back, not remade
+    session.undo_stack.undo()
+    session.undo_stack.undo()
+    assert session.current_analysis.uid == uid and session.current_analysis.name == "Analysis 1"
+    assert Analysis("A", AnalysisSpec()) == Analysis("A", AnalysisSpec())  # identity is not equality
+
+
+def test_load_analyses_replaces_the_list_and_clears_the_history(session):
+    session.edit_draft(B.formula_to_draft("y ~ x"), "model")
+    opened = [Analysis("First", AnalysisSpec(formula="y ~ 1")), Analysis("Second", AnalysisSpec(formula="y ~ x"))]
+    session.load_analyses(opened, current=1)
+    assert [a.name for a in session.analyses] == ["First", "Second"] and session.current == 1
+    assert session.events[-1] == (LOADED, 1) and not session.undo_stack.can_undo()
+    session.load_analyses([], current=5)  # nothing opened: one empty analysis, as a new session
+    assert len(session.analyses) == 1 and session.current == 0
+    assert session.current_analysis.spec == AnalysisSpec()

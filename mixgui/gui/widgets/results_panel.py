@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
 from mixgui.results.tables import Table
 
+PLACEHOLDER = "Build a model in the middle pane; the results appear here."
+
 
 class ResultTableView(QTableView):
     """A table view as tall as its rows: the results pane scrolls, not each table."""
@@ -149,11 +151,14 @@ class ResultsPanel(QWidget):
     -------
     shown(revision)
         New content (tables or a message) was put in place.
+    cleared()
+        The pane was emptied (:meth:`clear`).
     rowClicked(row)
         A point of a plot was clicked; ``row`` is its 0-based position in the dataset.
     """
 
     shown = Signal(int)
+    cleared = Signal()
     rowClicked = Signal(int)
 
     def __init__(self, parent=None):
@@ -175,7 +180,7 @@ class ResultsPanel(QWidget):
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.message_label.hide()
-        self.placeholder = QLabel("Choose a model and press Fit; the results appear here.")
+        self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setObjectName("muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
@@ -250,8 +255,9 @@ class ResultsPanel(QWidget):
         return self.result is not None and not self.is_updating()
 
     # -- content ----------------------------------------------------------------------
-    def clear(self) -> None:
-        """Empty the pane (e.g. after opening other data)."""
+    def clear(self, text: str | None = None) -> None:
+        """Empty the pane (e.g. after opening other data); ``text`` replaces the usual placeholder."""
+        self.placeholder.setText(text or PLACEHOLDER)
         self._clear_cards()
         self.plots.clear_plots()
         self.revision = None
@@ -261,6 +267,7 @@ class ResultsPanel(QWidget):
         self.splitter.hide()
         self.placeholder.show()
         self._grey_plots(False)
+        self.cleared.emit()
 
     def show_result(self, revision: int, result) -> None:
         """Replace whatever is shown by the tables and plots of ``result``."""
