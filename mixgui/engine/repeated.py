@@ -225,6 +225,7 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     yv = np.zeros(N)
     yv[grid.rows[grid.present]] = grid.y[grid.present]
     fitted = X @ ev.beta
+    scale = _vcov_scale(reml, N, p)
     marg = post.marginal_covariance(grid, R, Gs)
     d = np.sqrt(np.diag(marg))
     warnings.extend(post.boundary_warnings(struct, R, Gs, grid))
@@ -238,8 +239,8 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     fit = RepeatedFit(
         # nlme's convention (R is our oracle for these models): ML standard errors use the residual
         # variance with N - p in the denominator, i.e. the ML covariance of beta times N / (N - p).
-        structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A) * _vcov_scale(reml, N, p),
-        vcov_scale=_vcov_scale(reml, N, p),
+        structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A) * scale,
+        vcov_scale=scale,
         varpar=varpar, varpar_names=model.varpar_names(), kr_par=kr_par, kr_names=model.natural_names(),
         theta=np.asarray(theta, dtype=float),
         loglik=float(-f / 2), deviance=float(f), aic=float(f + 2 * k), bic=float(f + k * np.log(N - p if reml else N)),

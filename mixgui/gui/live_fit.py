@@ -148,7 +148,8 @@ class LiveFit(QObject):
             return False  # fitted on data no longer shown
         uid, spec, _ = request
         analysis = next((a for a in self.session.analyses if a.uid == uid), None)
-        if self.kept(analysis) is None or self.kept(analysis).spec == spec:
+        kept = self.kept(analysis)
+        if kept is None or kept.spec == spec:
             # the analysis's last fit, unless it already has the fit of the model it shows now
             self._kept[uid] = KeptResult(spec, self.generation, revision, result)
         if not self._belongs(uid, spec):
