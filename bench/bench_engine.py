@@ -84,7 +84,7 @@ def worker(model: str, data_dir: Path, insteval: Path, repeat: int) -> None:
     import resource
 
     sys.path.insert(0, str(HERE.parent))
-    from mixgui.engine.lmm import fit_lmm
+    from mixgui.engine.lmm.fit import fit_lmm
 
     y, X, names, blocks = _design(model, data_dir, insteval)
     best, fit = float("inf"), None

@@ -25,7 +25,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mixgui.engine.repeated import fit_repeated  # noqa: E402
+from mixgui.engine.repeated.fit import fit_repeated  # noqa: E402
 
 MAKE_DATA = Path("/work/shared/tools/make_bench_data.py")
 

@@ -353,3 +353,9 @@ def lme4_order(blocks: list) -> list:
     if any(nl[i + 1] > nl[i] for i in range(len(nl) - 1)):
         return [blocks[i] for i in np.argsort(nl, kind="stable")[::-1]]
     return list(blocks)
+
+
+def rebuild_design(design, formula):
+    """The design of another formula on the same rows, factor codings and reference levels."""
+    return build_design(formula, design.frame, factors=list(design.factor_levels),
+                        reference_levels={v: lv[0] for v, lv in design.factor_levels.items()})

@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from mixgui.engine import effects, ols
-from mixgui.engine.lrt import rebuild_design
-from mixgui.engine.pooling import pooling_comparison
-from mixgui.engine.repeated import compare_structures
+from mixgui.engine.design import rebuild_design
+from mixgui.engine.effects.pooling import pooling_comparison
+from mixgui.engine.repeated.fit import compare_structures
 from mixgui.errors import FitWarning, ModelError
 
 DEFAULT_SEED = 1  # the bootstrap's seed when the analysis file sets none: a re-run gives the same p-values

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixgui.engine.lrt import compare_models, lm_loglik, ml_refit_needed
+from mixgui.engine.inference.lrt import compare_models, lm_loglik, ml_refit_needed
 from mixgui.errors import MixGUIError
 from mixgui.results import contract as C
 from mixgui.results.tables import Column, Table

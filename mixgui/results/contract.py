@@ -7,13 +7,13 @@ import pandas as pd
 from mixgui.data.levels import sorted_levels
 from mixgui.engine import effects, ols
 from mixgui.engine import inference as inf
-from mixgui.engine.anova3 import anova_table
+from mixgui.engine.inference.anova3 import anova_table
 from mixgui.engine.design import Design
-from mixgui.engine.emmeans import emmeans
-from mixgui.engine.lmm import fit_lmm
-from mixgui.engine.lrt import random_effect_tests
-from mixgui.engine.repeated import fit_repeated
-from mixgui.engine.vc_ci import variance_component_cis
+from mixgui.engine.emmeans.means import emmeans
+from mixgui.engine.lmm.fit import fit_lmm
+from mixgui.engine.inference.lrt import random_effect_tests
+from mixgui.engine.repeated.fit import fit_repeated
+from mixgui.engine.lmm.intervals import variance_component_cis
 from mixgui.errors import DataError, FitWarning, ModelError
 from mixgui.results import additional
 

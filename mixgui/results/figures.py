@@ -101,7 +101,7 @@ def _trajectory_axes(design, spec):
 
 def _trajectory_figure(result):
     """Observed values per subject (thin lines) with the population fit and its band per group."""
-    from mixgui.engine.trajectories import population_trajectory
+    from mixgui.engine.emmeans.trajectories import population_trajectory
 
     design, fit, spec = result.design, result.fit, result.spec
     x, group = _trajectory_axes(design, spec)

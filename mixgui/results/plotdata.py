@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixgui.engine.ols import normal_qq
+from mixgui.engine.ols.fit import normal_qq
 
 
 def qq_data(values, level: float = 0.95) -> dict:
     """Normal QQ plot with R's qqline and a pointwise confidence envelope.
 
-    Delegates to :func:`mixgui.engine.ols.normal_qq` (one algorithm for every model) and names
+    Delegates to :func:`mixgui.engine.ols.fit.normal_qq` (one algorithm for every model) and names
     the pieces for the views: ``theoretical``, ``sample`` (sorted), ``order`` (index into the input
     of each sorted point), ``line`` (intercept, slope), ``lower``, ``upper``.
     """

@@ -247,8 +247,8 @@ def test_mixgui_fit_command_reads_the_four_formats_alike(tmp_path):
 
 
 def test_mixed_model_gives_identical_results_from_the_four_formats(tmp_path):
-    pytest.importorskip("mixgui.engine.lmm")
-    pytest.importorskip("mixgui.engine.inference")  # the mixed-model contract needs it as well
+    pytest.importorskip("mixgui.engine.lmm.fit")
+    pytest.importorskip("mixgui.engine.inference.core")  # the mixed-model contract needs it as well
     results = _fit_all(tmp_path, {"formula": "distance ~ agen * Sex + (1 | Subject)",
                                   "reference_levels": {"Sex": "Male"}})
     ref = _comparable(results["csv"])

@@ -5,7 +5,7 @@ effects), and Kenward-Roger's clusters are dense, so this is only for small data
 cases have at most a few hundred rows). It satisfies
 :class:`mixgui.engine.covmodel.CovarianceModel` with lmerTest's parametrisation (``varpar`` =
 lme4's theta, then sigma) and pbkrtest's linear parametrisation for Kenward-Roger, and it is a
-cross-check of the real engine (``mixgui.engine.lmm``): the two are written independently.
+cross-check of the real engine (``mixgui.engine.lmm.fit``): the two are written independently.
 """
 from __future__ import annotations
 
@@ -199,5 +199,5 @@ def fit_dense(y, X, blocks, reml=True, start=None) -> DenseLmm:
 
 
 def fit_design(design, reml=True) -> DenseLmm:
-    """``fit_fn`` for :mod:`mixgui.engine.lrt`: fit a Design (its y, X and blocks)."""
+    """``fit_fn`` for :mod:`mixgui.engine.inference.lrt`: fit a Design (its y, X and blocks)."""
     return fit_dense(design.y, design.X, design.blocks, reml=reml)

@@ -32,8 +32,8 @@ import pytest
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest
 from mixgui.engine.design import build_design
-from mixgui.engine.emmeans import emmeans, is_estimable, nonestimable_basis, reference_grid
-from mixgui.engine.emmeans_contrasts import adjust_pvalues, poly_coefficients
+from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
+from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
 from mixgui.errors import SpecError
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "emmeans"
@@ -327,10 +327,10 @@ TOL_FIT = {"estimate": 1e-4, "se": 2e-3, "df": 1e-2}  # the fit itself converges
 @pytest.mark.parametrize("dfm", ["kenward-roger", "satterthwaite"])
 def test_with_mixgui_fit_and_inference(dfm):
     try:
-        from mixgui.engine.inference import Inference
-        from mixgui.engine.lmm import fit_lmm
+        from mixgui.engine.inference.core import Inference
+        from mixgui.engine.lmm.fit import fit_lmm
     except ImportError as e:  # pragma: no cover - until the fitting code is in place
-        pytest.skip(f"mixgui.engine.lmm / inference not importable yet ({e})")
+        pytest.skip(f"mixgui.engine.lmm.fit / inference not importable yet ({e})")
     case = CASES["orthodont_cat"]
     design = _design(case)
     fit = fit_lmm(design.y, design.X, design.blocks, reml=True, column_names=design.column_names)
@@ -352,7 +352,7 @@ def test_with_mixgui_fit_and_inference(dfm):
 
 # -- trajectories -----------------------------------------------------------------------------
 def test_population_trajectory_over_a_factor_equals_emmeans():
-    from mixgui.engine.trajectories import population_trajectory
+    from mixgui.engine.emmeans.trajectories import population_trajectory
     design, beta, vcov, df_fn = _cat()
     ref = CASES["orthodont_cat"]["requests"][2]["results"]["kenward-roger"]["emmeans"]  # age | Sex
     tr = population_trajectory(design, beta, vcov, df_fn, "age", group="Sex")
@@ -366,7 +366,7 @@ def test_population_trajectory_over_a_factor_equals_emmeans():
 
 
 def test_population_trajectory_over_a_covariate_equals_emmeans_at():
-    from mixgui.engine.trajectories import population_trajectory
+    from mixgui.engine.emmeans.trajectories import population_trajectory
     case = CASES["orthodont_cov"]
     res = case["requests"][1]["results"]["satterthwaite"]  # Sex | agen at 8, 14
     beta, vcov, df_fn = _inputs(case, "satterthwaite", res)
@@ -382,7 +382,7 @@ def test_population_trajectory_over_a_covariate_equals_emmeans_at():
 
 
 def test_population_trajectory_default_points_and_single_line():
-    from mixgui.engine.trajectories import population_trajectory
+    from mixgui.engine.emmeans.trajectories import population_trajectory
     case = CASES["orthodont_lm"]
     beta, vcov = np.asarray(case["beta"]), np.asarray(case["vcov"])
     design = _design(case)
@@ -398,7 +398,7 @@ def test_population_trajectory_default_points_and_single_line():
 
 
 def test_cluster_trajectories_sorted_by_x():
-    from mixgui.engine.trajectories import cluster_trajectories
+    from mixgui.engine.emmeans.trajectories import cluster_trajectories
     design = _design(CASES["orthodont_cat"])
     block = design.blocks[0]
     rng = np.random.default_rng(1)

@@ -1,7 +1,7 @@
 """Inference layer against R (lmerTest, pbkrtest, performance, lme4's anova).
 
 Every model is fitted twice when possible: by ``dense_lmm`` (a small independent lme4-style fitter
-written for these tests) and by MixGUI's engine (``mixgui.engine.lmm``), and the inference
+written for these tests) and by MixGUI's engine (``mixgui.engine.lmm.fit``), and the inference
 numbers of both are compared with R's.
 
 Tolerances, and why:
@@ -33,12 +33,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dense_lmm import fit_design as dense_fit  # noqa: E402
 
 from mixgui.analysis.formula import parse_formula  # noqa: E402
-from mixgui.engine import effects, lrt  # noqa: E402
-from mixgui.engine.anova3 import anova_table, type3_hypotheses, zapsmall  # noqa: E402
+from mixgui.engine import effects
+from mixgui.engine.inference import lrt  # noqa: E402
+from mixgui.engine.inference.anova3 import anova_table, type3_hypotheses
+from mixgui.engine.numerics import zapsmall  # noqa: E402
 from mixgui.engine.design import build_design  # noqa: E402
-from mixgui.engine.inference import Inference, fixed_effects_table  # noqa: E402
-from mixgui.engine.kenward_roger import KenwardRoger  # noqa: E402
-from mixgui.engine.satterthwaite import fstat_ddf, richardson_hessian, richardson_jacobian  # noqa: E402
+from mixgui.engine.inference.core import Inference, fixed_effects_table  # noqa: E402
+from mixgui.engine.inference.kenward_roger import KenwardRoger  # noqa: E402
+from mixgui.engine.inference.satterthwaite import fstat_ddf
+from mixgui.engine.numerics import richardson_hessian, richardson_jacobian  # noqa: E402
 from mixgui.errors import Cancelled, ModelError, Progress  # noqa: E402
 
 REF = Path(__file__).parents[1] / "reference" / "inference"
@@ -53,21 +56,21 @@ METHODS = [("satterthwaite", "satterthwaite"), ("kenward-roger", "kenward_roger"
 
 # -- fitters ------------------------------------------------------------------------------------
 def lmm_fit(design, reml=True):
-    from mixgui.engine.lmm import fit_lmm
+    from mixgui.engine.lmm.fit import fit_lmm
 
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names)
 
 
 def _lmm_available() -> bool:
     try:
-        from mixgui.engine.lmm import fit_lmm  # noqa: F401
+        from mixgui.engine.lmm.fit import fit_lmm  # noqa: F401
     except Exception:
         return False
     return True
 
 
 ENGINES = ["dense", pytest.param("lmm", marks=pytest.mark.skipif(not _lmm_available(),
-                                                                   reason="mixgui.engine.lmm not available"))]
+                                                                   reason="mixgui.engine.lmm.fit not available"))]
 FITTERS = {"dense": dense_fit, "lmm": lmm_fit}
 
 
@@ -388,7 +391,9 @@ def test_fstat_ddf_special_cases():
 
 
 def test_zapsmall_like_r():
-    assert list(zapsmall([1 / 3, 1e-9, 2])) == [0.3333333, 0.0, 2.0]
+    # R >= 4.0: round(x, 7 - ceiling(log10(max|x|))): zapsmall(c(1/3, 1e-9, 2)) is 0.333333 0 2
+    assert list(zapsmall([1 / 3, 1e-9, 2])) == [0.333333, 0.0, 2.0]
+    assert list(zapsmall([np.nan, 0.5, np.inf])[1:2]) == [0.5]
 
 
 def test_kr_clusters_split_equals_one_block():
@@ -519,7 +524,7 @@ def test_satterthwaite_is_cancellable():
 
 def test_implausible_df_kept_but_flagged():
     """lmerTest does not clip the df; neither do we, but a df below 1 gets a df_approximation warning."""
-    from mixgui.engine.satterthwaite import Satterthwaite
+    from mixgui.engine.inference.satterthwaite import Satterthwaite
 
     st = Satterthwaite.__new__(Satterthwaite)
     st.vcov, st.beta, st.nobs, st.warnings, st._flagged = np.eye(1), np.ones(1), 10, [], False

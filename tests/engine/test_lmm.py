@@ -1,4 +1,4 @@
-"""Tests of the mixed-model engine (mixgui.engine.lmm) against lme4, statsmodels and invariances.
+"""Tests of the mixed-model engine (mixgui.engine.lmm.fit) against lme4, statsmodels and invariances.
 
 Reference numbers: tests/reference/lmm/*.json, made by tests/reference/lmm/make_lmm_refs.R
 (lme4 1.1-31, default lmer settings except where the script says). Designs are built by hand
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixgui.engine import lmm as lmm_mod
+from mixgui.engine.lmm import fit as lmm_mod
 from mixgui.engine.covmodel import RandomBlock
-from mixgui.engine.lmm import fit_lmm, lme4_order
+from mixgui.engine.lmm.fit import fit_lmm, lme4_order
 from mixgui.errors import Cancelled, FitWarning, ModelError, Progress
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
@@ -497,7 +497,7 @@ def test_progress_is_reported_and_cancel_stops():
 def test_without_the_pair_pattern_the_same_answer(monkeypatch):
     """Very large crossed designs skip the precomputed pattern (direct sparse products and a
     finite-difference gradient); the answer must not change."""
-    from mixgui.engine.lmm_kernels import PairPattern
+    from mixgui.engine.lmm.kernels import PairPattern
 
     monkeypatch.setattr(PairPattern, "count_pairs", staticmethod(lambda *a: 10 ** 12))
     for name in ("penicillin_crossed", "crossed_slope_subj"):

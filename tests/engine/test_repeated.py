@@ -26,9 +26,9 @@ import pytest
 from scipy.linalg import block_diag
 
 from mixgui.engine.covmodel import RandomBlock
-from mixgui.engine.covstruct import STRUCTURES, acf_to_pacf, make_structure, pacf_to_acf
-from mixgui.engine.covtools import psi_from_theta
-from mixgui.engine.repeated import compare_structures, fit_repeated
+from mixgui.engine.repeated.structures import STRUCTURES, acf_to_pacf, make_structure, pacf_to_acf
+from mixgui.engine.repeated.tools import psi_from_theta
+from mixgui.engine.repeated.fit import compare_structures, fit_repeated
 from mixgui.errors import Cancelled, ModelError, Progress
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "repeated"
@@ -190,7 +190,7 @@ def test_kr_clusters_are_consistent(protocol_fit):
 
 
 def _first_full(model, varpar):
-    from mixgui.engine.repeated_post import kr_clusters
+    from mixgui.engine.repeated.post import kr_clusters
     return next(c for c in kr_clusters(model, varpar) if len(c.V) == 4)
 
 
@@ -442,8 +442,8 @@ def test_compare_structures_skips_what_the_data_cannot_support():
 # -- small-sample inference through the protocol -------------------------------------------------
 
 def _inference():
-    sat = pytest.importorskip("mixgui.engine.satterthwaite")
-    kr = pytest.importorskip("mixgui.engine.kenward_roger")
+    sat = pytest.importorskip("mixgui.engine.inference.satterthwaite")
+    kr = pytest.importorskip("mixgui.engine.inference.kenward_roger")
     return sat.Satterthwaite, kr.KenwardRoger
 
 

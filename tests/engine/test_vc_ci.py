@@ -8,8 +8,8 @@ import pytest
 
 from mixgui.analysis.formula import parse_formula
 from mixgui.engine.design import build_design
-from mixgui.engine.lmm import fit_lmm
-from mixgui.engine.vc_ci import variance_component_cis
+from mixgui.engine.lmm.fit import fit_lmm
+from mixgui.engine.lmm.intervals import variance_component_cis
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 SLEEP = pd.read_csv(REF / "cli" / "sleepstudy.csv")

@@ -48,7 +48,7 @@ def _check_table_against_contract(window, result) -> dict:
 
 
 def test_demo_ols_variant_matches_lstsq(make_window, qtbot, type_formula):
-    pytest.importorskip("mixgui.engine.ols")
+    pytest.importorskip("mixgui.engine.ols.fit")
     window = make_window()
     assert window.open_example(fit=False)
     assert window.windowTitle() == "MixGUI — square_study: long"
@@ -69,7 +69,7 @@ def test_demo_ols_variant_matches_lstsq(make_window, qtbot, type_formula):
 
 
 def test_demo_mixed_model_matches_engine(make_window, qtbot):
-    lmm = pytest.importorskip("mixgui.engine.lmm")
+    lmm = pytest.importorskip("mixgui.engine.lmm.fit")
     from mixgui.analysis.formula import parse_formula
     from mixgui.engine.design import build_design
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from mixgui.data.dataset import Dataset
 
-pytest.importorskip("mixgui.engine.lmm")
+pytest.importorskip("mixgui.engine.lmm.fit")
 
 FIT_TIMEOUT_MS = 60_000
 

@@ -7,8 +7,8 @@ from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.results.run import run
 
-pytest.importorskip("mixgui.engine.lmm")
-pytest.importorskip("mixgui.engine.inference")
+pytest.importorskip("mixgui.engine.lmm.fit")
+pytest.importorskip("mixgui.engine.inference.core")
 
 SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
 

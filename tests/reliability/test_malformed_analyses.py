@@ -356,9 +356,9 @@ def test_kenward_roger_on_a_non_converged_csh_fit_gives_finite_tests(orthodont):
     import numpy as np
 
     from mixgui.analysis.formula import parse_formula
-    from mixgui.engine.anova3 import anova_table
+    from mixgui.engine.inference.anova3 import anova_table
     from mixgui.engine.design import build_design
-    from mixgui.engine.inference import Inference
+    from mixgui.engine.inference.core import Inference
     from mixgui.results.contract import fit_mixed
 
     spec = AnalysisSpec(formula="distance ~ agef * Sex + (1 | Subject)", factors=("agef",),

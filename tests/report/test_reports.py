@@ -228,8 +228,8 @@ def test_r_script_reproduces_a_regression(lm_result, tmp_path):
 
 @needs_r
 def test_r_script_reproduces_a_mixed_model(tmp_path):
-    pytest.importorskip("mixgui.engine.lmm")
-    pytest.importorskip("mixgui.engine.inference")
+    pytest.importorskip("mixgui.engine.lmm.fit")
+    pytest.importorskip("mixgui.engine.inference.core")
     spec = AnalysisSpec.from_dict({"data": {"path": str(ORTHODONT)}, "formula": "distance ~ agen * Sex + (agen | Subject)",
                                    "reference_levels": {"Sex": "Male"}})
     result = run(spec, read_table(ORTHODONT))
@@ -241,8 +241,8 @@ def test_r_script_reproduces_a_mixed_model(tmp_path):
 
 @needs_r
 def test_r_script_reproduces_a_repeated_measures_model(tmp_path):
-    pytest.importorskip("mixgui.engine.repeated")
-    pytest.importorskip("mixgui.engine.inference")
+    pytest.importorskip("mixgui.engine.repeated.fit")
+    pytest.importorskip("mixgui.engine.inference.core")
     spec = AnalysisSpec.from_dict({"data": {"path": str(ORTHODONT)}, "formula": "distance ~ agef + Sex",
                                    "factors": ["agef"], "reference_levels": {"Sex": "Male"},
                                    "repeated": {"structure": "UN", "subject": "Subject", "index": "age"}})

@@ -13,7 +13,7 @@ SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / 
 
 @pytest.fixture(scope="module")
 def slope_model():
-    lmm = pytest.importorskip("mixgui.engine.lmm")
+    lmm = pytest.importorskip("mixgui.engine.lmm.fit")
     d = build_design(parse_formula("Reaction ~ Days + (Days | Subject)"), SLEEP)
     return d, lmm.fit_lmm(d.y, d.X, d.blocks, reml=True)
 

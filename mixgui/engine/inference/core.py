@@ -6,8 +6,8 @@ and F tests; :func:`fixed_effects_table` makes the results file's ``fixed_effect
 
 Methods (the analysis file's ``df_method``):
 
-``satterthwaite``   lmerTest's Satterthwaite df (:mod:`mixgui.engine.satterthwaite`)
-``kenward-roger``   pbkrtest's adjusted covariance and df (:mod:`mixgui.engine.kenward_roger`);
+``satterthwaite``   lmerTest's Satterthwaite df (:mod:`mixgui.engine.inference.satterthwaite`)
+``kenward-roger``   pbkrtest's adjusted covariance and df (:mod:`mixgui.engine.inference.kenward_roger`);
                     REML fits only, as lmerTest
 ``residual``        t and F tests with n - rank(X) denominator df (as an ordinary regression)
 ``none``            Wald z and chi-square tests (infinite df); F reported as chi-square / q
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from mixgui.engine.kenward_roger import KenwardRoger
-from mixgui.engine.satterthwaite import Satterthwaite
+from mixgui.engine.inference.kenward_roger import KenwardRoger
+from mixgui.engine.inference.satterthwaite import Satterthwaite
 from mixgui.errors import FitWarning, ModelError
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")

@@ -9,9 +9,9 @@ import numpy as np
 from scipy.optimize import minimize
 
 from mixgui.engine.design import lme4_order
-from mixgui.engine.lmm_blocks import Problem
-from mixgui.engine.lmm_grad import deviance_and_gradient
-from mixgui.engine.lmm_result import (
+from mixgui.engine.lmm.blocks import Problem
+from mixgui.engine.lmm.grad import deviance_and_gradient
+from mixgui.engine.lmm.result import (
     LmmFit,
     _rx_inv,
     convergence_warning,

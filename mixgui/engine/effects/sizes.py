@@ -26,7 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from mixgui.engine.lrt import rebuild_design
+from mixgui.engine.design import rebuild_design
 
 SINGULAR_TOL = 1e-5  # insight's .is_singular tolerance on theta's diagonal
 

@@ -23,7 +23,7 @@ from scipy import stats
 
 from mixgui.analysis.spec import EmmeansRequest
 from mixgui.engine.design import Design, _fixed_columns
-from mixgui.engine.emmeans_contrasts import (
+from mixgui.engine.emmeans.contrasts import (
     adjust_pvalues,
     adjustment_message,
     contrast_family,

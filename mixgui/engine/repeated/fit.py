@@ -2,7 +2,7 @@
 together with lme4-style random effects (nlme::lme with a correlation structure).
 
 The fit maximises nlme's (REML) likelihood over an unconstrained parametrisation of the structure
-(see :mod:`mixgui.engine.covstruct`) with beta and sigma^2 profiled out, using analytic gradients
+(see :mod:`mixgui.engine.repeated.structures`) with beta and sigma^2 profiled out, using analytic gradients
 and BFGS followed by a few Newton steps, so estimates agree with R well beyond display precision.
 The result reports covariance parameters in their natural units; for inference it exposes the
 likelihood in lmerTest's kind of parametrisation (theta, sigma: Satterthwaite) and the marginal
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mixgui.engine import repeated_post as post
-from mixgui.engine.covstruct import STRUCTURES, Structure, make_structure
-from mixgui.engine.covtools import vech
-from mixgui.engine.repeated_lik import Grid, build_grid
-from mixgui.engine.repeated_model import Model, check_structure, optimise
+from mixgui.engine.repeated import post
+from mixgui.engine.repeated.structures import STRUCTURES, Structure, make_structure
+from mixgui.engine.repeated.tools import vech
+from mixgui.engine.repeated.likelihood import Grid, build_grid
+from mixgui.engine.repeated.model import Model, check_structure, optimise
 from mixgui.errors import ModelError
 
 
@@ -75,7 +75,7 @@ class RepeatedFit:
     varcorr : list of (q, q) ndarray      random-effects covariance matrices in data units, per block
     blups, blup_sd : lists of (L, q) ndarray   conditional modes and conditional standard deviations
                                           per block (lme4's ``condVar``, beta taken as known)
-    The per-block attributes have the layout of :class:`mixgui.engine.lmm_result.LmmFit`.
+    The per-block attributes have the layout of :class:`mixgui.engine.lmm.result.LmmFit`.
     """
 
     structure: str

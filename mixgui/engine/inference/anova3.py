@@ -23,18 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixgui.engine.numerics import zapsmall
+
 ROW_TOL = 1e-8  # lmerTest drops hypothesis rows whose absolute sum is below this
-
-
-def zapsmall(x, digits: int = 7) -> np.ndarray:
-    """R's ``zapsmall``: round to ``digits`` significant digits of the largest absolute value."""
-    x = np.asarray(x, float)
-    finite = np.abs(x[np.isfinite(x)])
-    if finite.size == 0:
-        return x
-    mx = finite.max()
-    nd = digits if mx == 0 else max(0, int(round(digits - np.log10(mx))))
-    return np.round(x, nd)
 
 
 def _doolittle_L(A, eps=1e-6) -> np.ndarray:
@@ -137,7 +128,7 @@ def anova_table(design, inference) -> list:
     ----------
     design : Design
     inference : Inference
-        Carries the df method (:class:`mixgui.engine.inference.Inference`).
+        Carries the df method (:class:`mixgui.engine.inference.core.Inference`).
 
     Returns
     -------

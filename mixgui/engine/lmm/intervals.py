@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from mixgui.engine.satterthwaite import richardson_hessian
+from mixgui.engine.numerics import richardson_hessian
 
 BOUNDARY = 1e-6  # relative SD (to sigma) or distance of |corr| from 1 treated as on the boundary
 CI_STEP = 1e-2  # absolute finite-difference step on the log-SD / atanh scale

@@ -1,7 +1,7 @@
 """Statistical tests on an ordinary regression: type II / III ANOVA tables and residual checks.
 
-Kept apart from :mod:`mixgui.engine.ols` for size; everything here takes an
-:class:`~mixgui.engine.ols.OlsFit` (duck-typed, to avoid a circular import) or plain arrays.
+Kept apart from :mod:`mixgui.engine.ols.fit` for size; everything here takes an
+:class:`~mixgui.engine.ols.fit.OlsFit` (duck-typed, to avoid a circular import) or plain arrays.
 Import the ANOVA functions from either module.
 
 Type II and type III follow ``car::Anova`` for ``lm`` (R's reference for these tables):

@@ -1,4 +1,4 @@
-"""The optimisation behind :func:`mixgui.engine.repeated.fit_repeated`: the model as a function of
+"""The optimisation behind :func:`mixgui.engine.repeated.fit.fit_repeated`: the model as a function of
 its unconstrained parameters (with analytic gradient), the checks of what the data can support,
 starting values, and BFGS followed by Newton polishing.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from mixgui.engine.covstruct import Structure
-from mixgui.engine.covtools import (
-    complex_step_jacobian,
+from mixgui.engine.repeated.structures import Structure
+from mixgui.engine.numerics import complex_step_jacobian
+from mixgui.engine.repeated.tools import (
     n_vech,
     psi_from_theta,
     theta_canonical,
@@ -17,7 +17,7 @@ from mixgui.engine.covtools import (
     unvech,
     vech,
 )
-from mixgui.engine.repeated_lik import Grid, evaluate
+from mixgui.engine.repeated.likelihood import Grid, evaluate
 from mixgui.errors import FitWarning, ModelError
 
 GRAD_TOL = 1e-3  # max |d(-2 logLik)/d theta| accepted as converged

@@ -1,6 +1,6 @@
 """The profiled deviance of a linear mixed model, evaluated with a blocked Cholesky factor.
 
-This is the numerical core behind :func:`mixgui.engine.lmm.fit_lmm`. It follows lme4's
+This is the numerical core behind :func:`mixgui.engine.lmm.fit.fit_lmm`. It follows lme4's
 formulation (Bates, Maechler, Bolker & Walker 2015, JSS 67(1), section 3): with
 ``b = Lambda_theta u`` and ``u ~ N(0, sigma^2 I)`` the deviance depends on the factor of
 
@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack, solve_triangular
 
-from mixgui.engine.lmm_kernels import PairPattern, em_chol, em_mul, em_t, em_tri_inv
+from mixgui.engine.lmm.kernels import PairPattern, em_chol, em_mul, em_t, em_tri_inv
 from mixgui.errors import ModelError
 
 LOG2PI = np.log(2.0 * np.pi)

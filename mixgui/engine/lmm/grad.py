@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from mixgui.engine.lmm_kernels import em_mul, em_t
+from mixgui.engine.lmm.kernels import em_mul, em_t
 
 
 def deviance_and_gradient(pb, theta_s, reml: bool):

@@ -21,14 +21,8 @@ import numpy as np
 from scipy import stats
 
 from mixgui.analysis.formula import term_label
-from mixgui.engine.design import build_design
+from mixgui.engine.design import rebuild_design
 from mixgui.errors import FitWarning
-
-
-def rebuild_design(design, formula):
-    """The design of another formula on the same rows, factor codings and reference levels."""
-    return build_design(formula, design.frame, factors=list(design.factor_levels),
-                        reference_levels={v: lv[0] for v, lv in design.factor_levels.items()})
 
 
 def lm_loglik(y, X) -> float:

@@ -3,7 +3,7 @@
 :func:`fit_ols` fits a :class:`~mixgui.engine.design.Design` without random terms and returns an
 :class:`OlsFit` holding what R's ``summary(lm)``, ``broom::glance``, ``anova(lm)``,
 ``hatvalues``, ``rstandard``, ``rstudent`` and ``cooks.distance`` give, plus the residual checks
-of :mod:`mixgui.engine.ols_tests` (Durbin-Watson, Breusch-Pagan, Shapiro-Wilk).
+of :mod:`mixgui.engine.ols.checks` (Durbin-Watson, Breusch-Pagan, Shapiro-Wilk).
 :func:`to_contract` turns it into the ``lm`` part of the results file, :func:`plot_data` into the
 arrays the residual plots draw, and :func:`anova_type2` / :func:`anova_type3` give ``car::Anova``
 tables.
@@ -22,7 +22,7 @@ from scipy import linalg, stats
 
 from mixgui.data.levels import as_labels, sorted_levels
 from mixgui.engine.design import Design
-from mixgui.engine.ols_tests import anova_type2, anova_type3, residual_diagnostics  # noqa: F401 (re-exported)
+from mixgui.engine.ols.checks import anova_type2, anova_type3, residual_diagnostics  # noqa: F401 (re-exported)
 from mixgui.errors import FitWarning, ModelError
 
 __all__ = ["OlsFit", "fit_ols", "to_contract", "plot_data", "residuals_by_group", "anova_type2", "anova_type3"]

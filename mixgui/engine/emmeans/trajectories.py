@@ -3,7 +3,7 @@
 :func:`population_trajectory` gives the model's mean over the values of a covariate or the levels
 of a factor (typically time), one line per level of a chosen factor, other factors averaged with
 equal weights and covariates at their means: the same reference-grid means as
-:mod:`mixgui.engine.emmeans`, so a point on a curve equals the marginal mean emmeans would give.
+:mod:`mixgui.engine.emmeans.means`, so a point on a curve equals the marginal mean emmeans would give.
 :func:`cluster_trajectories` arranges each observed cluster's fitted values in order of x.
 Both return plain dicts of numpy arrays and labels, for the plot views to draw.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from mixgui.engine.design import Design
-from mixgui.engine.emmeans import estimate_rows, is_estimable, nonestimable_basis, reference_grid, value_label
-from mixgui.engine.emmeans_contrasts import looks_numeric
+from mixgui.engine.emmeans.means import estimate_rows, is_estimable, nonestimable_basis, reference_grid, value_label
+from mixgui.engine.emmeans.contrasts import looks_numeric
 from mixgui.errors import SpecError
 
 __all__ = ["population_trajectory", "cluster_trajectories"]
@@ -51,7 +51,7 @@ def population_trajectory(design: Design, beta, vcov, df_fn, x: str, over_values
         Confidence level of the bands.
     at : dict, optional
         Other covariates held at given values (default: their means), see
-        :func:`~mixgui.engine.emmeans.reference_grid`.
+        :func:`~mixgui.engine.emmeans.means.reference_grid`.
     n_points : int
 
     Returns

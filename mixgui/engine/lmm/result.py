@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from mixgui.engine.covmodel import ClusterPieces, RandomBlock
-from mixgui.engine.lmm_kr import kr_batches
+from mixgui.engine.lmm.kr import kr_batches
 from mixgui.errors import FitWarning, ModelError
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the relative (theta) scale

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from mixgui.engine.numerics import richardson_hessian, richardson_jacobian
 from mixgui.errors import FitWarning, ModelError
 
 # Steps of the numerical derivatives: numDeriv's defaults, which lmerTest uses: the Hessian with
@@ -32,81 +33,6 @@ HESS_STEPS = dict(d=0.1, eps=1e-4)
 JAC_STEPS = dict(d=1e-4, eps=1e-4)
 EIGEN_TOL = 1e-8  # lmerTest: Hessian eigenvalues within +-1e-8 count as zero (dropped from the inverse)
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))  # lmerTest's eigenvalue tolerance in contestMD
-_ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)  # numDeriv's zero.tol
-
-
-def _steps(x, d, eps, floor=0.0):
-    """Initial steps: numDeriv's rule (relative ``d``; absolute ``eps`` at zero).
-
-    An optional ``floor`` (0 by default, as numDeriv) raises tiny relative steps, never beyond
-    half the parameter, so a step does not cross zero unless the parameter is zero.
-    """
-    x = np.abs(np.asarray(x, float))
-    h = d * x + eps * (x < _ZERO_TOL)
-    return np.where(x < _ZERO_TOL, h, np.maximum(h, np.minimum(floor, x / 2)))
-
-
-def _richardson(a):
-    """Extrapolate a sequence of estimates made with steps h, h/2, h/4, ... (error O(h^2))."""
-    a = list(a)
-    for m in range(1, len(a)):
-        a = [(a[k + 1] * 4 ** m - a[k]) / (4 ** m - 1) for k in range(len(a) - 1)]
-    return a[0]
-
-
-def richardson_jacobian(func, x, d=1e-4, eps=1e-4, r=4, floor=0.0) -> np.ndarray:
-    """Jacobian of a vector function by central differences and Richardson extrapolation.
-
-    With the defaults, ``numDeriv::jacobian(method = "Richardson")``.
-
-    Returns
-    -------
-    ndarray, shape (len(func(x)), len(x))
-    """
-    x = np.asarray(x, float)
-    n = len(x)
-    h0 = _steps(x, d, eps, floor)
-    cols = []
-    for i in range(n):
-        est, h = [], h0[i]
-        for _ in range(r):
-            e = np.zeros(n)
-            e[i] = h
-            est.append((np.asarray(func(x + e), float) - np.asarray(func(x - e), float)) / (2 * h))
-            h /= 2
-        cols.append(_richardson(est))
-    return np.column_stack(cols)
-
-
-def richardson_hessian(func, x, d=0.1, eps=1e-4, r=4, floor=0.0) -> np.ndarray:
-    """Hessian of a scalar function as ``numDeriv::hessian`` (``genD``, Richardson, v = 2; the defaults).
-
-    Off-diagonal terms use the diagonal estimates, as genD does, so the result is symmetric.
-    """
-    x = np.asarray(x, float)
-    n = len(x)
-    f0 = float(func(x))
-    h0 = _steps(x, d, eps, floor)
-    H = np.zeros((n, n))
-    for i in range(n):
-        est, h = [], h0[i]
-        for _ in range(r):
-            e = np.zeros(n)
-            e[i] = h
-            est.append((func(x + e) - 2 * f0 + func(x - e)) / h ** 2)
-            h /= 2
-        H[i, i] = _richardson(est)
-    for i in range(n):
-        for j in range(i):
-            est, h = [], h0.copy()
-            for _ in range(r):
-                e = np.zeros(n)
-                e[i], e[j] = h[i], h[j]
-                num = func(x + e) - 2 * f0 + func(x - e) - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2
-                est.append(num / (2 * h[i] * h[j]))
-                h = h / 2
-            H[i, j] = H[j, i] = _richardson(est)
-    return H
 
 
 def fstat_ddf(nu, tol=1e-8) -> float:

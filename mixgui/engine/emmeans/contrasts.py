@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from mixgui.analysis.spec import Contrast
+from mixgui.engine.numerics import zapsmall
 from mixgui.errors import SpecError
 
 POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
@@ -249,18 +250,6 @@ def _stack(cols, k):
 
 
 # -- p-value adjustment ------------------------------------------------------------------
-def _zapsmall(df: np.ndarray) -> np.ndarray:
-    """R's ``zapsmall``: emmeans rounds the df to 7 significant digits before ``ptukey``."""
-    ok = ~np.isnan(df)
-    if not ok.any():
-        return df
-    mx = np.max(np.abs(df[ok]))
-    if mx == 0:
-        return df
-    digits = 0 if not np.isfinite(mx) else max(0, 7 - math.ceil(math.log10(mx)))
-    return np.where(np.isfinite(df), np.round(df, digits), df)
-
-
 def two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     """2 P(T > |t|) with the given df (a normal reference where df is infinite)."""
     t, df = np.asarray(t, float), np.asarray(df, float)
@@ -311,7 +300,7 @@ def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool) 
     ok = ~np.isnan(p)
     out = np.full(m, np.nan)
     if method == "tukey":
-        dz = _zapsmall(df.copy())
+        dz = zapsmall(df.copy())
         for i in np.flatnonzero(ok):
             q = math.sqrt(2.0) * abs(t[i])
             out[i] = float(stats.studentized_range.sf(q, n_means, dz[i]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixgui.engine.covmodel import ClusterPieces
-from mixgui.engine.covtools import complex_step_jacobian, second_derivatives
+from mixgui.engine.numerics import complex_step_jacobian, second_derivatives
 from mixgui.errors import FitWarning
 
 SINGULAR_TOL = 1e-4   # relative standard deviation below which a random effect is "zero" (lme4's rule)
