@@ -14,25 +14,18 @@ import difflib
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 
+from mixgui.analysis import options as O
 from mixgui.analysis.formula import Formula, RandomTerm, parse_formula, quote, term_label
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest, Repeated, pooling_columns
 from mixgui.errors import SpecError
 
-CATEGORICAL = ("nominal", "ordinal", "identifier")
+CATEGORICAL = O.CATEGORICAL_LEVELS
 FEW_GROUPS = 10  # below this many groups a variance is estimated imprecisely
 
-# Labels and help of every option, in the user's words; the panels are built from these.
-LABELS = {
-    "method": {"REML": "REML", "ML": "ML"},
-    "df_method": {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger",
-                  "residual": "Residual (n − p)", "none": "None (z tests)"},
-    "structure": {"ID": "Identity (ID)", "DIAG": "Diagonal (DIAG)", "CS": "Compound symmetry (CS)",
-                  "CSH": "Heterogeneous CS (CSH)", "AR1": "Autoregressive AR(1)",
-                  "ARH1": "Heterogeneous AR(1) (ARH1)", "TOEP": "Toeplitz (TOEP)", "UN": "Unstructured (UN)"},
-    "contrast": {"pairwise": "Pairwise", "consec": "Consecutive", "trt.vs.ctrl": "Each vs control",
-                 "poly": "Polynomial trend", "custom": "Custom weights"},
-    "adjust": {"tukey": "Tukey", "holm": "Holm", "bonferroni": "Bonferroni", "sidak": "Šidák", "none": "None"},
-}
+# Labels and help of every option, in the user's words (from options.py); the panels are built from these.
+LABELS = {key: {c.value: c.label for c in choices} for key, choices in (
+    ("method", O.METHODS), ("df_method", O.DF_METHODS), ("structure", O.STRUCTURES), ("contrast", O.CONTRASTS),
+    ("adjust", O.ADJUSTMENTS), ("family", O.FAMILIES))}
 HELP = {
     "outcome": "The measurement to explain (one numeric column), e.g. a score or blood pressure.",
     "factors": "Categorical predictors: each level is compared with the reference level. "
@@ -80,21 +73,8 @@ HELP = {
     "formula": "The model in lme4 syntax, e.g. score ~ time * treatment + (1 | clinic/patient). "
                "Edit it directly: the boxes follow.",
 }
-STRUCTURE_HELP = {
-    "ID": "One variance, no correlation: measurements of a subject are independent.",
-    "DIAG": "A separate variance at each time, no correlation.",
-    "CS": "One variance and one correlation shared by every pair of times.",
-    "CSH": "A variance for each time and one correlation shared by every pair.",
-    "AR1": "One variance; the correlation falls with the distance between times (ρ, ρ², ρ³ …).",
-    "ARH1": "A variance for each time; the correlation falls with distance as in AR(1).",
-    "TOEP": "One variance; a separate correlation for each distance between times.",
-    "UN": "Every variance and every correlation free: the most flexible, needs many subjects.",
-}
-CONTRAST_HELP = {
-    "pairwise": "Every level against every other.", "consec": "Each level against the one before.",
-    "trt.vs.ctrl": "Each level against the first (control) level.", "poly": "Linear, quadratic … trends over ordered levels.",
-    "custom": "Your own comparison, one weight per level.",
-}
+STRUCTURE_HELP = {c.value: c.help for c in O.STRUCTURES}
+CONTRAST_HELP = {c.value: c.help for c in O.CONTRASTS}
 
 
 @dataclass(frozen=True)

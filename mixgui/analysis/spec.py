@@ -10,36 +10,78 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from mixgui.analysis import options as O
 from mixgui.analysis.formula import Formula, parse_formula
+from mixgui.analysis.values import (
+    anova_types_from,
+    as_tuple,
+    check_keys,
+    choice,
+    column_name,
+    df_alias,
+    generalized_options,
+    known_value,
+    level_name,
+    sas_options,
+    shown,
+    whole_number,
+    yes_no,
+)
 from mixgui.errors import SpecError
 from mixgui.fileio import atomic_write_text  # noqa: F401 (re-exported for callers of spec)
 
 FORMAT = "mixgui-analysis"
-VERSION = 1
+VERSION = 2  # 2: generalized models, SAS repeated-measures options, predictions, emmeans type
 
-METHODS = ("REML", "ML")
-DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")
-STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN")
-CONTRAST_METHODS = ("pairwise", "consec", "trt.vs.ctrl", "poly", "custom")
-ADJUSTMENTS = ("tukey", "holm", "bonferroni", "sidak", "none")
+METHODS = O.values(O.METHODS)
+DF_METHODS = O.values(O.DF_METHODS)
+STRUCTURES = O.values(O.STRUCTURES)
+CONTRAST_METHODS = O.CONTRAST_METHODS
+ADJUSTMENTS = O.values(O.ADJUSTMENTS)
 MAX_BOOTSTRAP = 100_000  # replicates; beyond this a run takes days and the p-value gains nothing
+
+# The keys each object of the analysis file may hold (anything else is refused by name).
+KEYS = ("format", "version", "data", "formula", "method", "df_method", "factors", "reference_levels", "repeated",
+        "random_effect_tests", "emmeans", "title", "anova_types", "effect_sizes", "compare_structures",
+        "bootstrap", "bootstrap_seed", "pooling", "family", "link", "trials", "nagq", "kr_information",
+        "kr_variant", "vcov", "weights", "predictions")
+DATA_KEYS = ("path", "sheet", "header_row", "missing_codes")
+REPEATED_KEYS = ("structure", "subject", "index", "group")
+EMMEANS_KEYS = ("specs", "by", "contrasts", "type")
+CONTRAST_KEYS = ("method", "adjust", "name", "weights", "ref")
 
 
 @dataclass(frozen=True)
 class DataRef:
-    """Where the data come from: a path (relative to the analysis file) and an Excel sheet."""
+    """Where the data come from: a path (relative to the analysis file), an Excel sheet, and how to read it.
+
+    ``header_row`` is the 1-based row holding the column names (None: found automatically, below
+    any title rows); ``missing_codes`` are values that mean "missing" besides empty cells.
+    """
 
     path: str = ""
     sheet: str | None = None
+    header_row: int | None = None
+    missing_codes: tuple = ()
 
 
 @dataclass(frozen=True)
 class Repeated:
-    """Residual covariance within ``subject`` over the sorted values of ``index``."""
+    """Residual covariance within ``subject`` over the sorted values of ``index``.
+
+    ``index`` is a column, or for a spatial structure a tuple of columns (Euclidean distance);
+    ``group`` gives each of its levels its own covariance parameters (SAS ``GROUP=``).
+    """
 
     structure: str = "UN"
     subject: str = ""
-    index: str = ""
+    index: str | tuple = ""
+    group: str | None = None
+
+    @property
+    def index_columns(self) -> tuple:
+        """The index as a tuple of column names."""
+        return tuple(self.index) if isinstance(self.index, tuple) else (self.index,)
 
 
 @dataclass(frozen=True)
@@ -55,11 +97,16 @@ class Contrast:
 
 @dataclass(frozen=True)
 class EmmeansRequest:
-    """Marginal means over ``specs`` (optionally within levels of ``by``) and their contrasts."""
+    """Marginal means over ``specs`` (optionally within levels of ``by``) and their contrasts.
+
+    ``type`` is ``"link"`` (the model's scale) or ``"response"`` (probabilities or rates of a
+    generalized model, as emmeans' ``type = "response"``).
+    """
 
     specs: tuple = ()
     by: tuple = ()
     contrasts: tuple = ()
+    type: str = "link"
 
 
 @dataclass(frozen=True)
@@ -76,31 +123,51 @@ class AnalysisSpec:
     random_effect_tests: bool = False
     emmeans: tuple = ()
     title: str = ""
-    anova_types: tuple = ()  # ordinary regression: extra ANOVA tables (2, 3) beside the sequential one
+    anova_types: tuple = ()  # extra ANOVA tables (1, 2, 3); regression always shows the sequential one
     effect_sizes: bool = False  # Cohen's f2 per fixed term, variance proportions, variance change vs null
     compare_structures: bool = False  # with repeated: fit every residual structure, compare AIC / BIC
     bootstrap: int = 0  # parametric-bootstrap replicates of the random-effect LRTs (0: none)
     bootstrap_seed: int | None = None  # None: a fixed default seed, so a re-run gives the same p-values
     pooling: str | None = None  # a random-intercept grouping column: fixed factor vs random effect
+    family: str = "gaussian"  # generalized models: binomial, poisson, negative_binomial
+    link: str | None = None  # None: the family's canonical link (logit, log)
+    trials: str | None = None  # binomial: the column with the number of trials (outcome = successes)
+    nagq: int = 1  # adaptive Gauss-Hermite points (1 = Laplace)
+    kr_information: str | None = None  # None: observed with an R-side structure (SAS), else expected (pbkrtest)
+    kr_variant: str | None = None  # "linear": SAS's KR(LINEAR)
+    vcov: str = "model"  # "empirical": sandwich covariance of the fixed effects (SAS EMPIRICAL)
+    weights: str | None = None  # a column of weights (SAS WEIGHT)
+    predictions: bool = False  # per-row fitted values with limits, and residuals
+    skipped_keys: tuple = ()  # keys of a newer version's file that were skipped (reported as a warning)
 
     def with_(self, **changes) -> AnalysisSpec:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+    @property
+    def link_name(self) -> str:
+        """The link in use: the one asked for, or the family's canonical link."""
+        return self.link or O.LINKS[self.family][0]
 
     # -- JSON -------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """The analysis file as a JSON-ready dict (format and version always written)."""
         d = {"format": FORMAT, "version": VERSION}
         d["data"] = {"path": self.data.path, "sheet": self.data.sheet}
+        if self.data.header_row is not None:
+            d["data"]["header_row"] = self.data.header_row
+        if self.data.missing_codes:
+            d["data"]["missing_codes"] = list(self.data.missing_codes)
         d["formula"] = self.formula
         d["method"] = self.method
         d["df_method"] = self.df_method
         d["factors"] = list(self.factors)
         d["reference_levels"] = dict(self.reference_levels)
-        d["repeated"] = asdict(self.repeated) if self.repeated else None
+        d["repeated"] = _repeated_dict(self.repeated)
         d["random_effect_tests"] = self.random_effect_tests
         d["emmeans"] = [
             {"specs": _one_or_list(e.specs), **({"by": _one_or_list(e.by)} if e.by else {}),
+             **({"type": e.type} if e.type != "link" else {}),
              "contrasts": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items()
                             if v is not None} for c in e.contrasts]}
             for e in self.emmeans]
@@ -108,17 +175,12 @@ class AnalysisSpec:
             d["title"] = self.title
         if self.anova_types:
             d["anova_types"] = list(self.anova_types)
-        # optional fields are written only when set, so files without them stay byte-identical
-        if self.effect_sizes:
-            d["effect_sizes"] = True
-        if self.compare_structures:
-            d["compare_structures"] = True
-        if self.bootstrap:
-            d["bootstrap"] = self.bootstrap
-        if self.bootstrap_seed is not None:
-            d["bootstrap_seed"] = self.bootstrap_seed
-        if self.pooling is not None:
-            d["pooling"] = self.pooling
+        # optional fields are written only when set, so files without them stay as they were
+        defaults = AnalysisSpec()
+        for key in ("effect_sizes", "compare_structures", "bootstrap", "bootstrap_seed", "pooling", "family",
+                    "link", "trials", "nagq", "kr_information", "kr_variant", "vcov", "weights", "predictions"):
+            if getattr(self, key) != getattr(defaults, key):
+                d[key] = getattr(self, key)
         return d
 
     @classmethod
@@ -128,82 +190,63 @@ class AnalysisSpec:
         Every field is type-checked: a value of the wrong kind (a number where a formula belongs,
         an object where a list of columns belongs, ``"no"`` for a yes/no option) is refused with a
         :class:`SpecError` that names the field and shows what it should look like, never guessed.
+        An unknown key is refused with the nearest known one, unless the file is of a newer version,
+        whose extra keys are skipped and listed in ``skipped_keys``.
         """
         if not isinstance(d, dict):
             raise SpecError("the analysis file must hold a JSON object, like {\"formula\": ..., \"data\": ...}")
+        newer = _is_newer(d)
         d = migrate(d)
-        data = d.get("data") or {}
-        if isinstance(data, str):
-            data = {"path": data}
-        if not isinstance(data, dict) or not data.get("path"):
-            raise SpecError('the analysis file has no data path; add "data": {"path": "yourfile.csv"}')
-        if not isinstance(data["path"], str):
-            raise SpecError(f'the data path must be text, like "data": {{"path": "yourfile.csv"}} (got {_shown(data["path"])})')
-        sheet = data.get("sheet")
-        if sheet is not None and not isinstance(sheet, str):
-            if isinstance(sheet, int) and not isinstance(sheet, bool):
-                sheet = str(sheet)  # a sheet called "2019" written as a number
-            else:
-                raise SpecError(f'"sheet" must be the name of an Excel sheet, like "Data" (got {_shown(sheet)})')
+        skipped = check_keys(d, KEYS, "the analysis file", newer)
+        data = _data_from(d.get("data"), newer, skipped)
         formula = d.get("formula")
         if not isinstance(formula, str) or not formula.strip():
             raise SpecError('the analysis file has no formula; add e.g. "formula": "y ~ x + (1 | group)"')
-        method = _choice(d, "method", "REML", METHODS, lambda v: v.upper(), 'use "REML" or "ML"')
-        dfm = _choice(d, "df_method", "satterthwaite", DF_METHODS, _df_alias,
-                      f"use one of {', '.join(DF_METHODS)}")
-        rep = d.get("repeated")
-        repeated = None
-        if rep:
-            if not isinstance(rep, dict):
-                raise SpecError('"repeated" must be an object with structure, subject and index')
-            s = rep.get("structure", "UN")
-            if not isinstance(s, str) or s.upper() not in STRUCTURES:
-                raise SpecError(f'repeated structure "{s}" is not known; use one of {", ".join(STRUCTURES)}')
-            if not rep.get("subject") or not rep.get("index"):
-                raise SpecError('"repeated" needs a "subject" column and an "index" column (the visit or time)')
-            repeated = Repeated(s.upper(), _column_name(rep["subject"], '"repeated" subject'),
-                                _column_name(rep["index"], '"repeated" index'))
+        method = choice(d, "method", "REML", METHODS, lambda v: v.upper(), 'use "REML" or "ML"')
+        dfm = choice(d, "df_method", "satterthwaite", DF_METHODS, df_alias, f"use one of {', '.join(DF_METHODS)}")
+        repeated = _repeated_from(d.get("repeated"), newer, skipped)
         factors = d.get("factors") or []
         if isinstance(factors, str):
             factors = [factors]
         if not isinstance(factors, list):
-            raise SpecError(f'"factors" must be a list of column names, e.g. ["Subject", "Sex"] (got {_shown(factors)})')
-        factors = [_column_name(f, '"factors"') for f in factors]
+            raise SpecError(f'"factors" must be a list of column names, e.g. ["Subject", "Sex"] (got {shown(factors)})')
+        factors = [column_name(f, '"factors"') for f in factors]
         refs = d.get("reference_levels") or {}
         if not isinstance(refs, dict):
             raise SpecError('"reference_levels" must map a column to its reference level, e.g. {"Sex": "Male"}')
-        refs = {str(k): _level_name(v, k) for k, v in refs.items()}
-        ret = _yes_no(d, "random_effect_tests")
+        refs = {str(k): level_name(v, k) for k, v in refs.items()}
+        ret = yes_no(d, "random_effect_tests")
         title = d.get("title") or ""
         if not isinstance(title, str):
-            raise SpecError(f'"title" must be text (got {_shown(title)})')
+            raise SpecError(f'"title" must be text (got {shown(title)})')
         emm = d.get("emmeans") or []
         if isinstance(emm, (str, dict)):
             emm = [emm]  # one request written without the list around it
         if not isinstance(emm, list):
             raise SpecError('"emmeans" must be a list of requests, e.g. [{"specs": "Sex", "contrasts": ["pairwise"]}]')
-        compare = _yes_no(d, "compare_structures")
+        compare = yes_no(d, "compare_structures")
         if compare and repeated is None:
             raise SpecError('"compare_structures" compares residual covariance structures, so it needs "repeated" '
                             '(e.g. {"structure": "AR1", "subject": "Subject", "index": "Time"}); add it or remove '
                             '"compare_structures"')
-        nboot = _whole_number(d.get("bootstrap"), "bootstrap", 0, MAX_BOOTSTRAP, " replicates, e.g. 1000")
+        nboot = whole_number(d.get("bootstrap"), "bootstrap", 0, MAX_BOOTSTRAP, " replicates, e.g. 1000")
         if nboot and not ret:
             raise SpecError('"bootstrap" adds parametric-bootstrap p-values to the likelihood-ratio tests of the '
                             'random effects; add "random_effect_tests": true or remove "bootstrap"')
         seed = d.get("bootstrap_seed")
         if seed is not None:
-            seed = _whole_number(seed, "bootstrap_seed", 0, 2 ** 32 - 1, ", e.g. 42")
+            seed = whole_number(seed, "bootstrap_seed", 0, 2 ** 32 - 1, ", e.g. 42")
             if not nboot:
                 raise SpecError('"bootstrap_seed" only seeds the parametric bootstrap; set "bootstrap" to a number '
                                 'of replicates or remove "bootstrap_seed"')
         return cls(
-            formula=formula, data=DataRef(data["path"], sheet), method=method, df_method=dfm,
+            formula=formula, data=data, method=method, df_method=dfm,
             factors=tuple(factors), reference_levels=refs, repeated=repeated, random_effect_tests=ret,
-            emmeans=tuple(_emmeans_from(e) for e in emm), title=title,
-            anova_types=_anova_types(d.get("anova_types")), effect_sizes=_yes_no(d, "effect_sizes"),
+            emmeans=tuple(_emmeans_from(e, newer, skipped) for e in emm), title=title,
+            anova_types=anova_types_from(d.get("anova_types")), effect_sizes=yes_no(d, "effect_sizes"),
             compare_structures=compare, bootstrap=nboot, bootstrap_seed=seed,
-            pooling=_pooling(d.get("pooling"), formula))
+            pooling=_pooling(d.get("pooling"), formula), predictions=yes_no(d, "predictions"),
+            skipped_keys=tuple(skipped), **generalized_options(d), **sas_options(d))
 
 
 def pooling_columns(formula: Formula) -> list:
@@ -219,110 +262,27 @@ def pooling_columns(formula: Formula) -> list:
 def _pooling(v, formula_text: str) -> str | None:
     if v is None or v == "":
         return None
-    column = _column_name(v, '"pooling"')
+    column = column_name(v, '"pooling"')
     allowed = pooling_columns(parse_formula(formula_text))
     if column not in allowed:
         if not allowed:
-            raise SpecError(f'"pooling" needs a random intercept for {_shown(column)} in the formula, like '
+            raise SpecError(f'"pooling" needs a random intercept for {shown(column)} in the formula, like '
                             f'(1 | {column}); this formula has no random intercept')
         raise SpecError(f'"pooling" must name the grouping column of a random intercept in the formula; '
-                        f'use {" or ".join(_shown(c) for c in allowed)} (got {_shown(column)})')
+                        f'use {" or ".join(shown(c) for c in allowed)} (got {shown(column)})')
     return column
-
-
-def _yes_no(d: dict, key: str) -> bool:
-    """A yes/no option: true/false (1/0 accepted); missing or null is false."""
-    v = d.get(key, False)
-    if v is None:
-        return False
-    if not isinstance(v, bool) and not (isinstance(v, int) and v in (0, 1)):
-        raise SpecError(f'"{key}" must be true or false (got {_shown(v)})')
-    return bool(v)
-
-
-def _whole_number(v, key: str, low: int, high: int, what: str) -> int:
-    """A whole number in [low, high] (2000.0 accepted); missing or null is ``low``."""
-    if v is None:
-        return low
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-        raise SpecError(f'"{key}" must be a whole number from {low} to {high}{what} (got {_shown(v)})')
-    return v
-
-
-def _shown(v) -> str:
-    """A wrong value as the user wrote it, shortened for a one-line message."""
-    text = json.dumps(v, default=str) if not isinstance(v, str) else f'"{v}"'
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _df_alias(v: str) -> str:
-    v = v.lower().replace("_", "-")
-    return {"kr": "kenward-roger", "kenwardroger": "kenward-roger", "z": "none"}.get(v, v)
-
-
-def _choice(d: dict, key: str, default: str, allowed: tuple, norm, hint: str) -> str:
-    """A text option that must be one of ``allowed`` (after ``norm``); missing or null gives ``default``."""
-    v = d.get(key)
-    if v is None or v == "":
-        return default
-    if not isinstance(v, str) or norm(v) not in allowed:
-        raise SpecError(f"{key} {_shown(v)} is not known; {hint}")
-    return norm(v)
-
-
-def _column_name(v, what: str) -> str:
-    """A column name: text (a whole number is accepted and read as its digits)."""
-    if isinstance(v, str) and v:
-        return v
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    raise SpecError(f"{what} must name a column as text, like \"Subject\" (got {_shown(v)})")
-
-
-def _level_name(v, column) -> str:
-    """A reference level: text or a number (10 and 10.0 both mean the level written 10)."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-        return str(v)
-    raise SpecError(f'the reference level of "{column}" must be one of its values, like "Male" or 10 (got {_shown(v)})')
-
-
-def _anova_types(v) -> tuple:
-    if v in (None, "", []):
-        return ()
-    items = v if isinstance(v, list) else [v]
-    out = []
-    for x in items:
-        if str(x) not in ("1", "2", "3"):
-            raise SpecError(f'anova_types holds {x!r}; use a list of 2 and/or 3 (type II, type III tables)')
-        out.append(int(x))
-    return tuple(sorted(set(out) - {1}))
 
 
 def _one_or_list(t: tuple):
     return t[0] if len(t) == 1 else list(t)
 
 
-def _as_tuple(v, what: str = '"specs"') -> tuple:
-    if v is None:
-        return ()
-    if isinstance(v, (str, int)) and not isinstance(v, bool):
-        return (_column_name(v, what),)
-    if isinstance(v, list):
-        return tuple(_column_name(x, what) for x in v)
-    raise SpecError(f'{what} must be a factor name or a list of them, like "Sex" or ["Sex", "Time"] (got {_shown(v)})')
-
-
-def _emmeans_from(e) -> EmmeansRequest:
+def _emmeans_from(e, newer: bool = False, skipped: list | None = None) -> EmmeansRequest:
     if isinstance(e, str):
         e = {"specs": e}
     if not isinstance(e, dict) or not e.get("specs"):
         raise SpecError('each "emmeans" entry needs "specs": the factor whose levels to compare')
+    _skip(skipped, check_keys(e, EMMEANS_KEYS, 'an "emmeans" entry', newer), "emmeans")
     raw = e.get("contrasts") or []
     if isinstance(raw, (str, dict)):
         raw = [raw]  # one contrast written without the list around it
@@ -333,16 +293,18 @@ def _emmeans_from(e) -> EmmeansRequest:
         if isinstance(c, str):
             c = {"method": c}
         if not isinstance(c, dict):
-            raise SpecError(f'each contrast must be a method name or an object like {{"method": "pairwise"}} (got {_shown(c)})')
+            raise SpecError(f'each contrast must be a method name or an object like {{"method": "pairwise"}} (got {shown(c)})')
+        _skip(skipped, check_keys(c, CONTRAST_KEYS, "a contrast", newer), "contrasts")
         m = c.get("method", "pairwise")
-        if not isinstance(m, str) or m not in CONTRAST_METHODS:
-            raise SpecError(f'contrast method {_shown(m)} is not known; use one of {", ".join(CONTRAST_METHODS)}')
+        if not isinstance(m, str):
+            raise SpecError(f'contrast method {shown(m)} is not known; use one of {", ".join(CONTRAST_METHODS)}')
+        m = known_value(m, CONTRAST_METHODS, "contrast method")
         adj = c.get("adjust", "tukey" if m == "pairwise" else "none")
         if adj is None:
             adj = "none"  # "adjust": null, as older files wrote it
-        if not isinstance(adj, str) or adj.lower() not in ADJUSTMENTS:
-            raise SpecError(f'adjustment {_shown(adj)} is not known; use one of {", ".join(ADJUSTMENTS)}')
-        adj = adj.lower()
+        if not isinstance(adj, str):
+            raise SpecError(f'adjustment {shown(adj)} is not known; use one of {", ".join(ADJUSTMENTS)}')
+        adj = known_value(O.ADJUSTMENT_ALIASES.get(adj.lower(), adj.lower()), ADJUSTMENTS, "adjustment")
         w = c.get("weights")
         if m == "custom" and not w:
             raise SpecError('a custom contrast needs "weights", one number per level')
@@ -350,15 +312,92 @@ def _emmeans_from(e) -> EmmeansRequest:
             if not isinstance(w, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                                    and math.isfinite(x) for x in w):
                 raise SpecError(f'custom contrast weights must be a list of numbers, one per level, like [1, -1, 0] '
-                                f'(got {_shown(w)})')
+                                f'(got {shown(w)})')
         name = c.get("name")
         if name is not None and not isinstance(name, str):
-            raise SpecError(f'a contrast\'s "name" must be text (got {_shown(name)})')
+            raise SpecError(f'a contrast\'s "name" must be text (got {shown(name)})')
         ref = c.get("ref")
         if ref is not None:
-            ref = _level_name(ref, "the control level")
+            ref = level_name(ref, "the control level")
         contrasts.append(Contrast(m, adj, name, tuple(float(x) for x in w) if w else None, ref))
-    return EmmeansRequest(_as_tuple(e["specs"]), _as_tuple(e.get("by"), '"by"'), tuple(contrasts))
+    kind = choice(e, "type", "link", O.EMMEANS_TYPES, lambda v: v.lower(), 'use "link" or "response"')
+    return EmmeansRequest(as_tuple(e["specs"]), as_tuple(e.get("by"), '"by"'), tuple(contrasts), kind)
+
+
+def _skip(skipped: list | None, keys: list, where: str) -> None:
+    if skipped is not None:
+        skipped.extend(f"{where}.{k}" for k in keys)
+
+
+def _is_newer(d: dict) -> bool:
+    v = d.get("version")
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > VERSION
+
+
+def _data_from(data, newer: bool, skipped: list) -> DataRef:
+    if isinstance(data, str):
+        data = {"path": data}
+    data = data or {}
+    if not isinstance(data, dict) or not data.get("path"):
+        raise SpecError('the analysis file has no data path; add "data": {"path": "yourfile.csv"}')
+    _skip(skipped, check_keys(data, DATA_KEYS, '"data"', newer), "data")
+    if not isinstance(data["path"], str):
+        raise SpecError(f'the data path must be text, like "data": {{"path": "yourfile.csv"}} (got {shown(data["path"])})')
+    sheet = data.get("sheet")
+    if sheet is not None and not isinstance(sheet, str):
+        if isinstance(sheet, int) and not isinstance(sheet, bool):
+            sheet = str(sheet)  # a sheet called "2019" written as a number
+        else:
+            raise SpecError(f'"sheet" must be the name of an Excel sheet, like "Data" (got {shown(sheet)})')
+    header = data.get("header_row")
+    if header is not None:
+        header = whole_number(header, "header_row", 1, 1000, " (the spreadsheet row holding the column names)")
+    codes = data.get("missing_codes") or []
+    if isinstance(codes, (str, int, float)) and not isinstance(codes, bool):
+        codes = [codes]
+    if not isinstance(codes, list) or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                                              for c in codes):
+        raise SpecError(f'"missing_codes" must be a list of values that mean missing, like [".", 999] '
+                        f'(got {shown(codes)})')
+    return DataRef(data["path"], sheet, header, tuple(codes))
+
+
+def _repeated_from(rep, newer: bool, skipped: list) -> Repeated | None:
+    if not rep:
+        return None
+    if not isinstance(rep, dict):
+        raise SpecError('"repeated" must be an object with structure, subject and index')
+    _skip(skipped, check_keys(rep, REPEATED_KEYS, '"repeated"', newer), "repeated")
+    s = rep.get("structure", "UN")
+    name = O.normalise_structure(s) if isinstance(s, str) else None
+    if name is None:
+        near = O.nearest(str(s), STRUCTURES + ("TOEP(k)",))
+        hint = f'did you mean "{near}"?' if near else f"use one of {', '.join(STRUCTURES)} or TOEP(k)"
+        raise SpecError(f'repeated structure {shown(s)} is not known; {hint}')
+    if not rep.get("subject") or not rep.get("index"):
+        raise SpecError('"repeated" needs a "subject" column and an "index" column (the visit or time)')
+    index = rep["index"]
+    if isinstance(index, list):
+        if name not in O.SPATIAL:
+            raise SpecError(f'"repeated" index is a list of columns, which only a spatial structure '
+                            f'({", ".join(O.SPATIAL)}) can use; give {name} one visit or time column')
+        index = tuple(column_name(c, '"repeated" index') for c in index)
+        index = index[0] if len(index) == 1 else index
+    else:
+        index = column_name(index, '"repeated" index')
+    group = rep.get("group")
+    group = None if group in (None, "") else column_name(group, '"repeated" group')
+    return Repeated(name, column_name(rep["subject"], '"repeated" subject'), index, group)
+
+
+def _repeated_dict(rep: Repeated | None) -> dict | None:
+    if rep is None:
+        return None
+    d = {"structure": rep.structure, "subject": rep.subject,
+         "index": list(rep.index) if isinstance(rep.index, tuple) else rep.index}
+    if rep.group is not None:
+        d["group"] = rep.group
+    return d
 
 
 def migrate(d: dict) -> dict:
@@ -370,18 +409,15 @@ def migrate(d: dict) -> dict:
     d = dict(d)
     fmt = d.get("format", FORMAT)
     if fmt != FORMAT:
-        raise SpecError(f'this is not a MixGUI analysis file (format {_shown(fmt)}); it should say "format": "{FORMAT}"')
+        raise SpecError(f'this is not a MixGUI analysis file (format {shown(fmt)}); it should say "format": "{FORMAT}"')
     version = d.get("version", 0)
     if version is None:
         version = 0
     if isinstance(version, float) and version.is_integer():
         version = int(version)
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise SpecError(f'"version" must be a whole number like {VERSION} (got {_shown(version)}); '
+        raise SpecError(f'"version" must be a whole number like {VERSION} (got {shown(version)}); '
                         "remove it to let MixGUI read the file as an early version")
-    if version > VERSION:
-        raise SpecError(f"this analysis file is version {version}, newer than this MixGUI ({VERSION}); "
-                        "update MixGUI to open it")
     if version < 1:
         if "df" in d and "df_method" not in d:
             d["df_method"] = d.pop("df")

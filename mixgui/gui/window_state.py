@@ -24,6 +24,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from mixgui.analysis.options import CATEGORICAL_LEVELS as CATEGORICAL
 from mixgui.analysis.spec import AnalysisSpec, DataRef, load_spec
 from mixgui.data.computed import apply_recipes
 from mixgui.data.dataset import Dataset
@@ -34,7 +35,6 @@ from mixgui.session.document import Analysis
 
 log = logging.getLogger(__name__)
 
-CATEGORICAL = ("nominal", "ordinal", "identifier")
 
 #: the imported file is kept inside a project up to this size, so the project is complete elsewhere
 MAX_ORIGINAL_BYTES = 50 * 1024 * 1024

@@ -17,7 +17,9 @@ from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset, missing_column_message
 from mixgui.engine.design import Design, build_design
-from mixgui.errors import DataError, FitWarning, ModelError, Progress
+from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
+from mixgui.engine.repeated import STRUCTURES as ENGINE_STRUCTURES
+from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
 from mixgui.results.render import tables_from_contract
 
@@ -77,6 +79,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
         Bad input, with a sentence that says what to do.
     """
     progress = progress or Progress()
+    refuse_unsupported(spec)
     formula = parse_formula(spec.formula)
     rep = spec.repeated
     extra, factors = [], list(spec.factors)
@@ -101,12 +104,49 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
         data, fit, inference, extras = C.mixed_contract(spec, design, dataset, progress)
     data["fit_seconds"] = time.perf_counter() - t0
     warnings = list(design.warnings) + list(getattr(fit, "warnings", []) or []) + extras.pop("warnings", [])
+    if spec.skipped_keys:
+        warnings.append(FitWarning("skipped_keys", "This analysis file is from a newer MixGUI; these settings were "
+                                   f"skipped: {', '.join(spec.skipped_keys)}. Update MixGUI to use them.", "model"))
     data["warnings"] = [w.message for w in warnings]
     data["warning_details"] = [{"kind": w.kind, "table": w.table, "message": w.message} for w in warnings]
     data["formula"] = formula.text()
     data["data_name"] = dataset.name
     progress.step(1.0, "done")
     return FitResult(spec, data, tables_from_contract(data, warnings), warnings, design, fit, inference, extras)
+
+
+def refuse_unsupported(spec: AnalysisSpec) -> None:
+    """Refuse settings the analysis file may hold but this engine cannot compute yet.
+
+    A setting is never ignored in silence: fitting a binomial outcome as a linear model, or a
+    sandwich covariance as the model-based one, would give numbers that look right and are not.
+
+    Raises
+    ------
+    SpecError
+    """
+    rep = spec.repeated
+    wanted = [
+        (spec.family != "gaussian", f'"family": "{spec.family}" (generalized linear mixed models)', "family"),
+        (spec.kr_information is not None, "a choice of Kenward-Roger information", "kr_information"),
+        (spec.kr_variant is not None, "Kenward-Roger (linear)", "kr_variant"),
+        (spec.vcov != "model", "the empirical (sandwich) covariance", "vcov"),
+        (spec.df_method == "between-within", "between-within df", "df_method"),
+        (spec.weights is not None, "weights", "weights"),
+        (spec.predictions, "per-row predictions", "predictions"),
+        (rep is not None and rep.group is not None, "a covariance per group (GROUP=)", "repeated.group"),
+        (rep is not None and rep.structure not in ENGINE_STRUCTURES, f"the {rep and rep.structure} structure",
+         "repeated.structure"),
+        (any(e.type != "link" for e in spec.emmeans), "marginal means on the response scale", "emmeans.type"),
+        (any(c.adjust not in ENGINE_ADJUSTMENTS for e in spec.emmeans for c in e.contrasts),
+         "a p-value adjustment that is not available yet", "adjust"),
+        (spec.data.header_row is not None, "a header row", "data.header_row"),
+        (bool(spec.data.missing_codes), "missing-value codes", "data.missing_codes"),
+    ]
+    for asked, what, key in wanted:
+        if asked:
+            raise SpecError(f"this analysis asks for {what}, which this version of MixGUI cannot compute yet; "
+                            f'remove "{key}" to fit the model without it')
 
 
 def check_columns(spec: AnalysisSpec, columns, where: str = "the data") -> None:

@@ -67,7 +67,7 @@ def test_new_fields_round_trip():
         (True, True, 250, 42, "h")
     written = spec.to_dict()
     assert written["bootstrap"] == 250 and written["pooling"] == "h" and written["effect_sizes"] is True
-    assert written["version"] == 1
+    assert written["version"] == 2
     assert AnalysisSpec.from_dict(written) == spec
 
 

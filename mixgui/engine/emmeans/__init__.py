@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from mixgui.engine.emmeans.means import emmeans, reference_grid, is_estimable
-from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
+from mixgui.engine.emmeans.contrasts import ADJUSTMENTS, adjust_pvalues, poly_coefficients
 from mixgui.engine.emmeans.trajectories import population_trajectory, cluster_trajectories
 
-__all__ = ['emmeans', 'reference_grid', 'is_estimable', 'adjust_pvalues', 'poly_coefficients', 'population_trajectory', 'cluster_trajectories']
+__all__ = ['emmeans', 'reference_grid', 'is_estimable', 'ADJUSTMENTS', 'adjust_pvalues', 'poly_coefficients', 'population_trajectory', 'cluster_trajectories']

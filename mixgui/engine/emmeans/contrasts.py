@@ -19,6 +19,8 @@ from mixgui.analysis.spec import Contrast
 from mixgui.engine.numerics import zapsmall
 from mixgui.errors import SpecError
 
+ADJUSTMENTS = ("tukey", "holm", "bonferroni", "sidak", "none")  # the p-value adjustments computed here
+
 POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
 POLY_MAX_DEGREE = 6  # emmeans's poly.emmc stops at degree 6 by default
 _PARENS = re.compile(r"-|\+|/|\*")  # emmeans wraps labels holding these in parentheses
