@@ -59,15 +59,19 @@ def _load_and_run(path, cache: dict | None = None):
 
     ``cache`` maps (data path, sheet) to a Dataset already read, so analyses of one file read it once.
     """
+    import json
+
     from mixgui.analysis.spec import load_spec
-    from mixgui.data.readers import read_table
+    from mixgui.data.importing import load_analysis_data
     from mixgui.results.run import check_columns, run
 
     spec, data_path = load_spec(path)
     cache = {} if cache is None else cache
-    key = (str(data_path), spec.data.sheet)
+    # the table is rebuilt as the window made it: import options, reshape steps, computed variables
+    d = spec.to_dict()
+    key = (str(data_path), json.dumps([d["data"], d.get("computed")], sort_keys=True, default=str))
     if key not in cache:
-        cache[key] = read_table(data_path, spec.data.sheet)
+        cache[key] = load_analysis_data(data_path, d)[0]
     dataset = cache[key]
     check_columns(spec, dataset.columns, dataset.name)
     return run(spec, dataset), data_path

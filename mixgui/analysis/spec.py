@@ -55,10 +55,15 @@ CONTRAST_KEYS = ("method", "adjust", "name", "weights", "ref")
 
 @dataclass(frozen=True)
 class DataRef:
-    """Where the data come from: a path (relative to the analysis file) and an Excel sheet."""
+    """Where the data come from: a path (relative to the analysis file), an Excel sheet, and how the
+    table was made from the file: ``import_options`` (title rows, missing codes, dates: the dict of
+    :class:`mixgui.data.importing.ImportOptions`) and ``reshape`` (wide-to-long steps, as dicts).
+    """
 
     path: str = ""
     sheet: str | None = None
+    import_options: dict | None = None
+    reshape: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class AnalysisSpec:
     vcov: str = "model"  # "empirical": sandwich covariance of the fixed effects (SAS EMPIRICAL)
     weights: str | None = None  # a column of weights (SAS WEIGHT)
     predictions: bool = False  # per-row fitted values with limits, and residuals
+    computed: tuple = ()  # computed-variable recipes (dicts of mixgui.data.computed), redone on load
     skipped_keys: tuple = ()  # keys of a newer version's file that were skipped (reported as a warning)
 
     def with_(self, **changes) -> AnalysisSpec:
@@ -150,6 +156,10 @@ class AnalysisSpec:
         """The analysis file as a JSON-ready dict (format and version always written)."""
         d = {"format": FORMAT, "version": VERSION}
         d["data"] = {"path": self.data.path, "sheet": self.data.sheet}
+        if self.data.import_options:
+            d["data"]["import"] = dict(self.data.import_options)
+        if self.data.reshape:
+            d["data"]["reshape"] = [dict(r) for r in self.data.reshape]
         d["formula"] = self.formula
         d["method"] = self.method
         d["df_method"] = self.df_method
@@ -165,6 +175,8 @@ class AnalysisSpec:
             for e in self.emmeans]
         if self.title:
             d["title"] = self.title
+        if self.computed:
+            d["computed"] = [dict(r) for r in self.computed]
         if self.anova_types:
             d["anova_types"] = list(self.anova_types)
         # optional fields are written only when set, so files without them stay as they were
@@ -238,6 +250,7 @@ class AnalysisSpec:
             anova_types=anova_types_from(d.get("anova_types")), effect_sizes=yes_no(d, "effect_sizes"),
             compare_structures=compare, bootstrap=nboot, bootstrap_seed=seed,
             pooling=_pooling(d.get("pooling"), formula), predictions=yes_no(d, "predictions"),
+            computed=_dict_list(d.get("computed"), '"computed"'),
             skipped_keys=tuple(skipped), **generalized_options(d), **sas_options(d))
 
 
@@ -341,7 +354,19 @@ def _data_from(data, newer: bool, skipped: list) -> DataRef:
             sheet = str(sheet)  # a sheet called "2019" written as a number
         else:
             raise SpecError(f'"sheet" must be the name of an Excel sheet, like "Data" (got {shown(sheet)})')
-    return DataRef(data["path"], sheet)
+    imp = data.get("import")
+    if imp is not None and not isinstance(imp, dict):
+        raise SpecError(f'"import" must be an object of import options, like {{"skip_rows": 1}} (got {shown(imp)})')
+    return DataRef(data["path"], sheet, imp or None, _dict_list(data.get("reshape"), '"reshape"'))
+
+
+def _dict_list(v, what: str) -> tuple:
+    """A list of objects (reshape steps, computed variables), kept as dicts for the data layer to read."""
+    if v in (None, []):
+        return ()
+    if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+        raise SpecError(f"{what} must be a list of objects, as MixGUI writes it (got {shown(v)})")
+    return tuple(v)
 
 
 def _repeated_from(rep, newer: bool, skipped: list) -> Repeated | None:

@@ -41,6 +41,8 @@ class Dataset:
         Column -> {code: label} value labels (from SPSS files), optional.
     source : str
         Where it was read from (path), for the analysis file.
+    notes : list of str
+        What reading the file changed that the user should know (missing-value codes read as missing).
     """
 
     frame: pd.DataFrame
@@ -48,6 +50,7 @@ class Dataset:
     levels: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     source: str = ""
+    notes: list = field(default_factory=list)
 
     def __post_init__(self):
         for col in self.frame.columns:

@@ -17,14 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixgui.data import excel
 from mixgui.data.dataset import Dataset, missing_column_message
-from mixgui.data.readers import NA_VALUES, _read_sav, decode_bytes, excel_sheets, read_table, sniff_csv, tidy_frame
+from mixgui.data.layout import blank_missing_tokens, missing_note
+from mixgui.data.readers import _read_sav, csv_header_row, decode_bytes, excel_sheets, read_table, sniff_csv, tidy_frame
 from mixgui.errors import DataError
 
 #: Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in), as pandas' "origin" wants it.
 EXCEL_EPOCH = "1899-12-30"
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+EXCEL_SUFFIXES = excel.SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,27 @@ def read_with_options(path, options: ImportOptions | None = None) -> Dataset:
     frame, name, meta = _read_frame(path, options, nrows=None)
     frame = _postprocess(frame, options, path.name, meta)
     return Dataset(frame, name=name, levels=meta.get("levels", {}), labels=meta.get("labels", {}),
-                   source=str(path))
+                   source=str(path), notes=meta.get("notes", []))
+
+
+def suggest_options(path, sheet: str | None = None) -> ImportOptions:
+    """Import options for a first look at a file: the title rows above the header already skipped.
+
+    The import dialog starts from these, so a sheet with a title row shows its real column names
+    (not "Unnamed: 1") before the user changes anything.
+    """
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    skip = 0
+    if suffix in TEXT_SUFFIXES:
+        skip = csv_header_row(decode_bytes(path.read_bytes()[:200_000], path.name))
+    elif suffix in EXCEL_SUFFIXES:
+        sheet = _sheet(path, sheet)
+        rows, _ = excel.first_rows(path, sheet)
+        from mixgui.data.layout import find_header
+        skip = find_header(rows) if rows else 0
+    return ImportOptions(sheet=sheet, skip_rows=skip)
 
 
 def preview(path, options: ImportOptions | None = None, nrows: int = 50) -> pd.DataFrame:
@@ -185,16 +207,8 @@ def raw_rows(path, options: ImportOptions | None = None, nrows: int = 12) -> lis
                 break
         return rows
     if suffix in EXCEL_SUFFIXES:
-        from openpyxl import load_workbook
-        sheet = _sheet(path, options.sheet)
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            rows = []
-            for row in wb[sheet].iter_rows(max_row=nrows, values_only=True):
-                rows.append(["" if v is None else str(v) for v in row])
-            return rows
-        finally:
-            wb.close()
+        rows, _ = excel.first_rows(path, _sheet(path, options.sheet), nrows=nrows)
+        return [["" if v is None else str(v) for v in row] for row in rows]
     frame = read_table(path).frame.head(nrows)
     return [list(map(str, frame.columns))] + [["" if pd.isna(v) else str(v) for v in r]
                                               for r in frame.itertuples(index=False)]
@@ -247,8 +261,8 @@ def _read_frame(path: Path, options: ImportOptions, nrows):
         delim, decimal = _dialect(text, options)
         try:
             frame = pd.read_csv(io.StringIO(text), sep=delim, decimal=decimal, skiprows=_skiprows(options),
-                                header=header, skipinitialspace=True, na_values=list(NA_VALUES),
-                                keep_default_na=True, low_memory=False, nrows=nrows)
+                                header=header, skipinitialspace=True, na_values=[""],
+                                keep_default_na=False, low_memory=False, nrows=nrows)
         except pd.errors.EmptyDataError:
             raise DataError(f"{path.name} has no rows below row {options.skip_rows}; "
                             "lower the number of rows to skip") from None
@@ -259,11 +273,17 @@ def _read_frame(path: Path, options: ImportOptions, nrows):
         name = path.stem
     elif suffix in EXCEL_SUFFIXES:
         sheet = _sheet(path, options.sheet)
-        try:
-            frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", header=header,
-                                  skiprows=_skiprows(options), nrows=nrows)
-        except (KeyError, OSError, ValueError) as e:
-            raise DataError(f'cannot read sheet "{sheet}" of {path.name}: {e}') from None
+        if options.header:
+            frame, sheet, _ = excel.read_sheet(path, sheet, header=options.skip_rows,
+                                               nrows=None if nrows is None else nrows + options.skip_after_header)
+            frame = frame.iloc[options.skip_after_header:].reset_index(drop=True)
+        else:
+            try:
+                frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", header=None,
+                                      skiprows=_skiprows(options), nrows=nrows, na_values=[""],
+                                      keep_default_na=False)
+            except (KeyError, OSError, ValueError) as e:
+                raise DataError(f'cannot read sheet "{sheet}" of {path.name}: {e}') from None
         name = f"{path.stem}: {sheet}"
     elif suffix == ".sav":
         if options.skip_rows or options.skip_after_header or not options.header:
@@ -285,6 +305,9 @@ def _read_frame(path: Path, options: ImportOptions, nrows):
 
 def _postprocess(frame: pd.DataFrame, options: ImportOptions, where: str, meta: dict) -> pd.DataFrame:
     frame = tidy_frame(frame, where)
+    frame, counts = blank_missing_tokens(frame)
+    note = missing_note(counts)
+    meta["notes"] = [note] if note else []
     columns = [str(c) for c in frame.columns]
     for col in list(options.column_missing) + list(options.date_columns):
         if col not in frame.columns:

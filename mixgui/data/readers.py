@@ -4,16 +4,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from mixgui.data import excel
 from mixgui.data.dataset import Dataset
+from mixgui.data.excel import SUFFIXES as EXCEL_SUFFIXES
+from mixgui.data.layout import blank_missing_tokens, find_header, missing_note
 from mixgui.errors import DataError
 
-SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".sav")
+SUFFIXES = (".csv", ".txt", ".tsv", ".sav") + EXCEL_SUFFIXES
 
 
 def read_table(path, sheet: str | None = None) -> Dataset:
@@ -39,17 +41,17 @@ def read_table(path, sheet: str | None = None) -> Dataset:
     if suffix in (".csv", ".txt", ".tsv"):
         frame = _read_csv(path)
         name = path.stem
-    elif suffix in (".xlsx", ".xlsm"):
-        frame, sheet = _read_xlsx(path, sheet)
+    elif suffix in EXCEL_SUFFIXES:
+        frame, sheet = _read_excel(path, sheet)
         name = f"{path.stem}: {sheet}"
     elif suffix == ".sav":
         return _read_sav(path)
-    elif suffix == ".xls":
-        raise DataError(f"{path.name} is an old Excel 97 file; open it in Excel and save it as .xlsx")
     else:
-        raise DataError(f"cannot read {path.name}: MixGUI reads .csv, .xlsx and .sav files")
+        raise DataError(f"cannot read {path.name}: MixGUI reads .csv, .txt, .xlsx, .xls, .xlsb, .ods and .sav files")
     frame = _tidy(frame, path.name)
-    return Dataset(frame, name=name, source=str(path))
+    frame, counts = blank_missing_tokens(frame)
+    note = missing_note(counts)
+    return Dataset(frame, name=name, source=str(path), notes=[note] if note else [])
 
 
 def _tidy(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -162,14 +164,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not raw.strip():
         raise DataError(f"{path.name} is empty")
     text = decode_bytes(raw, path.name)
-    delim, decimal = sniff_csv(text[:20000])
+    skip = csv_header_row(text)
+    delim, decimal = sniff_csv("\n".join(text[:200_000].splitlines()[skip:skip + 200]))
     try:
+        # only empty cells are missing here: the codes (".", "NA", ...) are blanked and counted by the caller
         frame = pd.read_csv(io.StringIO(text), sep=delim, decimal=decimal, skipinitialspace=True,
-                            na_values=list(NA_VALUES), keep_default_na=True, low_memory=False)
+                            skiprows=skip, na_values=[""], keep_default_na=False, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise DataError(f"cannot read {path.name} as CSV: {_csv_problem(str(e), delim)}") from None
     # pandas renames duplicate headers to "x.1"; report them instead of guessing.
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delim), [])
+    header = next(csv.reader(io.StringIO(text.splitlines()[skip] if skip else text.split("\n", 1)[0]),
+                             delimiter=delim), [])
     dups = _duplicates(h.strip() for h in header)
     if dups:
         raise DataError(f'{path.name} has two columns called "{dups[0]}"; give every column its own name')
@@ -187,70 +192,28 @@ def _csv_problem(message: str, delim: str) -> str:
     return message.splitlines()[0] if message else "the file is not in a form MixGUI understands"
 
 
+def csv_header_row(text: str) -> int:
+    """0-based line of the column names of a CSV text, below any title lines."""
+    lines = text[:200_000].splitlines()[:40]
+    if len(lines) < 2:
+        return 0
+    delim, _ = sniff_csv("\n".join(lines))
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
+    return find_header(rows)
+
+
 def excel_sheets(path) -> list:
-    """Sheet names of an xlsx workbook."""
-    from openpyxl import load_workbook
-    try:
-        wb = load_workbook(path, read_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise DataError(f"{Path(path).name} is not a readable Excel file ({type(e).__name__}); "
-                        "open it in Excel and save it again as .xlsx") from None
-    names = list(wb.sheetnames)
-    wb.close()
-    return names
+    """Sheet names of a workbook (.xlsx, .xlsm, .xls, .xlsb, .ods)."""
+    return excel.sheet_names(path)
 
 
-def _read_xlsx(path: Path, sheet):
-    sheets = excel_sheets(path)
-    if sheet is None:
-        sheet = sheets[0]
-    elif sheet not in sheets:
-        raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(sheets)}')
-    header, merged = _excel_header(path, sheet)
-    dups = _duplicates(str(h).strip() for h in header if h is not None)
+def _read_excel(path: Path, sheet):
+    frame, sheet, _ = excel.read_sheet(path, sheet)
+    dups = _duplicates(str(c).strip() for c in frame.columns)
     if dups:
         raise DataError(f'sheet "{sheet}" of {path.name} has two columns called "{dups[0]}"; '
                         "give every column its own name")
-    try:
-        frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise DataError(f'cannot read sheet "{sheet}" of {path.name}: {e}') from None
-    if merged is not None and any(str(c).startswith("Unnamed:") and frame[c].notna().any() for c in frame.columns):
-        ranges = merged()
-        if ranges:
-            raise DataError(f'the first row of sheet "{sheet}" in {path.name} has merged cells ({", ".join(ranges[:3])}), '
-                            "so some columns have no name; unmerge them and give every column its own name in the "
-                            "first row (if the first row is a title, delete it or skip it with the import options)")
     return frame, sheet
-
-
-def _excel_header(path: Path, sheet: str) -> tuple:
-    """The first row of ``sheet`` and a function listing the merged ranges that touch it."""
-    from openpyxl import load_workbook
-    try:
-        wb = load_workbook(path, read_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise DataError(f"{path.name} is not a readable Excel file ({type(e).__name__}); "
-                        "open it in Excel and save it again as .xlsx") from None
-    try:
-        ws = wb[sheet]
-        header = next(ws.iter_rows(max_row=1, values_only=True), ())
-        member = getattr(ws, "_worksheet_path", None)
-    finally:
-        wb.close()
-
-    def merged() -> list:
-        if not member:
-            return []
-        try:
-            with zipfile.ZipFile(path) as z:
-                xml = z.read(member).decode("utf-8", errors="replace")
-        except (zipfile.BadZipFile, KeyError, OSError):
-            return []
-        refs = re.findall(r'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"', xml)
-        return [f"{a}{r1}:{b}{r2}" for a, r1, b, r2 in refs if int(r1) == 1]
-
-    return list(header or ()), merged
 
 
 def _read_sav(path: Path) -> Dataset:

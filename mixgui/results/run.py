@@ -104,6 +104,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
         data, fit, inference, extras = C.mixed_contract(spec, design, dataset, progress)
     data["fit_seconds"] = time.perf_counter() - t0
     warnings = list(design.warnings) + list(getattr(fit, "warnings", []) or []) + extras.pop("warnings", [])
+    warnings += [FitWarning("missing_codes", note, "model") for note in getattr(dataset, "notes", [])]
     if spec.skipped_keys:
         warnings.append(FitWarning("skipped_keys", "This analysis file is from a newer MixGUI; these settings were "
                                    f"skipped: {', '.join(spec.skipped_keys)}. Update MixGUI to use them.", "model"))

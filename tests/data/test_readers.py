@@ -48,7 +48,7 @@ def test_missing_and_corrupt_files(tmp_path):
     with pytest.raises(DataError, match="not a readable Excel file"):
         read_table(tmp_path / "broken.xlsx")
     (tmp_path / "x.parquet").write_bytes(b"x")
-    with pytest.raises(DataError, match="reads .csv, .xlsx and .sav"):
+    with pytest.raises(DataError, match="reads .csv, .txt, .xlsx, .xls, .xlsb, .ods and .sav"):
         read_table(tmp_path / "x.parquet")
 
 
