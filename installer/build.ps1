@@ -30,7 +30,7 @@ Invoke-Checked $py @("-c", "import sys; sys.exit(sys.version_info < (3, 11))")
 
 Write-Host "== installing MixGUI with the build, spss and reports extras"
 Invoke-Checked $py @("-m", "pip", "install", "-q", "--upgrade", "pip")
-Invoke-Checked $py @("-m", "pip", "install", "-q", "-e", ".[build,spss,reports]")
+Invoke-Checked $py @("-m", "pip", "install", "-q", "-e", ".[build]")
 
 if (-not (Test-Path "installer\icons\mixgui.ico")) { Invoke-Checked $py @("installer\make_icons.py") }
 

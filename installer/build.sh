@@ -31,7 +31,7 @@ PY="$VENV/bin/python"
 echo "== installing MixGUI with the build, spss and reports extras"
 # spss (pyreadstat) and reports (python-docx) are frozen in: users of the installer cannot add them later.
 "$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q -e ".[build,spss,reports]"
+"$PY" -m pip install -q -e ".[build]"
 
 if [ ! -f installer/icons/mixgui.icns ] || [ ! -f installer/icons/mixgui.ico ]; then
   "$PY" installer/make_icons.py

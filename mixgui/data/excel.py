@@ -7,6 +7,7 @@ give each column they span a name of its own.
 """
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -89,8 +90,28 @@ def header_names(rows: list, header: int, merged: list) -> list:
     return names
 
 
+def _column(values: list) -> pd.Series:
+    """One column of cells as pandas would type it: numbers (whole numbers as integers), dates, or text."""
+    s = pd.Series(values, dtype=object)
+    s = s.mask(s.map(lambda v: isinstance(v, str) and v == ""))
+    kinds = set(s.dropna().map(type))
+    if kinds and kinds <= {int, float}:
+        num = pd.to_numeric(s)
+        if not num.isna().any() and (num % 1 == 0).all():
+            return num.astype("int64")
+        return num.astype(float)
+    if kinds and kinds <= {datetime.datetime, datetime.date}:
+        return pd.to_datetime(s)
+    if kinds == {bool}:
+        return s.astype("boolean") if s.isna().any() else s.astype(bool)
+    return s
+
+
 def read_sheet(path, sheet: str | None = None, header: int | None = None, nrows: int | None = None) -> tuple:
     """Read one sheet into a DataFrame, finding the header below any title rows.
+
+    The workbook is parsed once (calamine loads a whole sheet at a time): the header is found in its
+    first rows and the table built from the rest.
 
     Parameters
     ----------
@@ -100,39 +121,45 @@ def read_sheet(path, sheet: str | None = None, header: int | None = None, nrows:
     header : int, optional
         0-based row of the column names; None finds it.
     nrows : int, optional
-        Read at most this many data rows (for a preview).
+        Keep at most this many data rows (for a preview).
 
     Returns
     -------
     (DataFrame, str, int)
-        The table, the sheet's name and the header row used (0-based).
+        The table (only empty cells are missing; codes such as "." are left for the caller to count),
+        the sheet's name and the header row used (0-based).
     """
     path = Path(path)
-    names = sheet_names(path)
-    if not names:
-        raise DataError(f"{path.name} has no sheets")
-    if sheet is None:
-        sheet = names[0]
-    elif sheet not in names:
-        raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(names)}')
-    rows, merged = first_rows(path, sheet)
-    if not rows:
+    wb = _workbook(path)
+    try:
+        names = list(wb.sheet_names)
+        if not names:
+            raise DataError(f"{path.name} has no sheets")
+        if sheet is None:
+            sheet = names[0]
+        elif sheet not in names:
+            raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(names)}')
+        ws = wb.get_sheet_by_name(sheet)
+        rows = ws.to_python()
+        merged = list(ws.merged_cell_ranges or [])
+    except DataError:
+        raise
+    except Exception as e:  # calamine's own error types for a damaged sheet
+        raise DataError(f'cannot read sheet "{sheet}" of {path.name} ({type(e).__name__}); open it in Excel '
+                        "and save it again as .xlsx") from None
+    finally:
+        wb.close()
+    if not rows or not any(c not in ("", None) for r in rows[:30] for c in r):
         raise DataError(f'sheet "{sheet}" of {path.name} is empty: it has no columns or rows')
     if header is None:
         header = find_header(rows)
-    if header >= len(rows) and header >= 30:
-        raise DataError(f"the header row {header + 1} is below the first rows read; choose a row nearer the top")
-    columns = header_names(rows, header, merged) if header < len(rows) else []
-    try:
-        # only empty cells are missing here: the codes (".", "NA", ...) are blanked and counted by the caller
-        frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", header=header, nrows=nrows,
-                              na_values=[""], keep_default_na=False)
-    except (KeyError, OSError, ValueError) as e:
-        raise DataError(f'cannot read sheet "{sheet}" of {path.name}: {str(e).splitlines()[0]}') from None
-    except Exception as e:  # calamine's own error types
-        raise DataError(f'cannot read sheet "{sheet}" of {path.name} ({type(e).__name__}); open it in Excel '
-                        "and save it again as .xlsx") from None
-    if columns and len(columns) >= frame.shape[1]:
-        named = [c or str(f) for c, f in zip(columns, frame.columns)]
-        frame.columns = named
+    if header >= len(rows):
+        raise DataError(f'sheet "{sheet}" of {path.name} has {len(rows)} rows, so row {header + 1} cannot hold '
+                        "the column names; choose a row nearer the top")
+    columns = header_names(rows, header, merged)
+    body = rows[header + 1:] if nrows is None else rows[header + 1: header + 1 + nrows]
+    columns = [c or f"Unnamed: {i}" for i, c in enumerate(columns)]
+    data = {i: _column([r[i] if i < len(r) else "" for r in body]) for i in range(len(columns))}
+    frame = pd.DataFrame(data)
+    frame.columns = columns
     return frame, sheet, header

@@ -94,3 +94,17 @@ def test_mixgui_fit_rebuilds_the_table_the_window_made(tmp_path):
     assert out["plain"]["nobs"] == 60  # the title row was found; 999 is a value here
     assert out["codes"]["nobs"] == 60 - 12  # the 12 cells coded 999 are missing
 
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods"])
+def test_every_spreadsheet_format_reads_alike(suffix):
+    """.xls and .ods (hospital exports) read like .xlsx: same columns, values, title skipped, "." missing."""
+    from pathlib import Path
+
+    ds = read_table(Path(__file__).parent / "files" / f"formats.{suffix}", "Visits")
+    assert ds.columns == ["patient", "week", "score"]
+    assert len(ds) == 12
+    assert ds.frame["week"].tolist()[:3] == [0, 4, 8]
+    score = ds.frame["score"]
+    assert score.isna().tolist() == [i == 5 for i in range(12)]
+    assert score.dropna().sum() == pytest.approx(sum(10 + i * 0.5 for i in range(12) if i != 5))
