@@ -112,8 +112,23 @@ class Formula:
 _NAME = re.compile(r"(?:[^\W\d]|\.)[\w.]*")  # R names: letters (any script), digits, _ and .
 
 
+_FACTOR_CALL = re.compile(r"^factor\((.+)\)$", re.S)
+
+
+def factor_column(name: str) -> str | None:
+    """The column inside R's ``factor(x)`` (``"factor(age)"`` -> ``"age"``); None for a plain name."""
+    m = _FACTOR_CALL.match(name)
+    return m.group(1) if m else None
+
+
 def quote(name: str) -> str:
-    """Write a variable name as a formula token (backticks when it is not a plain name)."""
+    """Write a variable name as a formula token (backticks when it is not a plain name).
+
+    ``factor(x)`` is written as R writes it, with the column inside quoted if it needs to be.
+    """
+    inner = factor_column(name)
+    if inner is not None:
+        return f"factor({quote(inner)})"
     return name if _NAME.fullmatch(name) and name not in ("0", "1") else f"`{name}`"
 
 
@@ -293,6 +308,16 @@ class _Parser:
 
     def atom(self, top=False) -> _Expr:
         t = self.take()
+        if t.kind == "name" and t.text == "factor" and self.peek().kind == "op" and self.peek().text == "(":
+            # R's factor(x): the column x, treated as categorical; its terms are named factor(x)<level>
+            self.take()
+            inner = self.take()
+            if inner.kind != "name":
+                raise self.fail(inner, "a column name inside factor( )")
+            self.expect(")", 'a closing ")" after factor(column')
+            name = f"factor({inner.text})"
+            self.order.setdefault(name, len(self.order))
+            return _Expr([(name,)])
         if t.kind == "name":
             self.order.setdefault(t.text, len(self.order))
             return _Expr([(t.text,)])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mixgui.analysis.formula import Formula, quote, term_label
+from mixgui.analysis.formula import Formula, factor_column, quote, term_label
 from mixgui.data.dataset import missing_column_message
 from mixgui.data.levels import as_labels, is_categorical, sorted_levels
 from mixgui.engine.covmodel import RandomBlock
@@ -132,6 +132,14 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
     reference_levels = dict(reference_levels or {})
     used = list(dict.fromkeys(formula.variables() + list(extra_columns)))
     columns = [str(c) for c in data.columns]
+    # factor(x) in the formula: a categorical copy of column x under R's name for it
+    calls = {v: factor_column(v) for v in used if factor_column(v) is not None and v not in data.columns}
+    for col in calls.values():
+        if col not in data.columns:
+            raise DataError(missing_column_message(col, columns, where, "column inside factor()"))
+    if calls:
+        data = data.assign(**{v: data[col] for v, col in calls.items()})
+        factors = set(factors) | set(calls)
     for v in used:
         if v not in data.columns:
             role = "outcome" if v == formula.response else "column"
