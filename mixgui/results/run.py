@@ -21,6 +21,7 @@ from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
 from mixgui.engine.repeated import STRUCTURES as ENGINE_STRUCTURES
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
+from mixgui.results.equations import model_equations
 from mixgui.results.render import tables_from_contract
 
 
@@ -112,6 +113,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     data["warning_details"] = [{"kind": w.kind, "table": w.table, "message": w.message} for w in warnings]
     data["formula"] = formula.text()
     data["data_name"] = dataset.name
+    data["equations"] = model_equations(design, data)
     progress.step(1.0, "done")
     return FitResult(spec, data, tables_from_contract(data, warnings), warnings, design, fit, inference, extras)
 
