@@ -69,6 +69,9 @@ def figures(result) -> list:
     if rep and rep.get("correlation"):
         out.append(Figure("correlation", "Correlation structure", "heatmap",
                           {"matrix": np.asarray(rep["correlation"]), "labels": rep.get("positions") or []}, {}))
+    from mixgui.results.model_figures import model_figures
+
+    out += model_figures(design, fit)
     for i, block in enumerate(result.data.get("emmeans") or []):
         rows_ = [r for r in block.get("emmeans", []) if r.get("emmean") is not None]
         if rows_:

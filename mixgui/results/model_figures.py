@@ -110,8 +110,14 @@ def pooling_data(design, fit) -> dict | None:
     sigma2 = float(fit.sigma) ** 2
     lam = tau / (tau + sigma2 / np.maximum(n, 1))
     b0 = beta[design.column_names.index("(Intercept)")] if "(Intercept)" in design.column_names else 0.0
+    # both at the cluster's own rows: with random slopes the BLUP intercept alone sits at x = 0
+    cond = getattr(fit, "fitted_conditional", None)
+    if cond is not None:
+        partial = np.bincount(b.codes, weights=np.asarray(cond, float) - design.X @ beta, minlength=L) / np.maximum(n, 1)
+    else:
+        partial = np.asarray(fit.blups[k], float)[:, t]
     return {"group": b.group, "levels": list(b.levels), "n": n, "lambda": lam,
-            "no_pooling": b0 + raw, "partial_pooling": b0 + np.asarray(fit.blups[k], float)[:, t],
+            "no_pooling": b0 + raw, "partial_pooling": b0 + partial,
             "complete_pooling": float(b0)}
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from mixgui.gui.plots import views
+from mixgui.gui.plots import model_views, views
 from mixgui.results.figures import Figure, figures
 
 
@@ -34,6 +34,8 @@ def make_view(fig: Figure) -> views.PlotView:
         return views.heatmap_plot(d["matrix"], d["labels"])
     if fig.kind == "emmeans":
         return views.emmeans_plot(d["levels"], d["estimate"], d["lower"], d["upper"])
+    if fig.kind in model_views.VIEWS:
+        return model_views.VIEWS[fig.kind](fig.data, fig.title)
     raise ValueError(f"no view for figure kind {fig.kind!r}")
 
 

@@ -1,0 +1,89 @@
+"""pyqtgraph views of the pictures that explain a mixed model (data from mixgui.results.model_figures).
+
+Drawing only: every array comes computed and capped (at most 30 cluster lines, 5,000 points).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from mixgui.gui.plots.views import ACCENT, GREY, PlotView, _category_axis, colour
+
+
+def fitted_lines_plot(d: dict, title: str) -> PlotView:
+    """The data, one fitted line per cluster (thin) and the population line with its band (thick)."""
+    v = PlotView(title, d["x_label"], d["y_label"])
+    pts = d["points"]
+    v.add_points(pts["x"], pts["y"], colour_=GREY, size=4)
+    for k, line in enumerate(d["clusters"]["lines"]):
+        v.add_line(d["x"], line, colour_=colour(k + 1), width=1.0, name="Each cluster (conditional)" if k == 0 else None)
+    pop = d["population"]
+    v.add_band(d["x"], pop["lower"], pop["upper"])
+    v.add_line(d["x"], pop["fit"], colour_=ACCENT, width=3.5, name="Population (fixed part) with 95% band")
+    return v
+
+
+def pooling_plot(d: dict, title: str) -> PlotView:
+    """Each cluster's own estimate (hollow), its partial-pooling estimate (filled) and an arrow between."""
+    v = PlotView(title, f"{d['group']} (sorted by own estimate)", "Estimate")
+    order = np.argsort(d["no_pooling"], kind="stable")
+    x = np.arange(len(order), dtype=float)
+    own, partial = np.asarray(d["no_pooling"])[order], np.asarray(d["partial_pooling"])[order]
+    lam = np.asarray(d["lambda"])[order]
+    for xi, a, b in zip(x, own, partial):
+        v.addItem(pg.ArrowItem(pos=(xi, b), angle=90 if a > b else -90, headLen=8, tailLen=0,
+                               brush=GREY, pen=pg.mkPen(GREY)))
+        v.add_line([xi, xi], [a, b], colour_=GREY, width=1)
+    levels = [d["levels"][i] for i in order]
+    tips = [f"{lv}: n = {int(d['n'][i])}, λ = {d['lambda'][i]:.2f} (weight of its own data)" for lv, i in
+            zip(levels, order)]
+    v.add_points(x, own, tips=tips, colour_=colour(1), name="No pooling (its own data)")
+    v.add_points(x, partial, tips=tips, colour_=ACCENT, name="Partial pooling (mixed model)")
+    v.add_line([x.min() - 0.5, x.max() + 0.5], [d["complete_pooling"]] * 2, colour_="#222", width=1.5,
+               style=Qt.DashLine, name="Complete pooling (one estimate)")
+    if len(levels) <= 40:
+        _category_axis(v, levels)
+    v.lambdas = lam
+    return v
+
+
+def variance_plot(d: dict, title: str) -> PlotView:
+    """One stacked bar: the share of the fixed part, of each random term and of the residual."""
+    v = PlotView(title, "", "Share of the outcome's variance")
+    left = 0.0
+    for k, (part, share) in enumerate(zip(d["parts"], d["share"])):
+        bar = pg.BarGraphItem(x0=[left], x1=[left + share], y0=[0], y1=[1], brush=colour(k), pen=pg.mkPen("w"))
+        v.addItem(bar)
+        label = pg.TextItem(f"{part}\n{share:.0%}", color="#111", anchor=(0.5, 0.5))
+        label.setPos(left + share / 2, 0.5)
+        v.addItem(label)
+        left += share
+    note = pg.TextItem(f"ICC = {d['icc']:.2f}: with {d['cluster_size']:.1f} observations per {d['group']}, "
+                       f"the design effect is {d['design_effect']:.2f}", color="#222", anchor=(0, 0))
+    note.setPos(0, 1.25)
+    v.addItem(note)
+    v.setXRange(0, 1)
+    v.setYRange(-0.1, 1.3)
+    v.getPlotItem().hideAxis("left")
+    return v
+
+
+def within_between_plot(d: dict, title: str) -> PlotView:
+    """The data, the cluster means, and the between-cluster and within-cluster slopes."""
+    v = PlotView(title, d["x_label"], d["y_label"])
+    v.add_points(d["x"], d["y"], colour_=GREY, size=4)
+    v.add_points(d["cluster_x"], d["cluster_y"], colour_=colour(1), size=10, name=f"{d['group']} means")
+    xs = np.array([np.nanmin(d["x"]), np.nanmax(d["x"])])
+    if np.isfinite(d["between_slope"]):
+        v.add_line(xs, d["between_intercept"] + d["between_slope"] * xs, colour_=colour(1), width=3,
+                   name=f"Between {d['group']}: slope {d['between_slope']:.3g}")
+    mx, my = float(np.mean(d["cluster_x"])), float(np.mean(d["cluster_y"]))
+    if np.isfinite(d["within_slope"]):
+        v.add_line(xs, my + d["within_slope"] * (xs - mx), colour_=ACCENT, width=3, style=Qt.DashLine,
+                   name=f"Within {d['group']}: slope {d['within_slope']:.3g}")
+    return v
+
+
+VIEWS = {"fitted_lines": fitted_lines_plot, "pooling": pooling_plot, "variance": variance_plot,
+         "within_between": within_between_plot}
