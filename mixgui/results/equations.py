@@ -247,3 +247,38 @@ def _plain(lines: list) -> str:
                  (r"\vdots", "..."), (r"\ddots", "..."), ("{", ""), ("}", ""), (r"\_", "_"), ("&", ",")):
         text = text.replace(a, b)
     return text
+
+
+_GREEK = {r"\gamma": "γ", r"\beta": "β", r"\sigma": "σ", r"\rho": "ρ", r"\tau": "τ", r"\Psi": "Ψ",
+          r"\Sigma": "Σ", r"\sim": "~", r"\cdot": "·", r"\cdots": "⋯", r"\vdots": "⋮", r"\ddots": "⋱",
+          r"\quad": "&nbsp;&nbsp;", r"\,": "&#8201;", r"\left": "", r"\right": ""}
+
+
+def to_html(latex: str) -> str:
+    """The LaTeX this module writes, as HTML that Qt's rich text and a Word-pasted table show.
+
+    Handles exactly the markup produced here: ``\\text{}``, sub- and superscripts, Greek letters,
+    ``\\mathbf{}`` and ``pmatrix`` (as a small bordered table).
+    """
+    import html as _html
+
+    text = latex
+
+    def matrix(m: re.Match) -> str:
+        rows = [r.split(" & ") for r in m.group(1).split(r" \\ ")]
+        cells = "".join("<tr>" + "".join(f"<td style='padding:0 6px'>{c}</td>" for c in r) + "</tr>" for r in rows)
+        return ("<table style='display:inline-table;border-left:1px solid #444;border-right:1px solid #444'>"
+                f"{cells}</table>")
+
+    text = re.sub(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}", lambda m: "\x00" + _html.escape(m.group(1)) + "\x01",
+                  text)
+    text = re.sub(r"\\text\{((?:[^{}]|\{\})*)\}", lambda m: m.group(1).replace(r"\_", "_").replace(r"\%", "%")
+                  .replace(r"\&", "&").replace(r"\#", "#").replace(r"\$", "$"), text)
+    text = re.sub(r"\\mathbf\{([^{}]*)\}", r"<b>\1</b>", text)
+    for k in sorted(_GREEK, key=len, reverse=True):
+        text = text.replace(k, _GREEK[k])
+    text = re.sub(r"_\{([^{}]*)\}", r"<sub>\1</sub>", text)
+    text = re.sub(r"\^\{([^{}]*)\}", r"<sup>\1</sup>", text)
+    text = re.sub(r"\^(\w)", r"<sup>\1</sup>", text)
+    text = re.sub("\x00(.*?)\x01", lambda m: matrix(re.match(r"(.*)", _html.unescape(m.group(1)))), text)
+    return text.replace(r" \\ ", "<br>")

@@ -104,3 +104,12 @@ def test_the_results_file_carries_the_equations():
     res, eq = _fit("lmm/sleepstudy.csv", "Reaction ~ Days + (1 | Subject)")
     assert set(res.data["equations"]) >= {"level1", "level2", "combined"}
     assert res.data["equations"]["combined"] == eq["combined"]
+
+
+def test_html_rendering_has_subscripts_greek_and_matrices():
+    from mixgui.results.equations import to_html
+
+    res, eq = _fit("lmm/sleepstudy.csv", "Reaction ~ Days + (Days | Subject)")
+    assert to_html(eq["level2"]) == "β<sub>0j</sub> = 251.405 + u<sub>0j</sub><br>β<sub>1j</sub> = 10.467 + u<sub>1j</sub>"
+    dist = to_html(eq["distributions"])
+    assert "Ψ = <table" in dist and "<td style='padding:0 6px'>612.090</td>" in dist and "\\" not in dist
