@@ -8,6 +8,9 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from mixgui.gui.wheel_guard import WheelGuard
+from mixgui.gui.wheel_guard import install as install_wheel_guard
+
 ACCENT = "#2f6db5"        # the one accent colour: buttons, selection, focus
 ACCENT_DARK = "#255a96"
 TEXT = "#1f2933"
@@ -119,3 +122,5 @@ def apply_style(app: QApplication) -> None:
     app.setStyle("Fusion")
     app.setPalette(light_palette())
     app.setStyleSheet(STYLE_SHEET)
+    if app.findChild(WheelGuard) is None:  # the wheel never changes a setting the user did not click
+        install_wheel_guard(app)
