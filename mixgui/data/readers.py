@@ -172,6 +172,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                             skiprows=skip, na_values=[""], keep_default_na=False, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise DataError(f"cannot read {path.name} as CSV: {_csv_problem(str(e), delim)}") from None
+    _refuse_prose(frame, path.name)
     # pandas renames duplicate headers to "x.1"; report them instead of guessing.
     header = next(csv.reader(io.StringIO(text.splitlines()[skip] if skip else text.split("\n", 1)[0]),
                              delimiter=delim), [])
@@ -179,6 +180,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if dups:
         raise DataError(f'{path.name} has two columns called "{dups[0]}"; give every column its own name')
     return frame
+
+
+def _refuse_prose(frame: pd.DataFrame, where: str) -> None:
+    """Refuse running text (a letter, notes) that the CSV reader would cut into a table at its commas."""
+    cells = [str(c) for c in frame.columns] + [str(v) for v in frame.head(50).to_numpy().ravel()
+                                               if isinstance(v, str) and v.strip()]
+    if len(cells) >= 3 and sum(len(c.split()) >= 4 for c in cells) > 0.5 * len(cells):
+        raise DataError(f"{where} looks like running text, not a table (its cells are sentences); open a file "
+                        "with one row per observation and one column per variable, e.g. a CSV or Excel export")
 
 
 def _csv_problem(message: str, delim: str) -> str:

@@ -108,3 +108,17 @@ def test_every_spreadsheet_format_reads_alike(suffix):
     score = ds.frame["score"]
     assert score.isna().tolist() == [i == 5 for i in range(12)]
     assert score.dropna().sum() == pytest.approx(sum(10 + i * 0.5 for i in range(12) if i != 5))
+
+
+def test_prose_is_not_read_as_a_table(tmp_path):
+    from mixgui.errors import DataError
+
+    p = tmp_path / "notes.txt"
+    p.write_text("Dear colleague, here are the results of the trial.\nWe measured 64 patients, in 9 clinics, at four "
+                 "visits.\nThe scores improved, as expected, over time.\nBest wishes, Anna\n")
+    with pytest.raises(DataError, match="looks like running text"):
+        read_table(p)
+    # a table with a long free-text column still reads
+    q = _csv(tmp_path / "t.csv", [("id", "comment", "y"), (1, "patient felt much better today", 3),
+                                  (2, "no change", 4), (3, "missed the visit", 5)])
+    assert len(read_table(q)) == 3
