@@ -186,7 +186,9 @@ def _refuse_prose(frame: pd.DataFrame, where: str) -> None:
     """Refuse running text (a letter, notes) that the CSV reader would cut into a table at its commas."""
     cells = [str(c) for c in frame.columns] + [str(v) for v in frame.head(50).to_numpy().ravel()
                                                if isinstance(v, str) and v.strip()]
-    if len(cells) >= 3 and sum(len(c.split()) >= 4 for c in cells) > 0.5 * len(cells):
+    numeric = any(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
+    # a table has numbers, or short labels; a letter has neither (two or more words per cell on average)
+    if len(cells) >= 3 and not numeric and sum(len(c.split()) for c in cells) >= 2 * len(cells):
         raise DataError(f"{where} looks like running text, not a table (its cells are sentences); open a file "
                         "with one row per observation and one column per variable, e.g. a CSV or Excel export")
 
