@@ -67,7 +67,8 @@ def power_curves(x: Design, progress: Progress | None = None, runner: Runner | N
     grids = {
         "clusters": [v for v in _grid(CLUSTER_GRID, x.clusters, max(2 * x.clusters, 24), points) if v >= low_c
                      and v % step == 0 or v == x.clusters],
-        "per_cluster": _grid(SIZE_GRID, x.per_cluster, max(2 * x.per_cluster, 20), points),
+        # far enough to show that bigger clusters stop helping a cluster trial
+        "per_cluster": _grid(SIZE_GRID, x.per_cluster, max(5 * x.per_cluster, 50), points),
     }
     if x.design == "longitudinal":
         grids["per_cluster"] = [v for v in grids["per_cluster"] if v >= (3 if x.slope_sd > 0 else 2)][:points]

@@ -82,7 +82,8 @@ def fit_one(sc: Scenario, y: np.ndarray, rows: np.ndarray | None, df_method: str
             "singular": bool(fit.singular)}
 
 
-def run_chunk(sc: Scenario, test: TestSettings, seed: int, tag: tuple, chunk: int, size: int) -> dict:
+def run_chunk(sc: Scenario, test: TestSettings, seed: int, tag: tuple, chunk: int, size: int,
+              progress=None) -> dict:
     """Draw ``size`` replicates and test each.
 
     Parameters
@@ -95,6 +96,8 @@ def run_chunk(sc: Scenario, test: TestSettings, seed: int, tag: tuple, chunk: in
     chunk : int
         The chunk's number (part of its seed).
     size : int
+    progress : Progress, optional
+        In this process only: told after each full fit, so Cancel is quick.
 
     Returns
     -------
@@ -114,7 +117,11 @@ def run_chunk(sc: Scenario, test: TestSettings, seed: int, tag: tuple, chunk: in
                 o = fit_one(sc, Y[i], None, test.df_method)
                 est[i], se[i], df[i], failed[i] = o["estimate"], o["std_error"], o["df"], o["failed"]
     else:
-        out = [fit_one(sc, Y[i], None if keep is None else keep[i], test.df_method) for i in range(size)]
+        out = []
+        for i in range(size):
+            if progress is not None:
+                progress.step(None, "")
+            out.append(fit_one(sc, Y[i], None if keep is None else keep[i], test.df_method))
         est = np.array([o["estimate"] for o in out])
         se = np.array([o["std_error"] for o in out])
         df = np.array([o["df"] for o in out])

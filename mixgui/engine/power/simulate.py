@@ -134,7 +134,7 @@ class Runner:
                 self.close()
         for i, s in enumerate(sizes):
             if parts[i] is None:
-                parts[i] = run_chunk(sc, test, seed, tag, i, s)
+                parts[i] = run_chunk(sc, test, seed, tag, i, s, progress)
                 tick(sum(p is not None for p in parts))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
