@@ -186,7 +186,9 @@ def plan(raw: dict, folder: Path | None = None, progress: Progress | None = None
         if search:
             out.update(clusters_needed(x, progress, runner, make, span=spans[1]))
         if want_curves:
-            axes = ("clusters",) if x.design == "from_analysis" else ("clusters", "per_cluster")
+            # Against cluster size only for the two-arm designs: more visits of a longitudinal study change
+            # its follow-up and its dropout too, so that curve would not answer a sizing question.
+            axes = ("clusters",) if x.design in ("from_analysis", "longitudinal") else ("clusters", "per_cluster")
             out["curves"] = power_curves(x, progress, runner, make, span=spans[2], axes=axes)
     return out
 

@@ -68,7 +68,7 @@ def power_curves(x: Design, progress: Progress | None = None, runner: Runner | N
         "clusters": [v for v in _grid(CLUSTER_GRID, x.clusters, max(2 * x.clusters, 24), points) if v >= low_c
                      and v % step == 0 or v == x.clusters],
         # far enough to show that bigger clusters stop helping a cluster trial
-        "per_cluster": _grid(SIZE_GRID, x.per_cluster, max(5 * x.per_cluster, 50), points),
+        "per_cluster": _grid(SIZE_GRID, x.per_cluster, max(5 * x.per_cluster, 100), points),
     }
     if x.design == "longitudinal":
         grids["per_cluster"] = [v for v in grids["per_cluster"] if v >= (3 if x.slope_sd > 0 else 2)][:points]

@@ -34,8 +34,8 @@ DESIGN_LABELS = {
     "within_cluster": "Within clusters (half of each)",
     "longitudinal": "Longitudinal (visits)",
 }
-SERIES_STYLE = {"cluster_randomized": ("#1f77b4", "Clusters randomised"),
-                "within_cluster": ("#d62728", "Randomised within clusters"),
+SERIES_STYLE = {"cluster_randomized": ("#1f77b4", "Cluster trial"),
+                "within_cluster": ("#d62728", "Within clusters"),
                 "longitudinal": ("#2ca02c", "Longitudinal")}
 
 HELP = {
@@ -184,13 +184,12 @@ class PowerDialog(QDialog):
         self.plots.setBackground("w")
         self.plot_clusters = self.plots.addPlot(row=0, col=0, title="Power against the number of clusters")
         self.plot_size = self.plots.addPlot(row=0, col=1, title="Power against cluster size")
-        for p, xl in ((self.plot_clusters, "Clusters (both arms)"), (self.plot_size, "Members per cluster")):
+        for p, xl in ((self.plot_clusters, "Number of clusters"), (self.plot_size, "Members per cluster (log scale)")):
             p.setLabel("bottom", xl)
             p.setLabel("left", "Power")
             p.setYRange(0, 1.02)
             p.showGrid(x=True, y=True, alpha=0.25)
-            p.addLegend(offset=(-10, -10))
-        self.plot_size.setLogMode(x=True, y=False)  # sizes 2 to 100: the plateau shows on a log scale
+        self.plot_clusters.addLegend(offset=(-10, -10))  # one legend: the same lines on both plots
         right = QVBoxLayout()
         right.addWidget(self.numbers)
         right.addWidget(self.warnings)
@@ -286,12 +285,23 @@ class PowerDialog(QDialog):
             plot.clear()
             curve = (r.get("curves") or {}).get(axis)
             if not curve:
+                if axis == "per_cluster" and r.get("curves"):
+                    plot.setTitle("Power against cluster size: for the two-arm designs")
                 continue
+            plot.setTitle("Power against the number of clusters" if axis == "clusters"
+                          else "Power against cluster size")
             xs = curve["values"]
+            # Cluster sizes from 2 to 100 are drawn on a log scale, where the plateau of a cluster trial
+            # shows; done by hand because pyqtgraph's log mode does not move error bars or lines.
+            log = axis == "per_cluster"
+            labels = [str(v) for v in xs]
+            if log:
+                xs = [float(np.log10(v)) for v in xs]
+                plot.getAxis("bottom").setTicks([list(zip(xs, labels))])
             for s in curve["series"]:
                 color, name = SERIES_STYLE.get(s["design"], ("#444", s["design"]))
                 plot.plot(xs, s["power"], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                          symbolBrush=color, name=f"{name} (simulated)")
+                          symbolBrush=color, name=f"{name}, simulated")
                 lo = [p - q for p, q in zip(s["power"], s["power_lower"])]
                 hi = [q - p for p, q in zip(s["power"], s["power_upper"])]
                 plot.addItem(pg.ErrorBarItem(x=np.array(xs, float), y=np.array(s["power"], float),
@@ -299,10 +309,10 @@ class PowerDialog(QDialog):
                                              pen=pg.mkPen(color)))
                 if all(a is not None for a in s["analytic_power"]):
                     plot.plot(xs, s["analytic_power"], pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                              name=f"{name} (formula)")
+                              name=f"{name}, formula")
             if target:
                 plot.addItem(pg.InfiniteLine(pos=target, angle=0, pen=pg.mkPen("#888", style=Qt.PenStyle.DotLine)))
-            mark = r["clusters"] if axis == "clusters" else r["per_cluster"]
+            mark = r["clusters"] if axis == "clusters" else float(np.log10(r["per_cluster"]))
             plot.addItem(pg.InfiniteLine(pos=mark, angle=90, pen=pg.mkPen("#bbb", style=Qt.PenStyle.DashLine)))
             plot.setYRange(0, 1.02)
 
@@ -329,10 +339,12 @@ def numbers_html(r: dict) -> str:
                  f"{r['effective_sample_size']:.0f} of {r['clusters'] * r['per_cluster']} observations")
     lines.append(f"Failed or singular fits: {r['fit_failures']} of {r['simulations']}")
     if "clusters_needed" in r:
-        need = r["clusters_needed"]
-        lines.append(f"Fewest clusters for {_pct(r['target_power'])} power: "
-                     + (f"<b>{need}</b> (simulated; formula: {r.get('clusters_needed_analytic')})"
-                        if need is not None else "not reached within the search"))
+        need, formula = r["clusters_needed"], r.get("clusters_needed_analytic")
+        who = "participants" if r["design"] == "longitudinal" else "clusters"
+        by_formula = f"formula: {formula}" if formula is not None else "no formula with dropout"
+        lines.append(f"Fewest {who} for {_pct(r['target_power'])} power: "
+                     + (f"<b>{need}</b> (simulated; {by_formula})" if need is not None
+                        else "not reached within the search"))
     return "<br>".join(lines)
 
 
