@@ -122,7 +122,10 @@ def clusters_needed(x: Design, progress: Progress | None = None, runner: Runner 
         if J not in cache:
             k = len(cache)
             y = x.with_size(clusters=J)
-            r = simulate_power(y, progress, runner, make_scenario(y), tag=(2, J),
+            sc = make_scenario(y)
+            # Full fits per replicate are slow: search with the curves' (smaller) number of studies.
+            n = x.simulations if sc.kind != "general" else min(x.simulations, x.curve_simulations)
+            r = simulate_power(y, progress, runner, sc, tag=(2, J), simulations=n,
                                span=(span[0] + k * width, span[0] + (k + 1) * width))
             cache[J] = r.power
             steps.append({"clusters": J, "power": r.power, "power_lower": r.power_lower,

@@ -140,3 +140,19 @@ def test_hopeless_design_warns():
     r = simulate_power(parse_design(dict(design="cluster_randomized", clusters=12, per_cluster=30, icc=0.1,
                                          simulations=100, seed=1)))
     assert "hopeless_design" not in [w.kind for w in r.warnings]
+
+
+def test_many_failed_or_singular_fits_warn():
+    from mixgui.engine.power.simulate import summarise
+
+    x = parse_design(dict(design="cluster_randomized", clusters=20, per_cluster=10))
+    n = 200
+    arrays = {"reject": np.zeros(n, bool), "failed": np.arange(n) < 20, "singular": np.arange(n) >= 120,
+              "estimate": np.zeros(n), "df": np.full(n, 18.0)}
+    r = summarise(x, arrays, seed=1, seconds=0.0)
+    kinds = [w.kind for w in r.warnings]
+    assert kinds == ["fit_failures", "singular_fits"]
+    assert r.fit_failures == 20 + 80 and r.failed_fits == 20 and r.singular_fits == 80
+    assert "20 of 200" in r.warnings[0].message
+    arrays["failed"][:] = np.arange(n) < 5  # 2.5 %: no warning
+    assert "fit_failures" not in [w.kind for w in summarise(x, arrays, 1, 0.0).warnings]
