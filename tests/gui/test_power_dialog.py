@@ -89,3 +89,13 @@ def test_real_run_can_be_cancelled(qtbot, dialog):
     with qtbot.waitSignal(dialog.controller.cancelled, timeout=30000):
         dialog.cancel()
     assert dialog.result is None
+
+
+def test_menu_opens_the_window(make_window):
+    w = make_window()
+    menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Analysis")
+    act = next(a for a in menu.actions() if a.text() == "&Plan a study…")
+    act.trigger()
+    dlg = w.power_dialog
+    assert dlg.isVisible() and dlg.windowTitle() == "Plan a study"
+    dlg.close()
