@@ -144,7 +144,8 @@ def fitted_truth(raw: dict, folder: Path, progress: Progress | None = None) -> F
     return FittedTruth(fit, raw.get("along"), raw.get("term"), int(per) if per else None)
 
 
-def plan(raw: dict, folder: Path | None = None, progress: Progress | None = None) -> dict:
+def plan(raw: dict, folder: Path | None = None, progress: Progress | None = None,
+         truth: FittedTruth | None = None) -> dict:
     """Run a design file's study planning: power, curves, smallest number of clusters.
 
     Parameters
@@ -154,6 +155,8 @@ def plan(raw: dict, folder: Path | None = None, progress: Progress | None = None
     folder : Path, optional
         Where relative ``from_analysis`` paths are resolved.
     progress : Progress, optional
+    truth : FittedTruth, optional
+        For ``from_analysis``: a model already fitted (the window's analysis) instead of the file's.
 
     Returns
     -------
@@ -166,7 +169,7 @@ def plan(raw: dict, folder: Path | None = None, progress: Progress | None = None
     make = build_scenario
     extra: dict = {}
     if x.design == "from_analysis":
-        truth = fitted_truth(raw, folder or Path.cwd(), progress)
+        truth = truth if truth is not None else fitted_truth(raw, folder or Path.cwd(), progress)
         x = replace(x, icc=truth.icc, per_cluster=truth.per_cluster or truth.mean_size())
 
         def make(d: Design) -> Scenario:

@@ -99,3 +99,32 @@ def test_menu_opens_the_window(make_window):
     dlg = w.power_dialog
     assert dlg.isVisible() and dlg.windowTitle() == "Plan a study"
     dlg.close()
+
+
+def test_from_the_analysis_shown(qtbot):
+    """The fitted model's estimates as the truth, with more clusters (simr's extend)."""
+    import numpy as np
+
+    from mixgui.engine.covmodel import RandomBlock
+    from mixgui.engine.lmm import fit_lmm
+
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(8), 5)
+    trt = (g % 2).astype(float)
+    y = 0.8 * trt + rng.normal(0, 0.6, 8)[g] + rng.normal(size=40)
+    fit = fit_lmm(y, np.column_stack([np.ones(40), trt]),
+                  [RandomBlock("ward", g, [f"w{i}" for i in range(8)], np.ones((40, 1)), ["(Intercept)"])],
+                  column_names=["(Intercept)", "trt"])
+    d = PowerDialog(fit=fit)
+    qtbot.addWidget(d)
+    d.design.setCurrentIndex(d.design.findData("from_analysis"))
+    assert d.per_cluster.value() == 5 and not d.icc.isEnabled()
+    d.clusters.setValue(12)
+    d.simulations.setValue(10)
+    d.curves.setChecked(False)
+    with qtbot.waitSignal(d.controller.finished, timeout=120000):
+        d.run()
+    r = d.result
+    assert r["design"] == "from_analysis" and r["clusters"] == 12 and r["test"] == "trt"
+    assert r["simulations"] == 10 and "Power:" in d.numbers.text()
+    d.controller.shutdown()

@@ -84,16 +84,20 @@ class PowerDialog(QDialog):
         ``run_fn(raw_design, _, progress) -> dict``; tests may inject a slow fake.
     """
 
-    def __init__(self, parent=None, run_fn=None):
+    def __init__(self, parent=None, run_fn=None, fit=None):
         super().__init__(parent)
         self.setWindowTitle("Plan a study")
         self.resize(1180, 760)
         self.result: dict | None = None
+        self.fit = fit  # a fitted mixed model whose estimates can be the truth (simr's extend)
         if run_fn is None:
-            from mixgui.planning import plan
+            from mixgui.planning import FittedTruth, plan
 
-            def run_fn(raw, _unused, progress):
-                return plan(raw, None, progress)
+            def run_fn(raw, _unused, progress, fit=fit):
+                truth = None
+                if raw.get("from_analysis"):
+                    truth = FittedTruth(fit, None, None, raw.get("per_cluster"))
+                return plan(raw, None, progress, truth=truth)
         self.controller = FitController(run_fn, self)
         self.controller.finished.connect(self._finished)
         self.controller.failed.connect(self._failed)
@@ -103,6 +107,8 @@ class PowerDialog(QDialog):
         self.design = QComboBox()
         for key, label in DESIGN_LABELS.items():
             self.design.addItem(label, key)
+        if fit is not None:
+            self.design.addItem("From the analysis shown (its estimates)", "from_analysis")
         # Ranges are wider than valid on purpose: the engine says in words what is wrong.
         self.clusters = _spin(0, 100000, 20)
         self.per_cluster = _spin(0, 10000, 10)
@@ -208,6 +214,11 @@ class PowerDialog(QDialog):
         return super().eventFilter(obj, event)
 
     def _design_changed(self) -> None:
+        fitted = self.design.currentData() == "from_analysis"
+        for w in (self.icc, self.effect):
+            w.setEnabled(not fitted)  # the fitted model's estimates are the truth
+        if fitted:
+            self.per_cluster.setValue(self._fitted_size())
         longitudinal = self.design.currentData() == "longitudinal"
         self.labels["per_cluster"].setText("Visits per participant" if longitudinal else "Members per cluster")
         self.labels["clusters"].setText("Participants (both arms)" if longitudinal else "Clusters (both arms)")
@@ -216,9 +227,23 @@ class PowerDialog(QDialog):
         if longitudinal and self.simulations.value() > 300:
             self.simulations.setValue(200)  # each replicate is a full fit: keep the wait reasonable
 
+    def _fitted_size(self) -> int:
+        n = len(self.fit.X)
+        outer = [b for b in self.fit.blocks if ":" not in b.group]
+        return int(round(n / outer[0].n_levels)) if outer else 10
+
     def raw_design(self) -> dict:
         """The window's inputs as a design file's contents."""
         kind = self.design.currentData()
+        if kind == "from_analysis":
+            raw = {"format": "mixgui-design", "from_analysis": "the analysis shown",
+                   "clusters": [self.clusters.value()], "alpha": self.alpha.value(),
+                   "alternative": self.alternative.currentData(), "simulations": self.simulations.value(),
+                   "seed": self.seed.value(), "curves": self.curves.isChecked(),
+                   "curve_simulations": min(self.simulations.value(), 100)}
+            if self.per_cluster.value() != self._fitted_size():  # else: each cluster's rows as in the data
+                raw["per_cluster"] = self.per_cluster.value()
+            return raw
         raw = {"format": "mixgui-design", "design": kind, "clusters": self.clusters.value(),
                "per_cluster": self.per_cluster.value(), "icc": self.icc.value(), "effect": self.effect.value(),
                "sd": 1.0, "alpha": self.alpha.value(), "alternative": self.alternative.currentData(),
@@ -350,7 +375,15 @@ def numbers_html(r: dict) -> str:
 
 def open_power_dialog(parent) -> PowerDialog:
     """Open the window (non-modal) and keep it on ``parent`` as ``power_dialog``."""
-    dlg = PowerDialog(parent)
+    fit = None
+    try:  # the analysis shown, when it is a fitted linear mixed model
+        kept = parent.live.kept()
+        cand = kept.result.fit if kept is not None and kept.result is not None else None
+        if cand is not None and getattr(cand, "varcorr", None) is not None and getattr(cand, "blocks", None):
+            fit = cand
+    except AttributeError:
+        fit = None
+    dlg = PowerDialog(parent, fit=fit)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     if parent is not None:
         parent.power_dialog = dlg
