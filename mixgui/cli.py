@@ -40,6 +40,30 @@ def compare_command(argv: list) -> int:
     return _headless(_compare, args)
 
 
+def power_command(argv: list) -> int:
+    """Run ``mixgui power DESIGN.json``; returns the exit status."""
+    ap = argparse.ArgumentParser(prog="mixgui power", description="Plan a study: power by simulation.")
+    ap.add_argument("design", help="design file (.json, format mixgui-design)")
+    ap.add_argument("--json", dest="json_out", help="write the results here (default: standard output)")
+    args = ap.parse_args(argv)
+    return _headless(_power, args)
+
+
+def _power(args) -> int:
+    import json
+
+    from mixgui.analysis.spec import atomic_write_text
+    from mixgui.planning import plan_file
+    from mixgui.results.run import _clean
+
+    text = json.dumps(_clean(plan_file(args.design)), indent=2, ensure_ascii=False) + "\n"
+    if args.json_out:
+        atomic_write_text(args.json_out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _headless(run_fn, args) -> int:
     # Results and messages are UTF-8 whatever the console's code page (a piped stdout on Windows
     # is cp1252, which cannot write a column called "Δ" and would end in a traceback).
@@ -173,6 +197,8 @@ def main(argv=None) -> int:
         return fit_command(argv[1:])
     if argv and argv[0] == "compare":
         return compare_command(argv[1:])
+    if argv and argv[0] == "power":
+        return power_command(argv[1:])
     ap = argparse.ArgumentParser(prog="mixgui", description="MixGUI: linear mixed models, point and click.",
                                  epilog="Headless use: mixgui fit ANALYSIS.json [--json OUT.json]; "
                                         "mixgui compare A.json B.json [--json OUT.json]")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mixgui.data.importing import EXCEL_SUFFIXES, TEXT_SUFFIXES
 from mixgui.gui.widgets.compare_dialog import open_compare_dialog
+from mixgui.gui.widgets.power_dialog import open_power_dialog
 
 DATA_FILTER = "Data files (*.csv *.txt *.tsv *.xlsx *.xlsm *.sav);;All files (*)"
 ANALYSIS_FILTER = "MixGUI analysis (*.json);;All files (*)"
@@ -120,6 +121,7 @@ def build_menus(window) -> None:
                                    tip="Likelihood-ratio test, AIC and BIC of two or more fitted analyses "
                                        "(R's anova)")
     analysis_menu.addAction(window.compare_action)
+    analysis_menu.addAction(action(window, "&Plan a study…", lambda: open_power_dialog(window)))
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(action(window, "&About MixGUI", window.show_about))
