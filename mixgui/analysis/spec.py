@@ -44,8 +44,10 @@ MAX_BOOTSTRAP = 100_000  # replicates; beyond this a run takes days and the p-va
 KEYS = ("format", "version", "data", "formula", "method", "df_method", "factors", "reference_levels", "repeated",
         "random_effect_tests", "emmeans", "title", "anova_types", "effect_sizes", "compare_structures",
         "bootstrap", "bootstrap_seed", "pooling", "family", "link", "trials", "nagq", "kr_information",
-        "kr_variant", "vcov", "weights", "predictions")
-DATA_KEYS = ("path", "sheet", "header_row", "missing_codes")
+        "kr_variant", "vcov", "weights", "predictions", "computed")
+# "import" (ImportOptions: title rows, missing codes...), "reshape" and "computed" are read by
+# mixgui.data.importing.load_analysis_data, which rebuilds the table the analysis was made on.
+DATA_KEYS = ("path", "sheet", "import", "reshape")
 REPEATED_KEYS = ("structure", "subject", "index", "group")
 EMMEANS_KEYS = ("specs", "by", "contrasts", "type")
 CONTRAST_KEYS = ("method", "adjust", "name", "weights", "ref")
@@ -53,16 +55,10 @@ CONTRAST_KEYS = ("method", "adjust", "name", "weights", "ref")
 
 @dataclass(frozen=True)
 class DataRef:
-    """Where the data come from: a path (relative to the analysis file), an Excel sheet, and how to read it.
-
-    ``header_row`` is the 1-based row holding the column names (None: found automatically, below
-    any title rows); ``missing_codes`` are values that mean "missing" besides empty cells.
-    """
+    """Where the data come from: a path (relative to the analysis file) and an Excel sheet."""
 
     path: str = ""
     sheet: str | None = None
-    header_row: int | None = None
-    missing_codes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -154,10 +150,6 @@ class AnalysisSpec:
         """The analysis file as a JSON-ready dict (format and version always written)."""
         d = {"format": FORMAT, "version": VERSION}
         d["data"] = {"path": self.data.path, "sheet": self.data.sheet}
-        if self.data.header_row is not None:
-            d["data"]["header_row"] = self.data.header_row
-        if self.data.missing_codes:
-            d["data"]["missing_codes"] = list(self.data.missing_codes)
         d["formula"] = self.formula
         d["method"] = self.method
         d["df_method"] = self.df_method
@@ -349,17 +341,7 @@ def _data_from(data, newer: bool, skipped: list) -> DataRef:
             sheet = str(sheet)  # a sheet called "2019" written as a number
         else:
             raise SpecError(f'"sheet" must be the name of an Excel sheet, like "Data" (got {shown(sheet)})')
-    header = data.get("header_row")
-    if header is not None:
-        header = whole_number(header, "header_row", 1, 1000, " (the spreadsheet row holding the column names)")
-    codes = data.get("missing_codes") or []
-    if isinstance(codes, (str, int, float)) and not isinstance(codes, bool):
-        codes = [codes]
-    if not isinstance(codes, list) or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
-                                              for c in codes):
-        raise SpecError(f'"missing_codes" must be a list of values that mean missing, like [".", 999] '
-                        f'(got {shown(codes)})')
-    return DataRef(data["path"], sheet, header, tuple(codes))
+    return DataRef(data["path"], sheet)
 
 
 def _repeated_from(rep, newer: bool, skipped: list) -> Repeated | None:

@@ -140,8 +140,6 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
         (any(e.type != "link" for e in spec.emmeans), "marginal means on the response scale", "emmeans.type"),
         (any(c.adjust not in ENGINE_ADJUSTMENTS for e in spec.emmeans for c in e.contrasts),
          "a p-value adjustment that is not available yet", "adjust"),
-        (spec.data.header_row is not None, "a header row", "data.header_row"),
-        (bool(spec.data.missing_codes), "missing-value codes", "data.missing_codes"),
     ]
     for asked, what, key in wanted:
         if asked:

