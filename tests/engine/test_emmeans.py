@@ -1,7 +1,7 @@
 """Marginal means and contrasts against R's emmeans.
 
 The reference numbers come from tests/reference/emmeans/make_emmeans_refs.R (emmeans 1.8.4,
-lme4, lmerTest, pbkrtest) and the shared conformance case orthodont_cat (results-file shape). Most tests feed
+lme4, lmerTest, pbkrtest) and the public case orthodont_cat (results-file shape, tests/reference/inference/public). Most tests feed
 R's own beta, covariance (lme4's, or pbkrtest's adjusted one for Kenward-Roger) and df into our
 code, so they check only what this module computes: the reference grid (each mean's L is compared
 with emmeans's linfct), contrast coefficients and labels, standard errors, t, p-value adjustments
@@ -32,14 +32,14 @@ import pytest
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest
 from mixgui.engine.design import build_design
-from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
 from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
+from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
 from mixgui.errors import SpecError
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "emmeans"
 REF = json.loads((HERE / "emmeans_refs.json").read_text())
 CASES = {k: v for k, v in REF.items() if k != "poly"}
-SHARED = Path("/work/shared/reference")
+PUBLIC = Path(__file__).resolve().parents[1] / "reference" / "inference" / "public"
 
 REL, DF_REL, P_REL, P_ABS = 1e-6, 1e-9, 2e-2, 1e-8
 P_REL_EXACT = 1e-6  # p-values without numerical integration
@@ -182,13 +182,10 @@ def test_means_and_contrasts_match_emmeans(name, i, dfm):
 
 @pytest.mark.parametrize("dfm,key", [("kenward-roger", "emmeans"), ("satterthwaite", "emmeans_satterthwaite")])
 def test_orthodont_cat_contract_reference(dfm, key):
-    """The shared conformance case: the analysis file's own request, R's numbers in the results shape."""
-    spec_path = SHARED / "specs" / "orthodont_cat.json"
-    ref_path = SHARED / "ref" / "orthodont_cat.json"
-    if not spec_path.exists() or not ref_path.exists():
-        pytest.skip("shared reference case orthodont_cat is not available")
-    spec = AnalysisSpec.from_dict(json.loads(spec_path.read_text()))
-    ref = json.loads(ref_path.read_text())[key]
+    """The public case orthodont_cat: the analysis file's own request, R's numbers in the results shape
+    (tests/reference/inference/public, made by make_public_refs.R there)."""
+    spec = AnalysisSpec.from_dict(json.loads((PUBLIC / "orthodont_cat.spec.json").read_text()))
+    ref = json.loads((PUBLIC / "orthodont_cat.json").read_text())[key]
     case = CASES["orthodont_cat"]
     res = case["requests"][0]["results"][dfm]  # the same model; its L -> df table covers these rows
     beta, vcov, df_fn = _inputs(case, dfm, res)
@@ -326,11 +323,8 @@ TOL_FIT = {"estimate": 1e-4, "se": 2e-3, "df": 1e-2}  # the fit itself converges
 
 @pytest.mark.parametrize("dfm", ["kenward-roger", "satterthwaite"])
 def test_with_mixgui_fit_and_inference(dfm):
-    try:
-        from mixgui.engine.inference.core import Inference
-        from mixgui.engine.lmm.fit import fit_lmm
-    except ImportError as e:  # pragma: no cover - until the fitting code is in place
-        pytest.skip(f"mixgui.engine.lmm.fit / inference not importable yet ({e})")
+    from mixgui.engine.inference.core import Inference
+    from mixgui.engine.lmm.fit import fit_lmm
     case = CASES["orthodont_cat"]
     design = _design(case)
     fit = fit_lmm(design.y, design.X, design.blocks, reml=True, column_names=design.column_names)

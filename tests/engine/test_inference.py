@@ -34,14 +34,17 @@ from dense_lmm import fit_design as dense_fit  # noqa: E402
 
 from mixgui.analysis.formula import parse_formula  # noqa: E402
 from mixgui.engine import effects
+from mixgui.engine.design import build_design  # noqa: E402
 from mixgui.engine.inference import lrt  # noqa: E402
 from mixgui.engine.inference.anova3 import anova_table, type3_hypotheses
-from mixgui.engine.numerics import zapsmall  # noqa: E402
-from mixgui.engine.design import build_design  # noqa: E402
 from mixgui.engine.inference.core import Inference, fixed_effects_table  # noqa: E402
 from mixgui.engine.inference.kenward_roger import KenwardRoger  # noqa: E402
 from mixgui.engine.inference.satterthwaite import fstat_ddf
-from mixgui.engine.numerics import richardson_hessian, richardson_jacobian  # noqa: E402
+from mixgui.engine.numerics import (  # noqa: E402
+    richardson_hessian,
+    richardson_jacobian,
+    zapsmall,  # noqa: E402
+)
 from mixgui.errors import Cancelled, ModelError, Progress  # noqa: E402
 
 REF = Path(__file__).parents[1] / "reference" / "inference"
@@ -61,16 +64,7 @@ def lmm_fit(design, reml=True):
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names)
 
 
-def _lmm_available() -> bool:
-    try:
-        from mixgui.engine.lmm.fit import fit_lmm  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-ENGINES = ["dense", pytest.param("lmm", marks=pytest.mark.skipif(not _lmm_available(),
-                                                                   reason="mixgui.engine.lmm.fit not available"))]
+ENGINES = ["dense", "lmm"]
 FITTERS = {"dense": dense_fit, "lmm": lmm_fit}
 
 

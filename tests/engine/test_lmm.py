@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixgui.engine.lmm import fit as lmm_mod
 from mixgui.engine.covmodel import RandomBlock
+from mixgui.engine.lmm import fit as lmm_mod
 from mixgui.engine.lmm.fit import fit_lmm, lme4_order
 from mixgui.errors import Cancelled, FitWarning, ModelError, Progress
 
