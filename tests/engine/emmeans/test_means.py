@@ -36,10 +36,10 @@ from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
 from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
 from mixgui.errors import SpecError
 
-HERE = Path(__file__).resolve().parents[1] / "reference" / "emmeans"
+HERE = Path(__file__).resolve().parents[2] / "reference" / "emmeans"
 REF = json.loads((HERE / "emmeans_refs.json").read_text())
 CASES = {k: v for k, v in REF.items() if k != "poly"}
-PUBLIC = Path(__file__).resolve().parents[1] / "reference" / "inference" / "public"
+PUBLIC = Path(__file__).resolve().parents[2] / "reference" / "inference" / "public"
 
 REL, DF_REL, P_REL, P_ABS = 1e-6, 1e-9, 2e-2, 1e-8
 P_REL_EXACT = 1e-6  # p-values without numerical integration

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,26 +27,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from dense_lmm import fit_design as dense_fit  # noqa: E402
-
-from mixgui.analysis.formula import parse_formula  # noqa: E402
+from mixgui.analysis.formula import parse_formula
 from mixgui.engine import effects
-from mixgui.engine.design import build_design  # noqa: E402
-from mixgui.engine.inference import lrt  # noqa: E402
+from mixgui.engine.design import build_design
+from mixgui.engine.inference import lrt
 from mixgui.engine.inference.anova3 import anova_table, type3_hypotheses
-from mixgui.engine.inference.core import Inference, fixed_effects_table  # noqa: E402
-from mixgui.engine.inference.kenward_roger import KenwardRoger  # noqa: E402
+from mixgui.engine.inference.core import Inference, fixed_effects_table
+from mixgui.engine.inference.kenward_roger import KenwardRoger
 from mixgui.engine.inference.satterthwaite import fstat_ddf
-from mixgui.engine.numerics import (  # noqa: E402
+from mixgui.engine.numerics import (
     richardson_hessian,
     richardson_jacobian,
-    zapsmall,  # noqa: E402
+    zapsmall,
 )
-from mixgui.errors import Cancelled, ModelError, Progress  # noqa: E402
+from mixgui.errors import Cancelled, ModelError, Progress
 
-REF = Path(__file__).parents[1] / "reference" / "inference"
+from .. import dense_lmm
+from ..dense_lmm import fit_design as dense_fit
+
+REF = Path(__file__).resolve().parents[2] / "reference" / "inference"
 PUBLIC = ["sleepstudy_ri", "sleepstudy_ri_ml", "sleepstudy_rs", "sleepstudy_rs_uncorr", "orthodont_cat",
           "pastes_nested", "penicillin_crossed"]
 R_REFS = json.loads((REF / "inference_refs.json").read_text())
@@ -456,8 +454,6 @@ def test_dense_reference_matches_lme4_loglik():
 def test_exact_at_lme4_optimum(case):
     """At lme4's own optimum (theta, sigma from R) the algorithms agree with lmerTest / pbkrtest to
     ~1e-8 (df; numerical derivatives of the same steps) and ~1e-10 (F, KR): the same computation."""
-    import dense_lmm
-
     ref = R_CASES[case]
     design, reml = r_design(case)
     theta = np.atleast_1d(np.asarray(ref["theta"], float))

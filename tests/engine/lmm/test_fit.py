@@ -30,7 +30,7 @@ from mixgui.engine.lmm import fit as lmm_mod
 from mixgui.engine.lmm.fit import fit_lmm, lme4_order
 from mixgui.errors import Cancelled, FitWarning, ModelError, Progress
 
-REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
+REF = Path(__file__).resolve().parents[2] / "reference" / "lmm"
 
 
 # -- building designs by hand ----------------------------------------------------------------

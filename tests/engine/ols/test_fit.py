@@ -34,7 +34,7 @@ from mixgui.engine.ols.fit import (
 )
 from mixgui.errors import ModelError
 
-HERE = Path(__file__).resolve().parents[1] / "reference" / "ols"
+HERE = Path(__file__).resolve().parents[2] / "reference" / "ols"
 REFS = json.loads((HERE / "ols_refs.json").read_text())
 EST, STAT, PVAL = 1e-6, 2e-3, 2e-2
 STAT_KEYS = {"t_value", "statistic", "f", "r_squared", "adj_r_squared", "loglik", "aic", "bic", "durbin_watson",

@@ -31,7 +31,7 @@ from mixgui.engine.repeated.structures import STRUCTURES, acf_to_pacf, make_stru
 from mixgui.engine.repeated.tools import psi_from_theta
 from mixgui.errors import Cancelled, ModelError, Progress
 
-HERE = Path(__file__).resolve().parents[1] / "reference" / "repeated"
+HERE = Path(__file__).resolve().parents[2] / "reference" / "repeated"
 LABELS = ["8", "10", "12", "14"]
 TOL_LL, TOL_EST, TOL_SE, TOL_COV = 1e-3, 1e-4, 2e-3, 5e-3
 
