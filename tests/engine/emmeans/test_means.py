@@ -23,104 +23,28 @@ Bonferroni, Sidak) is closed-form from the t distribution: relative 1e-6 (measur
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest
-from mixgui.engine.design import build_design
-from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
 from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
-from mixgui.errors import SpecError
 
-HERE = Path(__file__).resolve().parents[2] / "reference" / "emmeans"
-REF = json.loads((HERE / "emmeans_refs.json").read_text())
-CASES = {k: v for k, v in REF.items() if k != "poly"}
-PUBLIC = Path(__file__).resolve().parents[2] / "reference" / "inference" / "public"
-
-REL, DF_REL, P_REL, P_ABS = 1e-6, 1e-9, 2e-2, 1e-8
-P_REL_EXACT = 1e-6  # p-values without numerical integration
-
-
-def _list(x):
-    return [] if x is None else [x] if isinstance(x, str) else list(x)
-
-
-def _design(case):
-    data = pd.read_csv(HERE / case["data"])
-    return build_design(parse_formula(case["formula"]), data, factors=_list(case["factors"]),
-                        reference_levels=case["reference_levels"])
-
-
-def _contrast(c):
-    w = c.get("weights")
-    return Contrast(c["method"], c["adjust"], c.get("name"), tuple(_list(w)) if w is not None else None, c.get("ref"))
-
-
-def _request(req):
-    return EmmeansRequest(tuple(_list(req["specs"])), tuple(_list(req["by"])),
-                          tuple(_contrast(c) for c in _list(req["contrasts"])))
-
-
-def _kept_index(case):
-    return [case["names"].index(n) for n in case["kept"]]
-
-
-class DfLookup:
-    """df_fn that answers with R's df for an L that R also computed (and fails otherwise)."""
-
-    def __init__(self, case, *results):
-        idx = _kept_index(case)
-        self.table = []
-        for result in results:
-            for r in result["emmeans"] + [row for c in result["contrasts"] for row in c["rows"]]:
-                if r.get("df") is not None and r["L"] is not None and None not in r["L"]:
-                    self.table.append((np.asarray(r["L"], float)[idx], r["df"]))
-        self.calls = 0
-
-    def __call__(self, L):
-        self.calls += 1
-        L = np.asarray(L, float)
-        for Lr, df in self.table:
-            if np.max(np.abs(L - Lr)) <= 1e-9 * (1 + np.max(np.abs(Lr))):
-                return df
-        raise AssertionError(f"R computed no df for L = {L}")
-
-
-def _close(got, want, rel, abs_=0.0, what=""):
-    if want is None:
-        assert got is None, f"{what}: got {got}, want None (not estimable)"
-        return
-    assert got is not None, f"{what}: got None, want {want}"
-    assert abs(got - want) <= max(abs_, rel * abs(want)), f"{what}: got {got!r}, want {want!r}"
-
-
-def _close_p(got, want, what, tukey=True):
-    if not tukey:
-        # absolute 1e-15: R's Sidak 1 - (1 - p)^m loses the digits of p below ~1e-13 to cancellation
-        _close(got, want, P_REL_EXACT, 1e-15, what)
-        return
-    if want is not None and want < 1e-10:  # R's ptukey underflows to 0 far in the tail
-        assert got is not None and got < 1e-8, f"{what}: got {got}, want {want}"
-        return
-    _close(got, want, P_REL, P_ABS, what)
-
-
-def _runs():
-    for name, case in CASES.items():
-        for i, req in enumerate(case["requests"]):
-            for dfm in req["results"]:
-                yield pytest.param(name, i, dfm, id=f"{name}-{i}-{'+'.join(_list(req['specs']))}"
-                                   f"{'|' + '+'.join(_list(req['by'])) if _list(req['by']) else ''}-{dfm}")
-
-
-def _inputs(case, dfm, result):
-    beta = np.asarray(case["beta"], float)
-    vcov = np.asarray(case["vcov_kr"] if dfm == "kenward-roger" else case["vcov"], float)
-    return beta, vcov, DfLookup(case, result)
+from .cases import (
+    CASES,
+    DF_REL,
+    PUBLIC,
+    REL,
+    DfLookup,
+    _cat,
+    _close,
+    _close_p,
+    _design,
+    _inputs,
+    _list,
+    _request,
+    _runs,
+)
 
 
 # -- against emmeans ------------------------------------------------------------------------
@@ -209,68 +133,7 @@ def test_orthodont_cat_contract_reference(dfm, key):
                 _close_p(g["p_value"], r["p_value"], r["contrast"], gc["adjust_used"] == "tukey")
 
 
-def test_poly_coefficients_match_emmeans():
-    for k, want in zip(range(2, 11), REF["poly"]):
-        np.testing.assert_array_equal(poly_coefficients(k), np.asarray(want, float).reshape(k, -1), err_msg=f"k={k}")
-
-
 # -- behaviour ------------------------------------------------------------------------------
-def _cat():
-    case = CASES["orthodont_cat"]
-    beta, vcov, _ = _inputs(case, "kenward-roger", case["requests"][0]["results"]["kenward-roger"])
-    df_fn = DfLookup(case, *(req["results"]["kenward-roger"] for req in case["requests"]))
-    return _design(case), beta, vcov, df_fn
-
-
-def test_custom_weights_must_sum_to_zero():
-    design, beta, vcov, df_fn = _cat()
-    req = EmmeansRequest(("age",), (), (Contrast("custom", "none", "bad", (1.0, -0.5, 0.0, 0.0)),))
-    with pytest.raises(SpecError, match=r"custom contrast weights must sum to 0 \(these sum to 0.5\); "
-                                        r"e\.g\. 1, -0\.5, -0\.5, 0"):
-        emmeans(design, beta, vcov, df_fn, req)
-
-
-def test_custom_weights_need_one_per_level():
-    design, beta, vcov, df_fn = _cat()
-    req = EmmeansRequest(("age",), (), (Contrast("custom", "none", "short", (1.0, -1.0)),))
-    with pytest.raises(SpecError, match=r'"short" has 2 weights but age has 4 levels \(8, 10, 12, 14\)'):
-        emmeans(design, beta, vcov, df_fn, req)
-
-
-def test_unnamed_custom_contrast_gets_a_readable_label():
-    design, beta, vcov, df_fn = _cat()
-    req = EmmeansRequest(("age",), (), (Contrast("custom", "none", None, (0, -0.5, -0.5, 1)),))
-    out = emmeans(design, beta, vcov, df_fn, req)
-    assert out["contrasts"][0]["rows"][0]["contrast"] == "age14 - 0.5 age10 - 0.5 age12"
-    _close(out["contrasts"][0]["rows"][0]["estimate"], 2.06747159090909, REL, 0, "estimate")
-
-
-def test_unknown_control_level_and_variable():
-    design, beta, vcov, df_fn = _cat()
-    with pytest.raises(SpecError, match=r'control level "9" is not a level of age'):
-        emmeans(design, beta, vcov, df_fn, EmmeansRequest(("age",), (), (Contrast("trt.vs.ctrl", "none", ref="9"),)))
-    with pytest.raises(SpecError, match=r'"Agee" is not a predictor in the fixed part'):
-        emmeans(design, beta, vcov, df_fn, EmmeansRequest(("Agee",)))
-    with pytest.raises(SpecError, match="twice"):
-        emmeans(design, beta, vcov, df_fn, EmmeansRequest(("age",), ("age",)))
-
-
-def test_tukey_on_a_non_pairwise_family_becomes_sidak_with_a_note():
-    design, beta, vcov, df_fn = _cat()
-    out = emmeans(design, beta, vcov, df_fn, EmmeansRequest(("age",), (), (Contrast("consec", "tukey"),)))
-    block = out["contrasts"][0]
-    assert block["adjust"] == "tukey" and block["adjust_used"] == "sidak"
-    assert "Sidak" in block["note"]
-    assert block["family_size"] == 3 and block["n_means"] == 4
-
-
-def test_single_contrast_is_not_adjusted():
-    design, beta, vcov, df_fn = _cat()
-    out = emmeans(design, beta, vcov, df_fn, EmmeansRequest(("Sex",), (), (Contrast("pairwise", "tukey"),)))
-    block = out["contrasts"][0]
-    assert block["adjust_used"] == "none" and block["family_size"] == 1
-    row = block["rows"][0]
-    assert row["p_value"] == row["p_value_unadjusted"]
 
 
 def test_non_estimable_means_are_flagged_with_a_sentence():
@@ -297,14 +160,6 @@ def test_estimability_basis_spans_the_dropped_direction():
     assert nonestimable_basis(_design(CASES["orthodont_cat"])) is None
     grid = reference_grid(design, ["age", "Sex"])
     assert is_estimable(grid.attrs["L_full"], basis).tolist() == [True] * 7 + [False]
-
-
-def test_holm_matches_p_adjust_with_missing_values():
-    # R 4.2.2: p.adjust(c(0.01, NA, 0.04, 0.03), "holm", n = 4) -> 0.04 NA 0.09 0.09
-    p = np.array([0.01, np.nan, 0.04, 0.03])
-    got, used, _ = adjust_pvalues(np.zeros(4), np.full(4, 10.0), p, "holm", 4, False)
-    np.testing.assert_allclose(got, [0.04, np.nan, 0.09, 0.09])
-    assert used == "holm"
 
 
 def test_z_tests_when_df_is_infinite():
@@ -345,65 +200,3 @@ def test_with_mixgui_fit_and_inference(dfm):
 
 
 # -- trajectories -----------------------------------------------------------------------------
-def test_population_trajectory_over_a_factor_equals_emmeans():
-    from mixgui.engine.emmeans.trajectories import population_trajectory
-    design, beta, vcov, df_fn = _cat()
-    ref = CASES["orthodont_cat"]["requests"][2]["results"]["kenward-roger"]["emmeans"]  # age | Sex
-    tr = population_trajectory(design, beta, vcov, df_fn, "age", group="Sex")
-    assert tr["kind"] == "factor" and tr["x_labels"] == ["8", "10", "12", "14"]
-    np.testing.assert_array_equal(tr["x_values"], [8, 10, 12, 14])
-    assert [ln["label"] for ln in tr["lines"]] == ["Male", "Female"]
-    got = np.concatenate([ln["fit"] for ln in tr["lines"]])
-    np.testing.assert_allclose(got, [r["emmean"] for r in ref], rtol=REL)
-    np.testing.assert_allclose(np.concatenate([ln["lower"] for ln in tr["lines"]]), [r["lower"] for r in ref], rtol=REL)
-    np.testing.assert_allclose(np.concatenate([ln["df"] for ln in tr["lines"]]), [r["df"] for r in ref], rtol=DF_REL)
-
-
-def test_population_trajectory_over_a_covariate_equals_emmeans_at():
-    from mixgui.engine.emmeans.trajectories import population_trajectory
-    case = CASES["orthodont_cov"]
-    res = case["requests"][1]["results"]["satterthwaite"]  # Sex | agen at 8, 14
-    beta, vcov, df_fn = _inputs(case, "satterthwaite", res)
-    design = _design(case)
-    tr = population_trajectory(design, beta, vcov, df_fn, "agen", over_values=[8, 14], group="Sex")
-    assert tr["kind"] == "numeric"
-    want = {(r["levels"]["Sex"], float(r["levels"]["agen"])): r for r in res["emmeans"]}
-    for ln in tr["lines"]:
-        for xv, fit, up in zip(tr["x_values"], ln["fit"], ln["upper"]):
-            r = want[(ln["label"], xv)]
-            _close(fit, r["emmean"], REL, 0, "fit")
-            _close(up, r["upper"], REL, 0, "upper")
-
-
-def test_population_trajectory_default_points_and_single_line():
-    from mixgui.engine.emmeans.trajectories import population_trajectory
-    case = CASES["orthodont_lm"]
-    beta, vcov = np.asarray(case["beta"]), np.asarray(case["vcov"])
-    design = _design(case)
-    tr = population_trajectory(design, beta, vcov, lambda L: 104.0, "agen")
-    assert len(tr["x_values"]) == 25 and tr["x_values"][0] == 8 and tr["x_values"][-1] == 14
-    (line,) = tr["lines"]
-    assert line["label"] is None and line["estimable"].all()
-    assert tr["averaged_over"] == ["Sex"]
-    # averaged over Sex with equal weights: the mean of the two sexes' lines
-    b0, b1, b2, b3 = beta
-    np.testing.assert_allclose(line["fit"], b0 + b2 / 2 + (b1 + b3 / 2) * tr["x_values"], rtol=1e-12)
-    assert np.all(line["lower"] < line["fit"]) and np.all(line["fit"] < line["upper"])
-
-
-def test_cluster_trajectories_sorted_by_x():
-    from mixgui.engine.emmeans.trajectories import cluster_trajectories
-    design = _design(CASES["orthodont_cat"])
-    block = design.blocks[0]
-    rng = np.random.default_rng(1)
-    perm = rng.permutation(design.nobs)  # shuffle nothing in the design, only the fitted values
-    fitted = design.y + perm * 1e-3
-    out = cluster_trajectories(design, fitted, block.codes, x="age", group_labels=block.levels)
-    assert len(out["clusters"]) == 27 and out["x_labels"] == ["8", "10", "12", "14"]
-    for c in out["clusters"]:
-        assert np.all(np.diff(c["x"]) >= 0)
-        np.testing.assert_array_equal(c["fitted"], fitted[c["rows"]])
-        np.testing.assert_array_equal(c["observed"], design.y[c["rows"]])
-        assert set(design.frame["Subject"].iloc[c["rows"]]) == {c["label"]}
-    with pytest.raises(ValueError):
-        cluster_trajectories(design, fitted[:-1], block.codes)
