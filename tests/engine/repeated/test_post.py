@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 from scipy.linalg import block_diag
 
+from mixgui.engine.covmodel import RandomBlock
 from mixgui.engine.repeated.fit import fit_repeated
+from mixgui.engine.repeated.likelihood import build_grid
+from mixgui.engine.repeated.post import boundary_warnings, marginal_covariance
+from mixgui.engine.repeated.structures import make_structure
 
 from .cases import (
+    LABELS,
+    blocks_for,
     fit_case,
+    orthodont,
     simulated,
 )
 
@@ -105,3 +112,54 @@ def test_blups_equal_dense_computation():
         assert sds.ravel() == pytest.approx(se[k:k + m], rel=1e-8)
         k += m
     assert fit.fitted_conditional == pytest.approx(X @ fit.beta + Z @ u)
+
+
+# -- marginal covariance and boundary warnings ------------------------------------------------------
+def _grid(missing=False, re="rs"):
+    d, X, subject, position, levels = orthodont(missing)
+    blocks = blocks_for(d, subject, levels, re)
+    return d, build_grid(d.distance.to_numpy(), X, subject, position, 4, blocks=blocks,
+                         subject_labels=levels, position_labels=LABELS)
+
+
+def test_marginal_covariance_of_a_complete_subject():
+    """R + Z G Z' with Z = [1, age] of a subject seen at 8, 10, 12, 14 (written out by hand)."""
+    _, grid = _grid()
+    R = make_structure("AR1", 4).matrix([np.arctanh(0.4)]) * 1.7
+    G = np.array([[4.0, -0.2], [-0.2, 0.05]])
+    Z = np.column_stack([np.ones(4), [8.0, 10.0, 12.0, 14.0]])
+    np.testing.assert_allclose(marginal_covariance(grid, R, [G]), R + Z @ G @ Z.T, rtol=1e-13)
+    np.testing.assert_allclose(marginal_covariance(grid, R, []), R, rtol=0)
+
+
+def test_marginal_covariance_without_a_complete_subject_uses_position_means():
+    """No subject seen at every position: each position's Z is the mean over the rows there."""
+    d, X, subject, position, levels = orthodont()
+    keep = ~((position == 3) & (subject % 2 == 0)) & ~((position == 0) & (subject % 2 == 1))
+    d, X, subject, position = d[keep].reset_index(drop=True), X[keep], subject[keep], position[keep]
+    age = d.agen.to_numpy() + np.where(d.Sex.to_numpy() == "Male", 0.5, 0.0)  # Z differs between subjects
+    blocks = [RandomBlock("Subject", subject, levels, np.column_stack([np.ones(len(d)), age]), ["(Intercept)", "age"])]
+    grid = build_grid(d.distance.to_numpy(), X, subject, position, 4, blocks=blocks)
+    assert not grid.present.all(axis=1).any()
+    Zbar = np.column_stack([np.ones(4), [age[position == t].mean() for t in range(4)]])
+    R, G = np.eye(4) * 2.0, np.array([[1.0, 0.1], [0.1, 0.3]])
+    np.testing.assert_allclose(marginal_covariance(grid, R, [G]), R + Zbar @ G @ Zbar.T, rtol=1e-13)
+
+
+def test_boundary_warnings_name_what_is_on_the_boundary():
+    _, grid = _grid()
+    ar1, cs = make_structure("AR1", 4), make_structure("CS", 4)
+    ok_R = ar1.matrix([np.arctanh(0.5)])
+    ok_G = np.array([[4.0, 0.2], [0.2, 0.05]])
+    assert boundary_warnings(ar1, ok_R, [ok_G], grid) == []
+    (w,) = boundary_warnings(ar1, ar1.matrix([np.arctanh(1 - 1e-6)]), [ok_G], grid)
+    assert w.kind == "singular" and "AR1" in str(w) and "simpler" in str(w)
+    low = (1 + 1e-6) * np.eye(4) - 1 / 3 * np.ones((4, 4))  # CS correlation at -1/(T-1)
+    msgs = [str(w) for w in boundary_warnings(cs, low, [ok_G], grid)]
+    assert any("lowest possible value (-1/3)" in m for m in msgs)
+    (w,) = boundary_warnings(ar1, ok_R, [np.array([[4.0, 0.0], [0.0, 0.0]])], grid)
+    assert 'variance for "Subject" is estimated at zero' in str(w)
+    sd = np.sqrt([4.0, 0.05])
+    (w,) = boundary_warnings(ar1, ok_R, [np.outer(sd, sd)], grid)  # correlation exactly 1
+    assert "(||)" in str(w)
+    assert boundary_warnings(make_structure("DIAG", 4), np.diag([1.0, 2.0, 3.0, 4.0]), [], grid) == []
