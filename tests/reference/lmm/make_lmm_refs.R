@@ -96,3 +96,5 @@ for (name in names(cases)) {
              file.path(out, paste0(name, ".json")))
   cat(name, "loglik", res$loglik, "singular", res$singular, "\n")
 }
+source("tests/reference/versions.R")
+write_versions("make_lmm_refs.R", c("lme4"), dir = out)
