@@ -6,8 +6,8 @@
 # infer_gls.json (emmeans' Satterthwaite df for gls) and infer_lmer.json (lmerTest / pbkrtest
 # df and Kenward-Roger covariance for the random-slope model).
 # Made with R 4.2.2, nlme 3.1-162, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4.
-# The orthodont_{cs,csh,ar1,arh1,toep,un}.json files next to this script are copies of the
-# project's shared references (same conventions, made with the same nlme).
+# The orthodont_{cs,csh,ar1,arh1,toep,un}.json files (the public cases, results-file shape) are written
+# at the end through ../contract_refs.R. Versions: VERSIONS.txt, written by this script.
 suppressPackageStartupMessages({ library(nlme); library(jsonlite) })
 
 full <- read.csv("orthodont_long.csv")
