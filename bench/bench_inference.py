@@ -2,7 +2,8 @@
 
     python bench/bench_inference.py [DATA_DIR]
 
-DATA_DIR holds long_100k.csv (made by make_bench_data.py; if missing, pass --make PATH_TO_TOOL).
+DATA_DIR holds long_100k.csv; without DATA_DIR (or when the file is missing there) bench/make_data.py
+writes it (into a temporary folder when no DATA_DIR is given).
 Times, on long_100k (y ~ time * treat + age + (time | patient)):
   ours: fit + Satterthwaite df (everything `mixgui fit` computes for that df method), and
         fit + Kenward-Roger;
@@ -17,12 +18,16 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_data import ensure  # noqa: E402  (bench/make_data.py, beside this file)
+
 FORMULA = "y ~ time * treat + age + (time | patient)"
 
 
@@ -39,11 +44,9 @@ def ours(frame: pd.DataFrame, df_method: str) -> tuple:
 
 
 def main(argv: list) -> int:
-    data_dir = Path(argv[1]) if len(argv) > 1 and not argv[1].startswith("--") else Path("/tmp/bench")
-    if "--make" in argv:
-        tool = argv[argv.index("--make") + 1]
-        subprocess.run([sys.executable, tool, str(data_dir)], check=True)
-    path = data_dir / "long_100k.csv"
+    given = [a for a in argv[1:] if not a.startswith("--")]
+    data_dir = Path(given[0]) if given else Path(tempfile.mkdtemp(prefix="mixgui_bench_"))
+    path = ensure(data_dir, ["long_100k.csv"]) / "long_100k.csv"
     frame = pd.read_csv(path)
     rows = []
     sat_fit, sat_wall, ll = ours(frame, "satterthwaite")

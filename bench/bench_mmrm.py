@@ -2,8 +2,8 @@
 
 usage: python bench/bench_mmrm.py [--data DIR] [--repeats N]
 
-The data are mmrm_8k.csv from ``make_bench_data.py`` (2,000 patients x 4 visits 0, 3, 6, 9, 5% of
-visits missing), written to a temporary folder unless ``--data`` names one that has it.  Model:
+The data are mmrm_8k.csv from ``bench/make_data.py`` (2,000 patients x 4 visits 0, 3, 6, 9, 5% of
+visits missing), written to a temporary folder unless ``--data`` names a folder (made there when missing).  Model:
 y ~ factor(visit) * treat, unstructured covariance of the visits within patient, REML.
 When Rscript is on the PATH, bench_mmrm.R fits the same model with
 gls(..., correlation = corSymm(form = ~ pos | patient), weights = varIdent(form = ~ 1 | factor(visit)))
@@ -25,9 +25,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mixgui.engine.repeated.fit import fit_repeated  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from make_data import ensure  # noqa: E402  (bench/make_data.py)
 
-MAKE_DATA = Path("/work/shared/tools/make_bench_data.py")
+from mixgui.engine.repeated.fit import fit_repeated  # noqa: E402
 
 
 def design(d: pd.DataFrame):
@@ -71,9 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="our fit is timed this many times (median)")
     args = ap.parse_args(argv)
     folder = args.data or Path(tempfile.mkdtemp(prefix="mixgui_bench_"))
-    path = folder / "mmrm_8k.csv"
-    if not path.exists():
-        subprocess.run([sys.executable, str(MAKE_DATA), str(folder)], check=True)
+    path = ensure(folder, ["mmrm_8k.csv"]) / "mmrm_8k.csv"
     sec, fit = ours(path, args.repeats)
     r = nlme(path)
     print(f"MMRM benchmark: {path} ({fit.nobs} rows, {fit.n_subjects} patients, UN over {fit.n_positions} visits, REML)")

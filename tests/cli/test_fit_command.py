@@ -45,7 +45,6 @@ def test_regression_results_file_matches_r(tmp_path):
 
 
 def test_mixed_model_results_file_matches_lme4(tmp_path):
-    pytest.importorskip("mixgui.engine.lmm.fit")
     p, out = mixgui_fit(tmp_path, {"data": {"path": "sleepstudy.csv"}, "formula": "Reaction ~ Days + (1 | Subject)",
                                    "method": "REML"})
     assert p.returncode == 0, p.stderr

@@ -163,7 +163,7 @@ def test_options_round_trip_through_json():
 
 
 def test_sav_with_missing_codes(tmp_path):
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
     p = tmp_path / "s.sav"
     pyreadstat.write_sav(pd.DataFrame({"y": [1.0, 999.0, 3.0], "g": [1.0, 2.0, 1.0]}), str(p),
                          variable_value_labels={"g": {1.0: "low", 2.0: "high"}})
@@ -185,7 +185,7 @@ def _four_forms(folder: Path) -> dict:
     with pd.ExcelWriter(paths["xlsx"][0]) as xw:
         pd.DataFrame({"note": ["the data are on the next sheet"]}).to_excel(xw, sheet_name="Read me", index=False)
         df.to_excel(xw, sheet_name="Orthodont", index=False)
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
     sav = df.copy()
     sav["Sex"] = sav["Sex"].map({"Male": 1.0, "Female": 2.0})  # coded, with value labels, as SPSS users store it
     pyreadstat.write_sav(sav, str(paths["sav"][0]), variable_value_labels={"Sex": {1.0: "Male", 2.0: "Female"}},
@@ -247,8 +247,6 @@ def test_mixgui_fit_command_reads_the_four_formats_alike(tmp_path):
 
 
 def test_mixed_model_gives_identical_results_from_the_four_formats(tmp_path):
-    pytest.importorskip("mixgui.engine.lmm.fit")
-    pytest.importorskip("mixgui.engine.inference.core")  # the mixed-model contract needs it as well
     results = _fit_all(tmp_path, {"formula": "distance ~ agen * Sex + (1 | Subject)",
                                   "reference_levels": {"Sex": "Male"}})
     ref = _comparable(results["csv"])

@@ -15,7 +15,6 @@ def _png_size(path) -> tuple:
 
 @pytest.mark.slow
 def test_demo_screenshot_offscreen(tmp_path):
-    pytest.importorskip("mixgui.engine.lmm.fit")
     out = tmp_path / "shot.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
     proc = subprocess.run([sys.executable, "-m", "mixgui", "--demo", "--screenshot", str(out)],

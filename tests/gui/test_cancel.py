@@ -122,7 +122,6 @@ def test_close_during_a_running_fit_stops_the_thread(make_window, gated_run, qtb
 
 
 def test_close_during_a_real_fit(make_window, qtbot):
-    pytest.importorskip("mixgui.engine.lmm.fit")
     w = make_window()
     w.open_example(fit=False)
     w.fit()

@@ -19,8 +19,6 @@ from mixgui.data.importing import ImportOptions
 from mixgui.data.reshape import WideToLong
 from mixgui.results.tables import format_value
 
-pytest.importorskip("mixgui.engine.lmm.fit")
-
 DATA = Path(__file__).parents[1] / "reference" / "data"
 FIT_TIMEOUT_MS = 60_000
 FORMULA = "bp ~ time + age_c + (1 | `patient id`)"

@@ -2,12 +2,9 @@
 import threading
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from mixgui.data.dataset import Dataset
-
-pytest.importorskip("mixgui.engine.lmm.fit")
 
 FIT_TIMEOUT_MS = 60_000
 

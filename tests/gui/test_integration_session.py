@@ -11,8 +11,6 @@ from PySide6.QtGui import QKeySequence
 
 from mixgui.data.computed import Center
 
-pytest.importorskip("mixgui.engine.lmm.fit")
-
 FIT_TIMEOUT_MS = 60_000
 DEAD_PID = 4_194_311  # above Linux's largest possible pid: a session that is no longer running
 

@@ -63,7 +63,6 @@ def open_run(gated_run_class):
 # -- (1) build a model in the window; the results follow by themselves ----------------------------
 
 def test_sleepstudy_built_in_the_window_refits_by_itself_and_matches_r(make_window, qtbot):
-    pytest.importorskip("mixgui.engine.lmm.fit")
     w = make_window()
     assert w.open_data(REF / "cli" / "sleepstudy.csv")
     b = w.builder

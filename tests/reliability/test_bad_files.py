@@ -19,13 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
 from mixgui.data.readers import read_table
 from mixgui.errors import DataError
-
-openpyxl = pytest.importorskip("openpyxl")
 
 
 def _xlsx(path: Path, rows, merge=None, title="Data") -> None:

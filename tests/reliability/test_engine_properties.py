@@ -531,4 +531,3 @@ def test_kenward_roger_gives_no_spurious_warning_for_large_units():
 def test_the_profile_is_bounded_and_reproducible():
     assert PROFILE.derandomize and PROFILE.deadline is None and PROFILE.database is None
     assert 10 <= PROFILE.max_examples <= 100
-    pytest.importorskip("hypothesis")

@@ -19,10 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("PySide6")
-
-from mixgui.analysis.spec import AnalysisSpec, DataRef  # noqa: E402
-from mixgui.data.dataset import Dataset  # noqa: E402
+from mixgui.analysis.spec import AnalysisSpec, DataRef
+from mixgui.data.dataset import Dataset
 
 
 def _gui_conftest():

@@ -6,6 +6,7 @@ from scipy import stats
 
 from mixgui.analysis.formula import parse_formula
 from mixgui.engine.design import build_design
+from mixgui.engine.lmm import fit_lmm
 from mixgui.results import plotdata
 
 SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
@@ -13,9 +14,8 @@ SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / 
 
 @pytest.fixture(scope="module")
 def slope_model():
-    lmm = pytest.importorskip("mixgui.engine.lmm.fit")
     d = build_design(parse_formula("Reaction ~ Days + (Days | Subject)"), SLEEP)
-    return d, lmm.fit_lmm(d.y, d.X, d.blocks, reml=True)
+    return d, fit_lmm(d.y, d.X, d.blocks, reml=True)
 
 
 def test_caterpillar_intervals_are_blup_pm_196_sd(slope_model):

@@ -24,3 +24,5 @@ out <- list(term = "(1 | batch)", statistic = stat, nsim = nsim, seed = 20240,
             p_value_bootstrap = (1 + sum(tstar >= stat)) / (1 + nsim),
             R_version = R.version.string, lme4_version = as.character(packageVersion("lme4")))
 write_json(out, "bootstrap_refs.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+source("../versions.R")
+write_versions("make_bootstrap_refs.R", c("lme4"))

@@ -32,3 +32,5 @@ out <- list(
                  rows = rows(anova(m_rs0, m_rs, m_lm))),
   R_version = R.version.string, lme4_version = as.character(packageVersion("lme4")))
 write_json(out, "compare_refs.json", digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
+source("../versions.R")
+write_versions("make_compare_refs.R", c("lme4"))

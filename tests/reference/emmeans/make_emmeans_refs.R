@@ -154,3 +154,5 @@ results$poly <- lapply(2:10, function(k) unname(as.matrix(emmeans:::poly.emmc(se
 writeLines(toJSON(results, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
            "emmeans_refs.json")
 cat("wrote emmeans_refs.json\n")
+source("../versions.R")
+write_versions("make_emmeans_refs.R", c("lme4", "lmerTest", "pbkrtest", "emmeans"))

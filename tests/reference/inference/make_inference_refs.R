@@ -179,3 +179,5 @@ out <- list(versions = list(R = R.version.string, lme4 = as.character(packageVer
             cases = cases, f2 = f2, variances = variances, comparisons = comparisons, lrt = lrt)
 write_json(out, "inference_refs.json", auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE)
 cat("wrote inference_refs.json\n")
+source("../versions.R")
+write_versions("make_inference_refs.R", c("lme4", "lmerTest", "pbkrtest", "performance", "insight"))

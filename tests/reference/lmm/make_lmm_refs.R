@@ -1,9 +1,9 @@
 # Reference numbers for tests/engine/test_lmm.py, from lme4 (default lmer settings).
 # Run from the repository root:   Rscript tests/reference/lmm/make_lmm_refs.R
 # Needs lme4 and jsonlite. Writes tests/reference/lmm/<case>.json (and the simulated data sets as CSV).
-# sleepstudy, pastes, penicillin and orthodont.csv are lme4 / nlme data sets as exported to CSV in
-# /work/shared/reference/data (copied here so the tests read nothing outside the repository).
-# Versions used are recorded in each JSON file ("r_version", "lme4_version").
+# sleepstudy, pastes, penicillin and orthodont.csv are lme4 / nlme data sets as exported to CSV for the
+# project's public reference cases (kept here so the tests read nothing outside the repository).
+# Versions used are recorded in each JSON file ("r_version", "lme4_version") and in VERSIONS.txt.
 suppressPackageStartupMessages({library(lme4); library(jsonlite)})
 out <- "tests/reference/lmm"
 
@@ -96,3 +96,5 @@ for (name in names(cases)) {
              file.path(out, paste0(name, ".json")))
   cat(name, "loglik", res$loglik, "singular", res$singular, "\n")
 }
+source("tests/reference/versions.R")
+write_versions("make_lmm_refs.R", c("lme4"), dir = out)

@@ -99,3 +99,11 @@ out$R_version <- R.version.string
 out$car_version <- as.character(packageVersion("car"))
 out$lmtest_version <- as.character(packageVersion("lmtest"))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE), "ols_refs.json")
+
+# orthodont_lm.json: the public ordinary-regression case in the shape of the results file
+# (coefficients, type I ANOVA, glance, Durbin-Watson, Breusch-Pagan, Shapiro-Wilk)
+SPEC_DIR <- tempdir(); REF_DIR <- "."; DATA_DIR <- "."
+source("../contract_refs.R")
+lm_case("orthodont_lm", "orthodont_long.csv", "distance ~ agen * Sex", refs = list(Sex = "Male"))
+source("../versions.R")
+write_versions("make_ols_refs.R", c("car", "lmtest", "lme4"))

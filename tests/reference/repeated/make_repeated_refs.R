@@ -6,8 +6,8 @@
 # infer_gls.json (emmeans' Satterthwaite df for gls) and infer_lmer.json (lmerTest / pbkrtest
 # df and Kenward-Roger covariance for the random-slope model).
 # Made with R 4.2.2, nlme 3.1-162, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4.
-# The orthodont_{cs,csh,ar1,arh1,toep,un}.json files next to this script are copies of the
-# project's shared references (same conventions, made with the same nlme).
+# The orthodont_{cs,csh,ar1,arh1,toep,un}.json files (the public cases, results-file shape) are written
+# at the end through ../contract_refs.R. Versions: VERSIONS.txt, written by this script.
 suppressPackageStartupMessages({ library(nlme); library(jsonlite) })
 
 full <- read.csv("orthodont_long.csv")
@@ -106,6 +106,9 @@ emm_rows <- function(fit, spec) {
   list(levels = as.character(s[[1]]), emmean = s$emmean, se = s$SE, df = s$df,
        method = attr(s, "mesg")[grepl("Degrees-of-freedom", attr(s, "mesg"))])
 }
+# UN has no analytic method in emmeans: its "appx-satterthwaite" df come from random perturbations of the
+# fit, so the seed makes them reproducible (they vary by ~10% between seeds; the tests do not compare them)
+set.seed(20240601)
 infer_gls <- lapply(gls_fits, function(fit) list(agef = emm_rows(fit, ~ agef), Sex = emm_rows(fit, ~ Sex)))
 write_json(infer_gls, "infer_gls.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
 
@@ -120,3 +123,14 @@ write_json(list(loglik = as.numeric(logLik(m)), term = rownames(sat), estimate =
                 se = unname(sat[, 2]), df_satterthwaite = unname(sat[, "df"]), se_kr = unname(kr[, 2]),
                 df_kr = unname(kr[, "df"]), vcov_kr = V),
            "infer_lmer.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+
+# The public structure cases orthodont_{cs,csh,ar1,arh1,toep,un}.json, in the shape of the results file
+# (nlme::gls, REML, distance ~ agef + Sex, repeated over age within Subject; variance strata named by age).
+SPEC_DIR <- tempdir(); REF_DIR <- "."; DATA_DIR <- "."; VARIDENT_BY_INDEX <- TRUE
+LMER_CONTROL <- NULL  # unused here: no lmer fits
+source("../contract_refs.R")
+for (s in c("CS", "CSH", "AR1", "ARH1", "TOEP", "UN"))
+  rep_case(paste0("orthodont_", tolower(s)), "orthodont_long.csv", "distance ~ agef + Sex", s, "Subject", "age",
+           factors = c("agef", "Subject"), refs = list(Sex = "Male"))
+source("../versions.R")
+write_versions("make_repeated_refs.R", c("nlme", "lme4", "lmerTest", "pbkrtest", "emmeans"))

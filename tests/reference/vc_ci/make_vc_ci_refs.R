@@ -5,3 +5,5 @@ ci <- function(m) { x <- confint(m, parm = "theta_", oldNames = FALSE); list(nam
 out <- list(slope = ci(lmer(Reaction ~ Days + (Days | Subject), d)),
             intercept = ci(lmer(Reaction ~ Days + (1 | Subject), d)))
 write_json(out, "vc_ci_refs.json", digits = NA, auto_unbox = TRUE)
+source("../versions.R")
+write_versions("make_vc_ci_refs.R", c("lme4"))

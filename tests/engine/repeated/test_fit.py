@@ -18,61 +18,26 @@ Tolerances, and why:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from scipy.linalg import block_diag
 
 from mixgui.engine.covmodel import RandomBlock
-from mixgui.engine.repeated.structures import STRUCTURES, acf_to_pacf, make_structure, pacf_to_acf
-from mixgui.engine.repeated.tools import psi_from_theta
 from mixgui.engine.repeated.fit import compare_structures, fit_repeated
+from mixgui.engine.repeated.structures import STRUCTURES, make_structure
 from mixgui.errors import Cancelled, ModelError, Progress
 
-HERE = Path(__file__).resolve().parents[1] / "reference" / "repeated"
-LABELS = ["8", "10", "12", "14"]
-TOL_LL, TOL_EST, TOL_SE, TOL_COV = 1e-3, 1e-4, 2e-3, 5e-3
-
-
-def orthodont(missing=False):
-    d = pd.read_csv(HERE / ("orthodont_missing.csv" if missing else "orthodont_long.csv"))
-    X = np.column_stack([np.ones(len(d)), d.agef == 10, d.agef == 12, d.agef == 14, d.Sex == "Female"]).astype(float)
-    levels = sorted(d.Subject.unique())
-    subject = np.searchsorted(levels, d.Subject.to_numpy())
-    position = np.searchsorted([8, 10, 12, 14], d.age.to_numpy())
-    return d, X, subject, position, levels
-
-
-def blocks_for(d, subject, levels, kind):
-    if kind == "ri":
-        return [RandomBlock("Subject", subject, levels, np.ones((len(d), 1)), ["(Intercept)"])]
-    if kind == "rs":
-        return [RandomBlock("Subject", subject, levels, np.column_stack([np.ones(len(d)), d.agen]),
-                            ["(Intercept)", "agen"])]
-    return []
-
-
-def fit_case(structure, missing=False, reml=True, re=None, **kw):
-    d, X, subject, position, levels = orthodont(missing)
-    return fit_repeated(d.distance.to_numpy(), X, subject, position, 4, structure, reml=reml,
-                        blocks=blocks_for(d, subject, levels, re), position_labels=LABELS,
-                        subject_labels=levels, **kw)
-
-
-def check_against(fit, ref, se_factor=1.0):
-    assert fit.converged
-    assert fit.loglik == pytest.approx(ref["loglik"], abs=TOL_LL)
-    assert fit.aic == pytest.approx(ref["aic"], abs=TOL_LL)
-    assert fit.bic == pytest.approx(ref["bic"], abs=TOL_LL)
-    est = [r["estimate"] for r in ref["fixed_effects"]]
-    se = [r["std_error"] for r in ref["fixed_effects"]]
-    assert fit.beta == pytest.approx(est, rel=TOL_EST, abs=1e-8)
-    assert fit.std_errors * se_factor == pytest.approx(se, rel=TOL_SE)
-    assert fit.marginal_covariance == pytest.approx(np.array(ref["marginal_covariance"]), rel=TOL_COV)
-    assert fit.sigma == pytest.approx(ref["sigma"], rel=TOL_SE)
-
+from .cases import (
+    HERE,
+    LABELS,
+    TOL_COV,
+    TOL_EST,
+    TOL_LL,
+    TOL_SE,
+    check_against,
+    fit_case,
+    orthodont,
+)
 
 # -- the shared nlme::gls references ---------------------------------------------------------
 
@@ -146,206 +111,11 @@ def test_missing_visit_is_a_gap_not_a_shift():
 
 # -- the CovarianceModel protocol ---------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=["CS", "AR1", "CSH", "TOEP", "UN", "AR1+RI"])
-def protocol_fit(request):
-    structure, _, re = request.param.partition("+")
-    return fit_case(structure, missing=True, re="ri" if re else None)
-
-
-def test_deviance_at_and_vcov_at_reproduce_the_fit(protocol_fit):
-    f = protocol_fit
-    assert f.deviance_at(f.varpar) == pytest.approx(f.deviance, abs=1e-8)
-    assert f.vcov_at(f.varpar) == pytest.approx(f.vcov, rel=1e-8)
-    assert len(f.varpar_names) == len(f.varpar) == f.n_parameters == len(f.kr_par) == len(f.kr_names)
-    assert f.varpar_names[-1] == "sigma" and f.varpar[-1] == pytest.approx(f.sigma)
-    # an interior optimum in the natural parametrisation too: the gradient vanishes
-    h = 1e-5 * np.maximum(np.abs(f.varpar), 1e-2)
-    grad = [(f.deviance_at(f.varpar + np.eye(len(h))[k] * h[k]) - f.deviance_at(f.varpar - np.eye(len(h))[k] * h[k]))
-            / (2 * h[k]) for k in range(len(h))]
-    assert np.max(np.abs(grad)) < 1e-3
-
-
-def test_kr_clusters_are_consistent(protocol_fit):
-    f = protocol_fit
-    clusters = f.kr_clusters()
-    assert len(clusters) == f.n_subjects
-    A = sum(c.X.T @ np.linalg.solve(c.V, c.X) for c in clusters)
-    assert np.linalg.inv(A) == pytest.approx(f.vcov, rel=1e-8)
-    full = next(c for c in clusters if len(c.V) == 4)
-    assert full.V == pytest.approx(f.marginal_covariance, rel=1e-10)
-    # derivatives against finite differences of V(kr_par)
-    model, kp = f._model, f.kr_par
-    k_all = len(kp)
-    for k in range(k_all):
-        h = 1e-6 * max(abs(kp[k]), 1e-2)
-        e = np.eye(k_all)[k] * h
-        plus = _cluster_V(model, kp + e)
-        minus = _cluster_V(model, kp - e)
-        assert full.dV[k] == pytest.approx((plus - minus) / (2 * h), abs=1e-6)
-        for j in range(k_all):
-            fd = (_cluster_dV(model, kp + np.eye(k_all)[j] * h, k)
-                  - _cluster_dV(model, kp - np.eye(k_all)[j] * h, k)) / (2 * h)
-            got = full.d2V.get((min(k, j), max(k, j)), np.zeros_like(full.V))
-            assert got == pytest.approx(fd, abs=1e-5)
-
-
-def _first_full(model, varpar):
-    from mixgui.engine.repeated.post import kr_clusters
-    return next(c for c in kr_clusters(model, varpar) if len(c.V) == 4)
-
-
-def _cluster_V(model, varpar):
-    return _first_full(model, varpar).V
-
-
-def _cluster_dV(model, varpar, k):
-    return _first_full(model, varpar).dV[k]
-
-
-def test_nonlinear_structures_have_second_derivatives():
-    f = fit_case("AR1")
-    c = f.kr_clusters()[0]
-    assert (1, 1) in c.d2V and (0, 1) in c.d2V and (1, 0) not in c.d2V  # one key per pair
-    assert fit_case("UN").kr_clusters()[0].d2V == {}
-
 
 # -- an independent dense computation of the likelihood ----------------------------------------
 
-def dense_deviance(y, X, subject, position, T, R, blocks, Gs, reml):
-    """-2 loglik by building each subject's V densely and stacking (no padding, no patterns)."""
-    Vs, order = [], []
-    for s in np.unique(subject):
-        rows = np.nonzero(subject == s)[0]
-        ix = position[rows]
-        V = R[np.ix_(ix, ix)].copy()
-        for b, G in zip(blocks, Gs):
-            Z = b.Z[rows]
-            same = b.codes[rows][:, None] == b.codes[rows][None, :]
-            V += np.where(same, Z @ G @ Z.T, 0.0)
-        Vs.append(V)
-        order.extend(rows)
-    order = np.array(order)
-    V = block_diag(*Vs)
-    yo, Xo = y[order], X[order]
-    Vi = np.linalg.inv(V)
-    A = Xo.T @ Vi @ Xo
-    beta = np.linalg.solve(A, Xo.T @ Vi @ yo)
-    r = yo - Xo @ beta
-    N, p = X.shape
-    dev = np.linalg.slogdet(V)[1] + r @ Vi @ r + (N - p if reml else N) * np.log(2 * np.pi)
-    return dev + (np.linalg.slogdet(A)[1] if reml else 0.0)
-
-
-def simulated(seed=3, S=40, T=5, nested=False):
-    rng = np.random.default_rng(seed)
-    subject = np.repeat(np.arange(S), T)
-    position = np.tile(np.arange(T), S)
-    keep = rng.random(S * T) > 0.25
-    subject, position = subject[keep], position[keep]
-    n = len(subject)
-    X = np.column_stack([np.ones(n), position, rng.normal(size=n)])
-    y = X @ [1.0, 0.5, -0.3] + rng.normal(size=S)[subject] + rng.normal(size=n)
-    blocks = [RandomBlock("s", subject, [str(i) for i in range(S)], np.column_stack([np.ones(n), position]),
-                          ["(Intercept)", "t"])]
-    if nested:  # two levels per subject: (1 | s:half)
-        codes = subject * 2 + (position >= T // 2)
-        blocks.append(RandomBlock("s:half", codes, [str(i) for i in range(2 * S)], np.ones((n, 1)),
-                                  ["(Intercept)"]))
-    return y, X, subject, position, T, blocks
-
-
-@pytest.mark.parametrize("structure", STRUCTURES)
-@pytest.mark.parametrize("reml", [True, False])
-def test_vectorised_likelihood_equals_dense(structure, reml):
-    y, X, subject, position, T, blocks = simulated(nested=True)
-    fit = fit_repeated(y, X, subject, position, T, structure, reml=reml, blocks=blocks)
-    model = fit._model
-    rng = np.random.default_rng(1)
-    for _ in range(2):  # away from the optimum as well
-        v = fit.kr_par * (1 + 0.05 * rng.normal(size=len(fit.kr_par)))
-        Gs, v_r = model.split_natural(v)
-        R = model.struct.cov_from_natural(v_r)
-        want = dense_deviance(y, X, subject, position, T, R, blocks, Gs, reml)
-        assert model.evaluate_natural(v).f == pytest.approx(want, rel=1e-10)
-        w = fit.varpar * (1 + 0.05 * rng.normal(size=len(fit.varpar)))
-        th_b, th_r = model.split(w[:-1])
-        Gs = [w[-1] ** 2 * psi_from_theta(t, b.q) for t, b in zip(th_b, blocks)]
-        want = dense_deviance(y, X, subject, position, T, w[-1] ** 2 * model.struct.matrix(th_r), blocks, Gs, reml)
-        assert fit.deviance_at(w) == pytest.approx(want, rel=1e-10)
-
-
-def test_blups_equal_dense_computation():
-    """BLUPs G Z'V^-1 r and conditional variances G - G Z'V^-1 Z G for nested blocks (two levels per subject)."""
-    y, X, subject, position, T, blocks = simulated(seed=11, nested=True)
-    fit = fit_repeated(y, X, subject, position, T, "ARH1", blocks=blocks)
-    Gs, v_r = fit._model.split_natural(fit.kr_par)
-    R = fit._model.struct.cov_from_natural(v_r)
-    n = len(y)
-    V = np.zeros((n, n))
-    same_subject = subject[:, None] == subject[None, :]
-    V[same_subject] = R[np.ix_(position, position)][same_subject]
-    Zs, Gbig = [], []
-    for b, G in zip(blocks, Gs):
-        Zb = np.zeros((n, b.n_levels * b.q))
-        for j in range(b.q):
-            Zb[np.arange(n), b.codes * b.q + j] = b.Z[:, j]
-        Zs.append(Zb)
-        Gbig.append(np.kron(np.eye(b.n_levels), G))
-    Z, G = np.hstack(Zs), block_diag(*Gbig)
-    V += Z @ G @ Z.T
-    Vi = np.linalg.inv(V)
-    u = G @ Z.T @ Vi @ (y - X @ fit.beta)
-    se = np.sqrt(np.diag(G - G @ Z.T @ Vi @ Z @ G))
-    k = 0
-    for b, modes, sds in zip(blocks, fit.blups, fit.blup_sd):
-        m = b.n_levels * b.q
-        assert modes.ravel() == pytest.approx(u[k:k + m], abs=1e-10)
-        assert sds.ravel() == pytest.approx(se[k:k + m], rel=1e-8)
-        k += m
-    assert fit.fitted_conditional == pytest.approx(X @ fit.beta + Z @ u)
-
-
-@pytest.mark.parametrize("structure", ["CSH", "ARH1", "TOEP", "UN"])
-def test_analytic_gradient(structure):
-    y, X, subject, position, T, blocks = simulated(seed=5, nested=True)
-    fit = fit_repeated(y, X, subject, position, T, structure, blocks=blocks)
-    model = fit._model
-    theta = fit.theta + 0.1 * np.random.default_rng(2).normal(size=len(fit.theta))
-    f, g = model.objective(theta)
-    h = 1e-6
-    fd = [(model.objective(theta + h * e)[0] - model.objective(theta - h * e)[0]) / (2 * h)
-          for e in np.eye(len(theta))]
-    assert g == pytest.approx(fd, rel=1e-5, abs=1e-5)
-
 
 # -- structures -----------------------------------------------------------------------------------
-
-def test_toeplitz_pacf_round_trip():
-    pacf = np.array([0.4, -0.3, 0.6, 0.1])
-    acf = pacf_to_acf(pacf)
-    assert acf_to_pacf(acf) == pytest.approx(pacf)
-    T = make_structure("TOEP", 5)
-    assert np.linalg.eigvalsh(T.matrix(np.arctanh(pacf))).min() > 0
-
-
-@pytest.mark.parametrize("name", STRUCTURES)
-def test_natural_parameters_round_trip(name):
-    s = make_structure(name, 4, LABELS)
-    theta = np.random.default_rng(0).normal(scale=0.4, size=s.n_theta)
-    C = 2.5 * s.matrix(theta)
-    assert s.cov_from_natural(s.natural_from_cov(C)) == pytest.approx(C)
-    assert len(s.natural_names()) == s.n_natural
-
-
-def test_parameter_names():
-    assert set(fit_case("CS").parameters) == {"sigma2", "rho"}
-    assert set(fit_case("ARH1").parameters) == {"var_8", "var_10", "var_12", "var_14", "rho"}
-    assert set(fit_case("TOEP").parameters) == {"sigma2", "rho_lag1", "rho_lag2", "rho_lag3"}
-    un = fit_case("UN").parameters
-    assert "corr_8_14" in un and "var_12" in un and len(un) == 10
-    assert set(fit_case("DIAG").parameters) == {"var_8", "var_10", "var_12", "var_14"}
-    f = fit_case("ID")
-    assert set(f.parameters) == {"sigma2"} and f.correlation == pytest.approx(np.eye(4))
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -442,9 +212,8 @@ def test_compare_structures_skips_what_the_data_cannot_support():
 # -- small-sample inference through the protocol -------------------------------------------------
 
 def _inference():
-    sat = pytest.importorskip("mixgui.engine.inference.satterthwaite")
-    kr = pytest.importorskip("mixgui.engine.inference.kenward_roger")
-    return sat.Satterthwaite, kr.KenwardRoger
+    from mixgui.engine.inference import KenwardRoger, Satterthwaite
+    return Satterthwaite, KenwardRoger
 
 
 def test_random_slope_inference_matches_lmertest_and_pbkrtest():

@@ -11,7 +11,7 @@ from mixgui.engine.design import build_design
 from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
 
-REF = Path(__file__).resolve().parents[1] / "reference"
+REF = Path(__file__).resolve().parents[2] / "reference"
 SLEEP = pd.read_csv(REF / "cli" / "sleepstudy.csv")
 R = json.loads((REF / "vc_ci" / "vc_ci_refs.json").read_text())
 
