@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from mixgui.data.reshape import LongToWide, WideToLong, parse_index, suggest_groups
 from mixgui.errors import MixGUIError
-from mixgui.gui.widgets.import_dialog import FrameModel
+from mixgui.gui.models.data_model import DataFrameModel
 
 PREVIEW_ROWS = 200
 DEBOUNCE_MS = 150
@@ -101,7 +101,7 @@ class ReshapeDialog(QDialog):
         lf.addRow("Measurements to spread", self.values)
         self.tabs.addTab(long_, "Long → wide (one row per subject)")
 
-        self.model = FrameModel(parent=self)
+        self.model = DataFrameModel(parent=self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.status = QLabel()
