@@ -214,12 +214,8 @@ class LiveFit(QObject):
         if request is None:
             return False
         uid, spec, generation = request
-        analysis = next((a for a in self.session.analyses if a.uid == uid), None)
-        kept = self.kept(analysis)
-        if kept is None or kept.spec == spec:
-            # the analysis's last fit, unless it already has the fit of the model it shows now; kept
-            # with its data generation, so undoing a reshape brings it back
-            self.session.keep_result(uid, spec, generation, revision, result)
+        # kept with its spec and data generation, so undoing an edit or a reshape brings it back
+        self.session.keep_result(uid, spec, generation, revision, result)
         if generation != self.session.generation or not self._belongs(uid, spec):
             return False  # other data, an edited analysis or another one shown; kept for going back
         self.shown_uid = uid

@@ -33,6 +33,7 @@ CURRENT = "current"     # another analysis became current
 
 _UIDS = itertools.count(1)  # identities of analyses, unique in the process
 _GENERATIONS = itertools.count(1)  # identities of data versions (a reshape or an open makes a new one)
+KEEP_PER_ANALYSIS = 4  # fits kept per analysis: enough to undo a few edits without refitting
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Session:
         self.undo_stack = UndoStack()
         self.project_path = None
         self.analysis_path = None
-        self._kept: dict = {}  # Analysis.uid -> KeptResult
+        self._kept: dict = {}  # Analysis.uid -> list of KeptResult, newest last
         self._listeners: list = []
 
     # -- reading ----------------------------------------------------------------------------
@@ -311,20 +312,25 @@ class Session:
 
     # -- kept fits ---------------------------------------------------------------------------
     def keep_result(self, uid: int, spec: AnalysisSpec, generation: int, revision: int, result) -> None:
-        """Keep ``result`` as the last fit of analysis ``uid`` (fitted for ``spec`` on data ``generation``)."""
-        self._kept[uid] = KeptResult(spec, generation, revision, result)
+        """Keep ``result`` as a fit of analysis ``uid`` (fitted for ``spec`` on data ``generation``).
+
+        The last :data:`KEEP_PER_ANALYSIS` fits of each analysis are kept, so undoing an edit (or a
+        reshape) shows the fit of the model it returns to at once.
+        """
+        kept = [k for k in self._kept.get(uid, []) if not (k.spec == spec and k.generation == generation)]
+        kept.append(KeptResult(spec, generation, revision, result))
+        self._kept[uid] = kept[-KEEP_PER_ANALYSIS:]
 
     def kept_result(self, analysis: Analysis | None = None) -> KeptResult | None:
         """The kept fit of ``analysis`` (default: the current one) that belongs to its spec and the data."""
         a = analysis if analysis is not None else self.current_analysis
         if a is None:
             return None
-        k = self._kept.get(a.uid)
-        if k is not None and k.generation == self.generation and k.spec == a.spec:
-            return k
-        # a duplicate, or an analysis brought back by undo: a fit of the very same spec is its fit too
-        return next((k for k in self._kept.values() if k.generation == self.generation and k.spec == a.spec),
-                    None)
+        # its own fits first (newest first); then a duplicate's, or those of an analysis brought back
+        # by undo: a fit of the very same spec on the same rows is its fit too
+        candidates = list(reversed(self._kept.get(a.uid, [])))
+        candidates += [k for uid, ks in self._kept.items() if uid != a.uid for k in reversed(ks)]
+        return next((k for k in candidates if k.generation == self.generation and k.spec == a.spec), None)
 
     def forget_results(self) -> None:
         """Forget every kept fit (e.g. other data were opened)."""
