@@ -17,7 +17,7 @@ is refitted.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
@@ -55,15 +55,7 @@ class LiveFit(QObject):
         The single-shot refit timer (active while a refit is pending).
     shown_uid : int or None
         The analysis whose result (or fit message) the results pane shows.
-
-    Signals
-    -------
-    fitDone(bool)
-        A fit's outcome was handled; True when the refit timer (an edit) had started it, False
-        for the user's own Fit.
     """
-
-    fitDone = Signal(bool)
 
     def __init__(self, session: Session, controller, model_pane, results_panel, status,
                  delay_ms: int = REFIT_DELAY_MS, parent=None):
@@ -80,7 +72,6 @@ class LiveFit(QObject):
         self.shown_uid: int | None = None
         self._stopped = False
         self._requests: dict = {}  # revision -> (uid, spec, generation) of the fits not reported yet
-        self._auto: set = set()  # revisions started by the refit timer, not by the user
         self._quiet: set = set()  # revisions cancelled because the model shown has its fit already
         unsubscribe = session.subscribe(self._session_changed)
         self.destroyed.connect(lambda *_: unsubscribe())  # the session is a plain object: it may outlive us
@@ -127,10 +118,10 @@ class LiveFit(QObject):
         return self.results_panel.is_current() and self.shows_current() and not self.pending()
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, auto: bool = False) -> int | None:
+    def fit(self) -> int | None:
         """Fit the current analysis now, in the background; returns its revision (None if not started).
 
-        The Fit button and Ctrl+R call this, and so does the refit after an edit (``auto``).
+        The Fit button and Ctrl+R call this, and so does the refit after an edit.
         """
         self.timer.stop()
         if self.session.dataset is None:
@@ -151,7 +142,7 @@ class LiveFit(QObject):
         # see even a careless change made while it runs.
         snapshot = Dataset(ds.frame, ds.name, dict(ds.levels), dict(ds.labels), ds.source)
         rev = self.controller.submit(spec, snapshot)
-        self.submitted(rev, spec, auto)
+        self.submitted(rev, spec)
         return rev
 
     def cancel(self) -> None:
@@ -163,14 +154,12 @@ class LiveFit(QObject):
         self.status.fit_started()
 
     def _fit_finished(self, rev: int, result, seconds: float) -> None:
-        auto = self.was_auto(rev)
         self.status.fit_finished(seconds)
         if self.finished(rev, result):
             self.results_panel.show_result(rev, result)
             self.after_shown()
         else:  # the model was edited or another analysis shown meanwhile: kept, but never shown under it
             self.status.show_text("Ready · the model shown changed during the fit")
-        self.fitDone.emit(auto)
 
     def _fit_failed(self, rev: int, message: str) -> None:
         self.status.fit_failed()
@@ -194,22 +183,15 @@ class LiveFit(QObject):
                                          "press Fit to update them.")
 
     # -- the outcome of each request ------------------------------------------------------
-    def submitted(self, revision: int, spec: AnalysisSpec, auto: bool = False) -> None:
-        """Fit ``revision`` of ``spec`` was started for the current analysis (``auto``: by the timer)."""
+    def submitted(self, revision: int, spec: AnalysisSpec) -> None:
+        """Fit ``revision`` of ``spec`` was started for the current analysis."""
         self.timer.stop()
         a = self.session.current_analysis
         self._requests[revision] = (a.uid if a is not None else None, spec, self.session.generation)
-        if auto:
-            self._auto.add(revision)
         self._note(NOTE_FITTING)
-
-    def was_auto(self, revision: int) -> bool:
-        """True when fit ``revision`` was started by the refit timer (an edit), not by the user."""
-        return revision in self._auto
 
     def finished(self, revision: int, result) -> bool:
         """Keep the result of fit ``revision``; True when it belongs to the model shown (show it then)."""
-        self._auto.discard(revision)
         request = self._requests.pop(revision, None)
         if request is None:
             return False
@@ -224,7 +206,6 @@ class LiveFit(QObject):
 
     def failed(self, revision: int) -> bool:
         """True when the failed fit ``revision`` belongs to the model shown (show its message then)."""
-        self._auto.discard(revision)
         request = self._requests.pop(revision, None)
         if request is None or request[2] != self.session.generation or not self._belongs(request[0], request[1]):
             return False
@@ -233,7 +214,6 @@ class LiveFit(QObject):
 
     def cancelled(self, revision: int) -> bool:
         """Forget fit ``revision``; True when it was cancelled quietly (the results shown are up to date)."""
-        self._auto.discard(revision)
         self._requests.pop(revision, None)
         quiet = revision in self._quiet
         self._quiet.discard(revision)
@@ -333,7 +313,7 @@ class LiveFit(QObject):
         if reason:
             self._explain(reason)
             return
-        self.fit(auto=True)
+        self.fit()
 
     def _formula_typed(self, _text: str) -> None:
         reason = self.reason()

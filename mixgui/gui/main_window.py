@@ -283,7 +283,6 @@ class MainWindow(QMainWindow):
         c = self.controller
         for signal in (c.started, c.finished, c.failed, c.cancelled):
             signal.connect(lambda *_: self._update_actions())
-        self.live.fitDone.connect(self._fit_done)
         self.model_panel.fitRequested.connect(self.fit)
         unsubscribe = self.session.subscribe(self._session_changed)
         self.destroyed.connect(lambda *_: unsubscribe())
@@ -340,9 +339,9 @@ class MainWindow(QMainWindow):
             self.status.show_text(f"Row {row + 1} selected")
 
     # -- what the menus and the tests call (the pieces do the work) --------------------
-    def fit(self, auto: bool = False) -> int | None:
+    def fit(self) -> int | None:
         """Fit the current analysis now, in the background; returns its revision (None if not started)."""
-        return self.live.fit(auto)
+        return self.live.fit()
 
     def cancel_fit(self) -> None:
         """Stop the running fit (its results will not be shown)."""
@@ -385,10 +384,6 @@ class MainWindow(QMainWindow):
         if self.compare_dialog is None:
             self.show_error("Compare analyses", NOTHING_TO_COMPARE)
         return self.compare_dialog
-
-    def _fit_done(self, auto: bool) -> None:
-        if not auto:
-            self.recovery.changed()  # the user's own Fit: a moment to refresh the copy too
 
     def _restored(self) -> None:
         self.status.show_text("Restored the work saved before MixGUI closed")

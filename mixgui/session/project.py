@@ -253,8 +253,10 @@ class Autosaver:
 
     Notes
     -----
-    Call :meth:`mark_dirty` after each edit, :meth:`maybe_save` from a timer, :meth:`save_now`
-    after each fit, and :meth:`discard` when the user saved or closed cleanly.
+    Call :meth:`mark_dirty` after each edit; write with :meth:`save_now` (or :meth:`maybe_save`,
+    at most once per ``interval``), or in two halves: :meth:`prepare` in the thread that owns the
+    document, :meth:`write` in a worker (the window's recovery manager does so a moment after each
+    change). Call :meth:`discard` when the user saved or closed cleanly.
     """
 
     def __init__(self, folder, snapshot, interval: float = 180.0, project_path=None):
