@@ -87,7 +87,7 @@ def run_app(demo: bool = False, screenshot: str | None = None, open_path: str | 
     app = make_app()
     window = MainWindow(remember_layout=screenshot is None, check_recovery=screenshot is None)
     window.confirm_close = screenshot is None  # a screenshot run has nobody to ask
-    handler = install_crash_handler(window)  # an uncaught error shows a message and keeps the work
+    handler = install_crash_handler(window.recovery)  # an uncaught error shows a message and keeps the work
     shot = None
     if screenshot:
         window.resize(*SCREENSHOT_SIZE)

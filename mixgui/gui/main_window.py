@@ -1,25 +1,27 @@
 """The main window: data on the left, the model in the middle, results and plots on the right.
 
-The window owns the :class:`~mixgui.session.document.Session` (the dataset, the analyses and one
-undo stack), how the dataset was made from its file (import options, reshape steps,
-computed-variable recipes) and a :class:`~mixgui.gui.workers.FitController`; it only shows what
-the lower layers compute. The model pane (:class:`~mixgui.gui.widgets.model_pane.ModelPane`: the
-analyses list and the model builder) edits the session's current analysis, and the results
-follow each edit through :class:`~mixgui.gui.live_fit.LiveFit`. Errors from opening files go to a
-message box and leave the session as it was; errors from a fit become a message in the results
-pane. Menus and their dialogs live in :mod:`mixgui.gui.menus`, autosave and crash recovery in
-:mod:`mixgui.gui.recovery`, files and projects in :mod:`mixgui.gui.window_state`.
+The window composes; it holds no document state. The document is a Qt-free
+:class:`~mixgui.session.document.Session` (dataset, how it was made, analyses, kept fits, the undo
+stack); the pieces that act on it each take the session, never the window:
+
+- :class:`~mixgui.gui.widgets.model_pane.ModelPane` (analyses list and model builder) edits it;
+- :class:`~mixgui.gui.live_fit.LiveFit` fits its current analysis through a
+  :class:`~mixgui.gui.workers.FitController` and keeps the results pane in step;
+- :class:`~mixgui.gui.documents.DocumentActions` opens, saves, reshapes, computes and exports;
+- :class:`~mixgui.gui.menus.MenuDialogs` asks for paths and choices;
+- :class:`~mixgui.gui.recovery.RecoveryManager` autosaves and restores after a crash.
+
+The window builds the panes and menus, shows the data, and turns the pieces' signals into
+message boxes and status lines.
 """
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -29,23 +31,26 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui import __version__
-from mixgui.analysis import builder as B
 from mixgui.data.dataset import LEVELS, Dataset
+from mixgui.gui.documents import DocumentActions
+from mixgui.gui.help_window import HelpWindow
+from mixgui.gui.help_window import topics as help_topics
 from mixgui.gui.live_fit import REFIT_DELAY_MS, LiveFit
-from mixgui.gui.menus import Commands, ask_unsaved_changes, build_menus
-from mixgui.gui.recovery import AUTOSAVE_INTERVAL_S, RecoveryManager
+from mixgui.gui.menus import MenuDialogs, action, ask_unsaved_changes
+from mixgui.gui.recovery import AUTOSAVE_DELAY_S, RecoveryManager
 from mixgui.gui.widgets.data_grid import DataGrid
 from mixgui.gui.widgets.model_pane import ModelPane
+from mixgui.gui.widgets.panes import pane, pane_title
+from mixgui.gui.widgets.power_dialog import open_power_dialog
 from mixgui.gui.widgets.results_panel import ResultsPanel
 from mixgui.gui.widgets.status_bar import FitStatusBar
 from mixgui.gui.widgets.variable_list import VariableList, level_icon
-from mixgui.gui.window_state import CATEGORICAL, SessionMixin, example_path  # noqa: F401 (re-exported)
-from mixgui.session.document import DATASET, Session
+from mixgui.session.document import DATASET, VARIABLES, Session
 
 log = logging.getLogger(__name__)
 
 
-class MainWindow(SessionMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """MixGUI's main window.
 
     Closing with unsaved work asks Save / Discard / Cancel (:meth:`ask_unsaved_changes`) unless
@@ -64,8 +69,8 @@ class MainWindow(SessionMixin, QMainWindow):
         Restore and save geometry and splitter state (off for screenshots).
     recovery_folder : str or Path, optional
         Where autosaved recovery copies go (default :func:`~mixgui.gui.recovery.default_recovery_folder`).
-    autosave_interval : float
-        Seconds between periodic autosaves.
+    autosave_delay : float
+        Quiet seconds after a change before the recovery copy is written.
     check_recovery : bool
         Offer the recovery copy of an earlier session that did not close cleanly.
     refit_delay_ms : int
@@ -74,15 +79,14 @@ class MainWindow(SessionMixin, QMainWindow):
     Attributes
     ----------
     session : Session
-        The dataset, the analyses and their undo stack; shared with the model builder.
-    dataset : Dataset or None
-        The table shown, computed variables included (the session's).
-    import_options, steps, recipes
-        How ``dataset`` was made from its file: saved with analyses and projects, written into reports.
+        The document.
+    controller : FitController
+    live : LiveFit
+    documents : DocumentActions
+    dialogs : MenuDialogs
+    recovery : RecoveryManager
     model_panel : ModelPane
         The model pane: analyses list, model builder (also :attr:`builder`) and Fit button.
-    live : LiveFit
-        Refits after edits and keeps the last result of each analysis.
     """
 
     #: ask before closing with unsaved work
@@ -90,7 +94,7 @@ class MainWindow(SessionMixin, QMainWindow):
 
     def __init__(self, settings: QSettings | None = None, run_fn=None, batch_size: int = 1000,
                  remember_layout: bool = True, recovery_folder=None,
-                 autosave_interval: float = AUTOSAVE_INTERVAL_S, check_recovery: bool = True,
+                 autosave_delay: float = AUTOSAVE_DELAY_S, check_recovery: bool = True,
                  refit_delay_ms: int = REFIT_DELAY_MS, parent=None):
         super().__init__(parent)
         from mixgui.gui.workers import FitController
@@ -98,37 +102,33 @@ class MainWindow(SessionMixin, QMainWindow):
         self.settings = settings if settings is not None else QSettings("MixGUI", "MixGUI")
         self.remember_layout = remember_layout
         self.session = Session()
-        self.import_options = None
-        self.steps: list = []
-        self.recipes: list = []
-        self.analysis_path: Path | None = None
-        self.project_path: Path | None = None
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
-        self.import_dialog = self.reshape_dialog = self.compute_dialog = None
-        self._clean_state = None
+        self.crash_box: QMessageBox | None = None
+        self.compare_dialog = None
         self._close_confirmed = False
         self.controller = FitController(run_fn, self)
-        self.commands = Commands(self)
-        self.recovery = RecoveryManager(self, recovery_folder, autosave_interval)
 
         self.data_grid = DataGrid(batch_size)
         self.variable_list = VariableList()
-        self.model_panel = ModelPane(self.session)
+        self.model_panel = ModelPane(self.session)  # first: it redraws before the others hear a change
         self.builder = self.model_panel.builder
         self.results_panel = ResultsPanel()
         self.status = FitStatusBar()
         self.setStatusBar(self.status)
-        # made after the builder, so it hears each session change after the builder has redrawn
-        self.live = LiveFit(self, refit_delay_ms)
+        self.live = LiveFit(self.session, self.controller, self.model_panel, self.results_panel, self.status,
+                            refit_delay_ms, self)
+        self.recovery = RecoveryManager(self.session, recovery_folder, autosave_delay, self)
+        self.documents = DocumentActions(self.session, self.live, self.recovery, self.results_panel, self)
+        self.dialogs = MenuDialogs(self.session, self.documents, self.settings, self)
+        self.dialogs.ask_unsaved = lambda: self.ask_unsaved_changes()
         self._build_panes()
-        build_menus(self)
+        self._build_menus()
         self._connect()
         self._update_title()
         self.resize(1500, 900)
         if remember_layout:
             self._restore_layout()
-        self.mark_saved()
         if check_recovery:
             self.recovery.check()
 
@@ -158,7 +158,7 @@ class MainWindow(SessionMixin, QMainWindow):
         vl = QVBoxLayout(variables)
         vl.setContentsMargins(0, 8, 0, 0)
         vl.setSpacing(6)
-        vl.addWidget(_title("VARIABLES"))
+        vl.addWidget(pane_title("VARIABLES"))
         vl.addWidget(self.variable_list, 1)
         vl.addLayout(legend)
         grid_box = QWidget()
@@ -182,9 +182,9 @@ class MainWindow(SessionMixin, QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setHandleWidth(8)
-        self.splitter.addWidget(_pane("DATA", self.data_name_label, self.data_splitter))
-        self.splitter.addWidget(_pane("MODEL", self.analysis_title_label, self.model_panel))
-        self.splitter.addWidget(_pane("RESULTS", None, self.results_panel))
+        self.splitter.addWidget(pane("DATA", self.data_name_label, self.data_splitter))
+        self.splitter.addWidget(pane("MODEL", self.analysis_title_label, self.model_panel))
+        self.splitter.addWidget(pane("RESULTS", None, self.results_panel))
         self.splitter.setSizes([300, 455, 713])
         for i, stretch in enumerate((2, 3, 4)):
             self.splitter.setStretchFactor(i, stretch)
@@ -195,13 +195,114 @@ class MainWindow(SessionMixin, QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
+    def _build_menus(self) -> None:
+        """The menu bar; its actions are kept on the window (``open_data_action``, ...)."""
+        d, analyses = self.dialogs, self.model_panel.analyses
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_data_action = action(self, "Open &data…", d.ask_open_data, QKeySequence.StandardKey.Open,
+                                       "Open a .xlsx, .csv or .sav file (Ctrl+O)")
+        self.open_example_action = action(self, "Open e&xample", d.open_example)
+        self.open_analysis_action = action(self, "Open a&nalysis…", d.ask_open_analysis)
+        self.save_analysis_action = action(self, "Save analysis &file…", d.ask_save_analysis,
+                                           tip="Save the analysis shown (its model and how the data were read), "
+                                               "without the data")
+        self.open_project_action = action(self, "&Open project…", d.ask_open_project, "Ctrl+Shift+O")
+        self.save_project_action = action(self, "&Save project", d.save_project, QKeySequence.StandardKey.Save,
+                                          "Save data, analysis and settings in one .mixgui file (Ctrl+S)")
+        self.save_project_as_action = action(self, "Save project &as…", d.save_project_as, "Ctrl+Shift+S")
+        self.export_action = action(self, "&Export results…", d.ask_export, "Ctrl+E",
+                                    "Excel, Word, HTML with plots, an R script or CSV files (Ctrl+E)")
+        self.quit_action = action(self, "&Quit", self.request_close, QKeySequence.StandardKey.Quit)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(lambda: d.fill_recent_menu(self.recent_menu))
+        for act in (self.open_data_action, self.open_example_action):
+            file_menu.addAction(act)
+        file_menu.insertMenu(self.open_example_action, self.recent_menu)
+        file_menu.addSeparator()
+        for act in (self.open_project_action, self.save_project_action, self.save_project_as_action):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_analysis_action)
+        file_menu.addAction(self.save_analysis_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        # The builder's own Undo/Redo actions, so their texts ("Undo Add Days to Covariates") and
+        # enabled states follow the session's undo stack in one place. Their shortcuts are widened
+        # to the whole window: Ctrl+Z undoes the last change (of a model, a level, the data)
+        # wherever the focus is (a focused text field still undoes its own typing first).
+        self.undo_action = self.builder.undo_action
+        self.redo_action = self.builder.redo_action
+        for act, tip in ((self.undo_action, "Undo the last change (Ctrl+Z)"),
+                         (self.redo_action, "Redo the change just undone (Ctrl+Shift+Z)")):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+            edit_menu.addAction(act)
+
+        data_menu = bar.addMenu("&Data")
+        self.wide_to_long_action = action(self, "&Reshape wide → long…", lambda: d.ask_reshape(0),
+                                          tip="One row per visit: what a mixed model needs")
+        self.long_to_wide_action = action(self, "Reshape long → &wide…", lambda: d.ask_reshape(1))
+        self.compute_action = action(self, "&Compute variable…", d.ask_compute,
+                                     tip="Centre, standardise, cluster means, log, recode or dichotomise a column")
+        for act in (self.wide_to_long_action, self.long_to_wide_action):
+            data_menu.addAction(act)
+        data_menu.addSeparator()
+        data_menu.addAction(self.compute_action)
+
+        analysis_menu = bar.addMenu("&Analysis")
+        # The Fit button and the status bar's Cancel own Ctrl+R and Esc; a second QAction with the
+        # same shortcut would make both ambiguous (neither fires), so the menu only shows the keys.
+        self.fit_action = action(self, "&Fit\tCtrl+R", self.fit)
+        self.cancel_action = action(self, "&Cancel fit\tEsc", self.cancel_fit)
+        analysis_menu.addAction(self.fit_action)
+        analysis_menu.addAction(self.cancel_action)
+        analysis_menu.addSeparator()
+        self.new_analysis_action = action(self, "&New analysis", analyses.add, "Ctrl+Shift+N",
+                                          "Start another analysis of the same data")
+        self.duplicate_analysis_action = action(self, "&Duplicate analysis", analyses.duplicate,
+                                                tip="Copy the analysis shown, to try a variant")
+        self.rename_analysis_action = action(self, "Re&name analysis…", analyses.rename)
+        self.remove_analysis_action = action(self, "&Remove analysis", analyses.remove,
+                                             tip="Remove the analysis shown (Edit ▸ Undo brings it back)")
+        for act in (self.new_analysis_action, self.duplicate_analysis_action, self.rename_analysis_action,
+                    self.remove_analysis_action):
+            analysis_menu.addAction(act)
+        analysis_menu.addSeparator()
+        self.compare_action = action(self, "&Compare analyses…", self.open_compare,
+                                     tip="Likelihood-ratio test, AIC and BIC of two or more fitted analyses "
+                                         "(R's anova)")
+        analysis_menu.addAction(self.compare_action)
+        analysis_menu.addAction(action(self, "&Plan a study…", lambda: open_power_dialog(self, self.session),
+                                       tip="Power and sample size by simulation, from a design or from this fit"))
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(action(self, "Guided &tour", lambda: self.open_help("tour"), "F1",
+                                   "A walk through the demo study, step by step (F1)"))
+        concepts = help_menu.addMenu("&Concepts")
+        for key, title in help_topics()[1:]:
+            concepts.addAction(action(self, title, lambda _=False, k=key: self.open_help(k)))
+        help_menu.addSeparator()
+        help_menu.addAction(action(self, "&About MixGUI", self.show_about))
+
+    def open_help(self, topic: str = "tour") -> HelpWindow:
+        """Show the help window (non-modal, one for the window) at ``topic``."""
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(topic, self)
+        self.help_window.show_topic(topic)
+        self.help_window.show()
+        self.help_window.raise_()
+        return self.help_window
+
     def _connect(self) -> None:
         c = self.controller
-        c.started.connect(self._fit_started)
-        c.progress.connect(lambda rev, f, m: self.status.fit_progress(f, m))
-        c.finished.connect(self._fit_finished)
-        c.failed.connect(self._fit_failed)
-        c.cancelled.connect(self._fit_cancelled)
+        for signal in (c.started, c.finished, c.failed, c.cancelled):
+            signal.connect(lambda *_: self._update_actions())
         self.model_panel.fitRequested.connect(self.fit)
         unsubscribe = self.session.subscribe(self._session_changed)
         self.destroyed.connect(lambda *_: unsubscribe())
@@ -210,161 +311,103 @@ class MainWindow(SessionMixin, QMainWindow):
         self.results_panel.rowClicked.connect(self.select_data_row)
         self.results_panel.shown.connect(lambda *_: self._update_actions())
         self.results_panel.cleared.connect(self._update_actions)
+        self.documents.error.connect(self.show_error)
+        self.recovery.failed.connect(self.show_error)
+        self.documents.message.connect(self.status.show_text)
+        self.recovery.restored.connect(self._restored)
+        self.recovery.crashed.connect(self._show_crash)
 
     @property
     def dataset(self) -> Dataset | None:
         """The table shown, computed variables included (the session's dataset)."""
         return self.session.dataset
 
+    # -- the session shown -------------------------------------------------------------
     def _session_changed(self, event: str, index) -> None:
-        if event == DATASET:
-            return  # set_dataset does the rest
+        if event in (DATASET, VARIABLES):
+            self._show_data()
         a = self.session.current_analysis
         self.analysis_title_label.setText(a.spec.title if a is not None else "")
-        self.recovery.mark_dirty()
 
-    # -- the data and how they were made ---------------------------------------------
-    def set_dataset(self, dataset: Dataset, keep_results: bool = False) -> None:
-        """Show ``dataset`` here and in the model builder.
-
-        Cancels a running fit and, unless ``keep_results`` (the rows did not change, e.g. a
-        computed variable was added), clears the results and forgets every analysis's kept fit.
-        """
-        if not keep_results:
-            self.controller.cancel()
-            self.live.data_replaced()
-            self.results_panel.clear()
-        self.builder.set_dataset(dataset)
-        self.data_grid.set_frame(dataset.frame)
-        self.data_name_label.setText(dataset.name)
-        n, k = dataset.frame.shape
+    def _show_data(self) -> None:
+        ds = self.dataset
+        if ds is None:
+            return
+        if self.data_grid.data_model().frame() is not ds.frame:
+            self.data_grid.set_frame(ds.frame)
+        self.data_name_label.setText(ds.name)
+        n, k = ds.frame.shape
         self.data_summary_label.setText(f"{n:,} rows · {k} columns".replace(",", " "))
-        self._refresh_levels()
-        self.status.show_text(f"Opened {dataset.name}")
-        self.recovery.mark_dirty()
+        self.variable_list.set_variables(ds.columns, ds.levels, _text_columns(ds))
         self._update_title()
 
-    # -- measurement levels -----------------------------------------------------------
-    def _text_columns(self) -> set:
-        import pandas as pd
+    def set_dataset(self, dataset: Dataset) -> None:
+        """Show newly read data (not undoable; the fits kept so far are forgotten)."""
+        self.session.set_dataset(dataset)
+        self.status.show_text(f"Opened {dataset.name}")
 
-        frame = self.dataset.frame
-        return {str(c) for c, t in zip(frame.columns, frame.dtypes)
-                if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)}
+    def set_level(self, column: str, level: str) -> bool:
+        """Change the measurement level of ``column`` as one undoable step (see :meth:`Session.set_level`).
 
-    def _refresh_levels(self) -> None:
-        ds = self.dataset
-        self.variable_list.set_variables(ds.columns, ds.levels, self._text_columns())
-
-    def set_level(self, column: str, level: str) -> None:
-        """Change the measurement level of ``column`` (nominal/ordinal/identifier make it a factor).
-
-        The builder's variables show the new level. When the current analysis has ``column`` in
-        the other predictor box (a covariate made nominal, a factor made continuous) it moves
-        there, as one undoable edit, and the model refits.
+        Uses the boxes as the builder shows them, so a covariate made nominal moves to Factors.
         """
-        if self.dataset is None or column not in self.dataset.levels:
-            return
-        if level == "continuous" and column in self._text_columns():
-            self.status.show_text(f"{column} holds text, so it cannot be continuous")
-            return
-        draft = self.builder.draft()  # the boxes as shown, before the new level can colour a re-reading
-        self.dataset.levels[column] = level
-        self.variable_list.set_variables(self.dataset.columns, self.dataset.levels, self._text_columns())
-        if level in CATEGORICAL and column in draft.covariates:
-            self.session.edit_draft(B.add_to_role(draft, "factors", [column]), f"Treat {column} as categorical")
-        elif level not in CATEGORICAL and column in draft.factors:
-            self.session.edit_draft(B.add_to_role(draft, "covariates", [column]), f"Treat {column} as continuous")
-        self.builder.set_dataset(self.dataset)  # the same table with a new level: redraw the icons
-        self.recovery.mark_dirty()
+        return self.documents.set_level(column, level, self.builder.draft())
 
     def select_data_row(self, row: int) -> None:
         """Select data row ``row`` (0-based) in the grid, e.g. for a clicked plot point."""
         if self.data_grid.select_row(row):
             self.status.show_text(f"Row {row + 1} selected")
 
-    # -- fitting ----------------------------------------------------------------------
-    def fit(self, auto: bool = False) -> int | None:
-        """Fit the current analysis now, in the background; returns its revision (None if not started).
-
-        The Fit button and Ctrl+R call this, and so does the refit after an edit (:class:`LiveFit`,
-        with ``auto``: its result refreshes the recovery copy only when one is due, since edits can
-        come every few seconds and a copy holds the whole table).
-        """
-        self.live.timer.stop()
-        if self.dataset is None:
-            self.results_panel.show_message(None, "Open a data file first (File ▸ Open data…).")
-            return None
-        error = self.builder.formula_error()
-        spec = self.builder.spec()
-        if error or not spec.formula.strip():
-            self.controller.cancel()
-            text = (f"The formula cannot be read. {error[0].upper()}{error[1:]}." if error else
-                    "The model has no outcome yet: drag a variable into Outcome, or type a formula.")
-            self.results_panel.show_message(None, text)
-            self.live.message_shown()
-            self.status.show_text("Ready · fix the formula to fit" if error else "Ready · choose an outcome to fit")
-            return None
-        ds = self.dataset
-        # A snapshot: level edits during the fit must not change what this fit sees.
-        snapshot = Dataset(ds.frame, ds.name, dict(ds.levels), dict(ds.labels), ds.source)
-        rev = self.controller.submit(spec, snapshot)
-        self.live.submitted(rev, spec, auto)
-        return rev
+    # -- what the menus and the tests call (the pieces do the work) --------------------
+    def fit(self) -> int | None:
+        """Fit the current analysis now, in the background; returns its revision (None if not started)."""
+        return self.live.fit()
 
     def cancel_fit(self) -> None:
         """Stop the running fit (its results will not be shown)."""
-        self.controller.cancel()
+        self.live.cancel()
 
-    def _fit_started(self, rev: int) -> None:
-        self.results_panel.set_updating(True)
-        self.status.fit_started()
-        self._update_actions()
+    # the document actions under the window's name, for scripts and tests
+    def open_data(self, path, sheet: str | None = None, options=None) -> bool:
+        return self.documents.open_data(path, sheet, options)
 
-    def _fit_finished(self, rev: int, result, seconds: float) -> None:
-        auto = self.live.was_auto(rev)
-        self.status.fit_finished(seconds)
-        if self.live.finished(rev, result):
-            self.results_panel.show_result(rev, result)
-            self.live.after_shown()
-        else:  # the model was edited or another analysis shown meanwhile: kept, but never shown under it
-            self.status.show_text("Ready · the model shown changed during the fit")
-        self._update_actions()
-        self.recovery.mark_dirty()
-        if auto:
-            self.recovery.maybe_save()
-        else:
-            self.recovery.save_after_fit()
+    def open_analysis(self, path, fit: bool = True) -> bool:
+        return self.documents.open_analysis(path, fit)
 
-    def _fit_failed(self, rev: int, message: str) -> None:
-        self.status.fit_failed()
-        if self.live.failed(rev):
-            self.results_panel.show_message(rev, message)
-            self.model_panel.set_note("The fit did not succeed: see the message in the results pane.", warning=True)
-        else:
-            self.status.show_text("Ready · a fit of a model no longer shown did not succeed")
-        self._update_actions()
+    def open_example(self, fit: bool = True) -> bool:
+        return self.documents.open_example(fit)
 
-    def _fit_cancelled(self, rev: int) -> None:
-        quiet = self.live.cancelled(rev)
-        if rev != self.controller.revision:
-            return  # superseded by a newer request, which is running
-        if quiet:  # an edit went back to a model whose fit is shown: nothing is stale
-            self.status.fit_cancelled()
-            self.status.show_text("Ready · results belong to the model shown")
-            self._update_actions()
-            return
-        if self.live.pending():  # cancelled by an edit: the refit follows in a moment
-            self.status.fit_cancelled()
-            self.status.show_text("Ready · the model changed; refitting in a moment")
-            self._update_actions()
-            return
-        self.status.fit_cancelled()
-        self._update_actions()
-        if self.results_panel.revision is None:
-            return  # nothing from an earlier fit is shown (e.g. a formula message)
-        self.results_panel.set_stale("Fit cancelled. The results below are from the previous fit; "
-                                     "press Fit to update them.")
+    def open_project(self, path, fit: bool = True) -> bool:
+        return self.documents.open_project(path, fit)
+
+    def save_project(self, path) -> bool:
+        return self.documents.save_project(path)
+
+    def save_analysis(self, path) -> bool:
+        return self.documents.save_analysis(path)
+
+    def export_results(self, path) -> bool:
+        return self.documents.export_results(path)
+
+    def can_export(self, explain: bool = False) -> bool:
+        return self.documents.can_export(explain)
+
+    def is_dirty(self) -> bool:
+        """True when the document changed since it was opened or saved (the undo stack says so)."""
+        return self.session.is_unsaved()
+
+    def open_compare(self):
+        """The Compare analyses dialog, or a message saying why there is nothing to compare."""
+        from mixgui.gui.widgets.compare_dialog import NOTHING_TO_COMPARE, open_compare_dialog
+
+        self.compare_dialog = open_compare_dialog(self.session, self)
+        if self.compare_dialog is None:
+            self.show_error("Compare analyses", NOTHING_TO_COMPARE)
+        return self.compare_dialog
+
+    def _restored(self) -> None:
+        self.status.show_text("Restored the work saved before MixGUI closed")
+        self.fit()
 
     # -- unsaved work and closing -----------------------------------------------------
     def ask_unsaved_changes(self) -> str:
@@ -373,13 +416,13 @@ class MainWindow(SessionMixin, QMainWindow):
 
     def request_close(self) -> bool:
         """Close as the user asked (File ▸ Quit): offers to save unsaved work first."""
-        if self.confirm_close and self.commands.keep_work():
+        if self.confirm_close and self.dialogs.keep_work():
             return False
         self._close_confirmed = True
         return self.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self.confirm_close and not self._close_confirmed and self.commands.keep_work():
+        if self.confirm_close and not self._close_confirmed and self.dialogs.keep_work():
             event.ignore()
             return
         self._close_confirmed = False
@@ -400,6 +443,14 @@ class MainWindow(SessionMixin, QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self.error_box = box
+
+    def _show_crash(self, text: str) -> None:
+        if self.crash_box is None:
+            self.crash_box = QMessageBox(QMessageBox.Icon.Critical, "Internal error", text,
+                                         QMessageBox.StandardButton.Ok, self)
+            self.crash_box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.crash_box.setText(text)
+        self.crash_box.open()  # not exec(): a crash inside a nested event loop must not nest again
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About MixGUI",
@@ -440,26 +491,9 @@ class MainWindow(SessionMixin, QMainWindow):
         self.settings.sync()
 
 
-def _title(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("paneTitle")
-    return label
+def _text_columns(ds: Dataset) -> set:
+    """Columns holding text (or booleans), which cannot be made continuous."""
+    import pandas as pd
 
-
-def _pane(title: str, subtitle: QLabel | None, body: QWidget) -> QFrame:
-    """A white card with a small capital title, an optional subtitle and the body."""
-    pane = QFrame()
-    pane.setObjectName("pane")
-    layout = QVBoxLayout(pane)
-    layout.setContentsMargins(14, 12, 14, 14)
-    layout.setSpacing(8)
-    head = QHBoxLayout()
-    head.setSpacing(10)
-    head.addWidget(_title(title))
-    if subtitle is not None:
-        head.addWidget(subtitle, 1)
-    else:
-        head.addStretch(1)
-    layout.addLayout(head)
-    layout.addWidget(body, 1)
-    return pane
+    return {str(c) for c, t in zip(ds.frame.columns, ds.frame.dtypes)
+            if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)}

@@ -1,7 +1,7 @@
 """Autosave, recovery after a crash, and the crash handler.
 
-The window's work is copied to a recovery file (:class:`mixgui.session.project.Autosaver`) every
-few minutes and after each fit; a clean exit deletes it. When MixGUI starts and finds a recovery
+The session's work is copied to a recovery file (:class:`mixgui.session.project.Autosaver`) two
+seconds after each change, in a background thread; a clean exit deletes it. When MixGUI starts and finds a recovery
 file of a session that did not end cleanly, a banner above the panes offers to restore it.
 
 :func:`install_crash_handler` (called by ``run_app``) routes uncaught exceptions, of the main
@@ -18,17 +18,19 @@ import platform
 import sys
 import threading
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from mixgui import __version__
+from mixgui.session.files import apply_project, to_project
 from mixgui.session.project import Autosaver, find_recovery, load_project
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_INTERVAL_S = 180.0
+AUTOSAVE_DELAY_S = 2.0  # quiet time after a change: a burst of edits costs one write
 
 
 def default_recovery_folder() -> Path:
@@ -99,127 +101,198 @@ class RecoveryBanner(QFrame):
 
 
 class RecoveryManager(QObject):
-    """Autosave and crash recovery for one main window.
+    """Autosave and crash recovery for one session.
+
+    Every change of the document (anything on the undo stack, new data) restarts a short quiet
+    time (``delay`` seconds); when it has passed and there is unsaved work, a recovery copy is
+    written in a background thread, atomically, so a kill at any moment loses at most the last
+    few seconds and never leaves a half-written copy.
 
     Parameters
     ----------
-    window : MainWindow
-        Gives :meth:`project_snapshot`, :meth:`open_project` and :attr:`dataset`.
+    session : Session
+        The document copied (:func:`mixgui.session.files.to_project`) and restored into.
     folder : str or Path or None
         The recovery folder (None: :func:`default_recovery_folder`); crash reports go to
         :func:`crash_folder` of it.
-    interval : float
-        Seconds between periodic autosaves.
+    delay : float
+        Quiet seconds after a change before the recovery copy is written.
 
     Signals
     -------
     saved(path)
-        A recovery copy was written.
+        A recovery copy was written (emitted in the main thread).
+    restored()
+        A recovery copy was put in place of the document (the window fits it).
+    failed(title, text)
+        Restoring did not work; one sentence for the user.
+    crashed(text)
+        An uncaught error happened; the sentence for the user (the window shows it).
     """
 
     saved = Signal(str)
+    restored = Signal()
+    failed = Signal(str, str)
+    crashed = Signal(str)
     _crashed = Signal(str)  # crash report path; queued to the main thread from other threads
+    _written = Signal(object)  # a path, or an exception, from the writer thread
 
-    def __init__(self, window, folder, interval: float = AUTOSAVE_INTERVAL_S):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session, folder=None, delay: float = AUTOSAVE_DELAY_S, parent=None):
+        super().__init__(parent)
+        self.session = session
         self.folder = Path(folder) if folder else default_recovery_folder()
-        self.autosaver = Autosaver(self.folder, lambda: window.project_snapshot(include_original=False), interval)
+        self.autosaver = Autosaver(self.folder, lambda: to_project(session, include_original=False))
         self.offered: Path | None = None
-        self.crash_box: QMessageBox | None = None
+        self.skipped: list = []
         self.last_crash_report: Path | None = None
         self.banner = RecoveryBanner()
         self.banner.restore_button.clicked.connect(self.restore)
         self.banner.discard_button.clicked.connect(self.discard_offer)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(max(interval, 1.0) * 1000))
-        self._timer.timeout.connect(self.maybe_save)
-        self._timer.start()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(int(max(delay, 0.0) * 1000))
+        self.timer.timeout.connect(self.save_in_background)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixgui-autosave")
+        self._pending: Future | None = None
+        self._stopped = False
         self._crashed.connect(self._after_crash)
+        self._written.connect(self._after_write, Qt.ConnectionType.QueuedConnection)
+        unsubscribe = [session.subscribe(lambda *_: self.changed()), session.undo_stack.subscribe(self.changed)]
+        self.destroyed.connect(lambda *_: [u() for u in unsubscribe])
 
     # -- autosave ---------------------------------------------------------------------
-    def mark_dirty(self) -> None:
-        """Something changed since the last recovery copy."""
+    def changed(self) -> None:
+        """The document changed: write a recovery copy after the quiet time, if there is unsaved work."""
         self.autosaver.mark_dirty()
+        if not self._stopped and self.session.is_unsaved():
+            self.timer.start()
+        else:
+            self.timer.stop()  # opened or saved: the work is safe in its own file
+
+    def save_in_background(self) -> bool:
+        """Start writing a recovery copy in the writer thread; False when there is nothing to save.
+
+        The copy is taken here, in the main thread (the session's tables are never changed in
+        place, so the thread sees a consistent document); only the compressing and writing run
+        in the thread. A write still running delays the next one by another quiet time.
+        """
+        if self._stopped or not self.session.is_unsaved() or not self.autosaver.dirty:
+            return False
+        if self._pending is not None and not self._pending.done():
+            self.timer.start()  # one write at a time: try again after the quiet time
+            return False
+        try:
+            copy = self.autosaver.prepare()
+        except Exception:  # noqa: BLE001 - a failed autosave must never disturb the user's work
+            log.exception("autosave to %s failed", self.folder)
+            return False
+        self._pending = self._writer.submit(self._write, copy)
+        return True
+
+    def _write(self, copy) -> None:
+        try:
+            self._written.emit(self.autosaver.write(copy))
+        except Exception as e:  # noqa: BLE001
+            self._written.emit(e)
+
+    def _after_write(self, outcome) -> None:
+        if isinstance(outcome, Exception):
+            log.error("autosave to %s failed: %s", self.folder, outcome)
+        elif not self._stopped:
+            self.saved.emit(str(outcome))
+
+    def wait(self) -> None:
+        """Wait for a recovery copy being written."""
+        if self._pending is not None:
+            try:
+                self._pending.result()
+            except Exception:  # noqa: BLE001 - reported by _write already
+                pass
 
     def maybe_save(self) -> Path | None:
-        """Write a recovery copy when there is unsaved work, it changed and the interval has passed."""
-        if not self._unsaved():
+        """Write a recovery copy now when there is unsaved work that changed since the last copy."""
+        if not self.session.is_unsaved() or not self.autosaver.dirty:
             return None
-        return self._guarded(self.autosaver.maybe_save)
-
-    def save_after_fit(self) -> Path | None:
-        """Write a recovery copy after a fit, when there is unsaved work to lose."""
-        if not self._unsaved():
-            return None
-        return self._guarded(self.autosaver.save_now)
+        return self.save_now()
 
     def save_now(self) -> Path | None:
-        """Write a recovery copy now (e.g. on a crash); None when there are no data to save."""
-        if self.window.dataset is None:
+        """Write a recovery copy now, in this thread (e.g. on a crash); None when there are no data."""
+        if self.session.dataset is None:
             return None
-        return self._guarded(self.autosaver.save_now)
-
-    def _unsaved(self) -> bool:
-        # Work just opened or saved is safe in its own files; a recovery copy would only be noise.
-        return self.window.dataset is not None and self.window.is_dirty()
-
-    def _guarded(self, save) -> Path | None:
+        self.wait()
         try:
-            path = save()
+            path = self.autosaver.save_now()
         except Exception:  # noqa: BLE001 - a failed autosave must never disturb the user's work
             log.exception("autosave to %s failed", self.folder)
             return None
-        if path is not None:
-            self.saved.emit(str(path))
+        self.saved.emit(str(path))
         return path
+
+    def discard(self) -> None:
+        """The work is saved in its own file: delete the recovery copy (after any write in flight)."""
+        self.timer.stop()
+        self.wait()
+        self.autosaver.discard()
 
     def clean_exit(self) -> None:
         """The window closes normally: stop autosaving and delete this session's recovery copy."""
-        self._timer.stop()
-        self.autosaver.discard()
+        self._stopped = True
+        self.discard()
+        self._writer.shutdown(wait=True)
 
     # -- recovery on start ------------------------------------------------------------
     def check(self) -> Path | None:
-        """Look for a recovery file of an earlier session; show the banner when there is one."""
+        """Look for a recovery file of an earlier session; show the banner when there is one.
+
+        Damaged copies are skipped and named in the banner (:attr:`skipped`).
+        """
+        self.skipped = []
         try:
-            path = find_recovery(self.folder)
+            path = find_recovery(self.folder, self.skipped)
         except OSError:
             log.exception("cannot look for recovery files in %s", self.folder)
             return None
         self.offered = path
+        note = ""
+        if self.skipped:
+            names = ", ".join(p.name for p in self.skipped)
+            note = f" A damaged recovery copy could not be read and was skipped ({names})."
         if path is None:
-            self.banner.hide()
+            if note:
+                self.banner.label.setText(note.strip())
+                self.banner.restore_button.hide()
+                self.banner.show()
+            else:
+                self.banner.hide()
             return None
-        when = _dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%d %b %Y at %H:%M")
+        when = _dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%d %b %Y at %H:%M:%S")
         self.banner.label.setText(f"MixGUI did not close properly last time. Work saved automatically on {when} "
-                                  "can be restored.")
+                                  f"can be restored.{note}")
+        self.banner.restore_button.show()
         self.banner.show()
         return path
 
     def restore(self) -> bool:
-        """Open the offered recovery file; the window then holds unsaved work."""
+        """Open the offered recovery file; the session then holds unsaved work."""
         path = self.offered
         if path is None:
             return False
         try:
             project = load_project(path)
+            apply_project(self.session, project, (project.metadata.get("autosave") or {}).get("project_path"))
         except Exception as e:  # noqa: BLE001 - a damaged copy: say so and keep the session
-            self.window.show_error("Cannot restore", f"The recovery copy could not be read ({e}).")
+            self.failed.emit("Cannot restore", f"The recovery copy could not be read ({e}).")
             return False
-        if not self.window.apply_project(project, project_path=(project.metadata.get("autosave") or {})
-                                         .get("project_path")):
-            return False
-        self.window.mark_unsaved()  # restored work has not been saved anywhere yet
+        self.session.mark_unsaved()  # restored work has not been saved anywhere yet
         self._forget(path)
-        self.window.status.show_text("Restored the work saved before MixGUI closed")
-        self.window.fit()
+        self.restored.emit()
         return True
 
     def discard_offer(self) -> None:
-        """Delete the offered recovery file."""
+        """Delete the offered recovery file (and hide the banner)."""
         if self.offered is not None:
             self._forget(self.offered)
+        self.banner.hide()
 
     def _forget(self, path: Path) -> None:
         try:
@@ -249,14 +322,9 @@ class RecoveryManager(QObject):
         saved = self.save_now()
         where = f" The details are in {report}." if report else ""
         kept = " Your work was saved to a recovery copy." if saved else ""
-        text = (f"MixGUI ran into an internal error.{kept}{where} You can keep working; saving the project "
-                "under a new name is the safest next step. Please send the crash report to the developers.")
-        if self.crash_box is None:
-            self.crash_box = QMessageBox(QMessageBox.Icon.Critical, "Internal error", text,
-                                         QMessageBox.StandardButton.Ok, self.window)
-            self.crash_box.setWindowModality(Qt.WindowModality.WindowModal)
-        self.crash_box.setText(text)
-        self.crash_box.open()  # not exec(): a crash inside a nested event loop must not nest again
+        self.crashed.emit(f"MixGUI ran into an internal error.{kept}{where} You can keep working; saving the "
+                          "project under a new name is the safest next step. Please send the crash report to "
+                          "the developers.")
 
 
 class CrashHandler:
@@ -331,6 +399,6 @@ class CrashHandler:
         self.manager.handle_crash(args.exc_type, args.exc_value, args.exc_traceback, name)
 
 
-def install_crash_handler(window) -> CrashHandler:
-    """Route uncaught exceptions to ``window``'s recovery manager (see :class:`CrashHandler`)."""
-    return CrashHandler(window.recovery).install()
+def install_crash_handler(manager: RecoveryManager) -> CrashHandler:
+    """Route uncaught exceptions to ``manager`` (see :class:`CrashHandler`)."""
+    return CrashHandler(manager).install()

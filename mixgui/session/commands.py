@@ -45,53 +45,6 @@ class Command:
         return f"<{type(self).__name__} {self.text!r}>"
 
 
-class CallCommand(Command):
-    """A command from two functions: ``do_fn()`` applies, ``undo_fn()`` reverts."""
-
-    def __init__(self, text: str, do_fn, undo_fn, merge_key=None):
-        super().__init__(text, merge_key)
-        self._do, self._undo = do_fn, undo_fn
-
-    def do(self) -> None:
-        self._do()
-
-    def undo(self) -> None:
-        self._undo()
-
-
-class SetValue(Command):
-    """Set a value through ``setter``; remembers the old one. Merges with a later edit of the same key.
-
-    Parameters
-    ----------
-    text : str
-    setter : callable
-        ``setter(value)`` stores the value.
-    old, new
-        The values before and after.
-    merge_key : hashable, optional
-    """
-
-    def __init__(self, text: str, setter, old, new, merge_key=None):
-        super().__init__(text, merge_key)
-        self.setter, self.old, self.new = setter, old, new
-
-    def do(self) -> None:
-        self.setter(self.new)
-
-    def undo(self) -> None:
-        self.setter(self.old)
-
-    def merge(self, other: Command) -> bool:
-        if not isinstance(other, SetValue) or other.setter != self.setter:
-            return False
-        self.new = other.new
-        return True
-
-    def is_obsolete(self) -> bool:
-        return self.old == self.new
-
-
 class MacroCommand(Command):
     """Several commands done and undone as one step (see :meth:`UndoStack.macro`)."""
 
@@ -172,8 +125,14 @@ class UndoStack:
         return self._index == self._clean
 
     def set_clean(self) -> None:
+        """The state now is the saved one."""
         self._clean = self._index
         self._merge_open = False  # a later keystroke must not merge into the saved state
+        self._changed()
+
+    def set_unclean(self) -> None:
+        """No state on the stack is saved anywhere (e.g. work restored from a recovery copy)."""
+        self._clean = -1
         self._changed()
 
     # -- editing --------------------------------------------------------------------------

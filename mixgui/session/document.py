@@ -1,21 +1,29 @@
-"""The open document: a dataset, its analyses and one undo stack.
+"""The open document: a dataset, how it was made, its analyses, their kept fits, one undo stack.
 
-Several analyses live side by side (like jamovi's results stream); one is current. Every edit of
-an analysis is a command on :attr:`Session.undo_stack`, which stores whole snapshots (an
-:class:`Analysis` is immutable), so undo never has to reverse-engineer an edit. Views subscribe
-with :meth:`Session.subscribe` and redraw from the session; they never change it directly.
+Several analyses live side by side (like jamovi's results stream); one is current. Every user
+action on the document is a command on :attr:`Session.undo_stack`: edits of an analysis, adding,
+renaming and removing analyses, measurement-level changes, reshapes and computed variables. A
+command stores the parts of the document it changes as whole snapshots (an :class:`Analysis`, a
+:class:`~mixgui.data.dataset.Dataset` and a :class:`~mixgui.data.provenance.Provenance` are
+never changed in place), so undo never has to reverse-engineer an edit and returns exactly the
+state before. "Unsaved" is the stack not being at its clean index. Views subscribe with
+:meth:`Session.subscribe` and redraw from the session; they change it only through its methods.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
 
-from mixgui.analysis.builder import ModelDraft, draft_to_spec
+from mixgui.analysis.builder import ModelDraft, add_to_role, draft_to_spec
+from mixgui.analysis.options import CATEGORICAL_LEVELS
 from mixgui.analysis.spec import AnalysisSpec
+from mixgui.data.dataset import Dataset
+from mixgui.data.provenance import Provenance, reshaped, with_level, with_recipe
 from mixgui.session.commands import Command, UndoStack
 
 # Events passed to subscribers: (event, index)
-DATASET = "dataset"     # the dataset was replaced (index None)
+DATASET = "dataset"     # the data were replaced: rows may differ, earlier fits do not apply (index None)
+VARIABLES = "variables"  # the same rows with other columns or measurement levels (index None)
 ANALYSES = "analyses"   # analyses were added, removed or renamed (index: the one concerned)
 ANALYSIS = "analysis"   # the content of analysis ``index`` changed by an edit, undo or redo
 LOADED = "loaded"       # analysis ``index`` was replaced by a load (not an edit: nothing to undo);
@@ -24,6 +32,8 @@ CURRENT = "current"     # another analysis became current
 
 
 _UIDS = itertools.count(1)  # identities of analyses, unique in the process
+_GENERATIONS = itertools.count(1)  # identities of data versions (a reshape or an open makes a new one)
+KEEP_PER_ANALYSIS = 4  # fits kept per analysis: enough to undo a few edits without refitting
 
 
 @dataclass(frozen=True)
@@ -51,51 +61,79 @@ class Analysis:
     uid: int = field(default_factory=lambda: next(_UIDS), compare=False)
 
 
-class _Replace(Command):
-    """Swap the analysis list (and current index) for another snapshot; the inverse swaps back."""
+@dataclass(frozen=True)
+class KeptResult:
+    """The last fit of one analysis: valid while ``spec`` is the analysis's and the data generation the same."""
 
-    def __init__(self, session: Session, text: str, new: list, new_current: int, merge_key=None):
+    spec: AnalysisSpec
+    generation: int
+    revision: int
+    result: object
+
+
+class _Swap(Command):
+    """Put some parts of the document (a dict: attribute -> value) in place; the inverse puts the old ones back."""
+
+    def __init__(self, session: Session, text: str, new: dict, merge_key=None):
         super().__init__(text, merge_key)
         self.session = session
-        self.old, self.old_current = list(session.analyses), session.current
-        self.new, self.new_current = list(new), new_current
-        self.event_index = new_current
+        self.old = session._parts(new)
+        self.new = dict(new)
 
     def do(self) -> None:
-        self.session._swap(self.new, self.new_current, self.event_index, self._event())
+        self.session._apply(self.new, self.old)
 
     def undo(self) -> None:
-        self.session._swap(self.old, self.old_current, self.event_index, self._event())
-
-    def _event(self) -> str:
-        return ANALYSES if len(self.old) != len(self.new) or [a.name for a in self.old] != [a.name for a in self.new] \
-            else ANALYSIS
+        self.session._apply(self.old, self.new)
 
     def merge(self, other: Command) -> bool:
-        if not isinstance(other, _Replace) or other.session is not self.session:
+        if not isinstance(other, _Swap) or other.session is not self.session or set(other.new) != set(self.new):
             return False
-        self.new, self.new_current, self.text = other.new, other.new_current, other.text
+        self.new, self.text = other.new, other.text
         return True
 
     def is_obsolete(self) -> bool:
-        return self.old == self.new
+        return all(_same(self.old[k], self.new[k]) for k in self.new)
+
+
+def _same(a, b) -> bool:
+    # datasets compare by identity (two tables are never compared cell by cell); the rest by value
+    if isinstance(a, Dataset) or isinstance(b, Dataset):
+        return a is b
+    return a == b
 
 
 class Session:
-    """A dataset, a list of analyses, the current one, and the undo stack of their edits.
+    """The open document: dataset, provenance, analyses, the current one, kept fits and the undo stack.
 
     Parameters
     ----------
     dataset : mixgui.data.dataset.Dataset, optional
     analyses : iterable of Analysis, optional
         The analyses to start with; without any, one empty "Analysis 1".
+    provenance : Provenance, optional
+        How ``dataset`` was made from its file.
+
+    Attributes
+    ----------
+    undo_stack : UndoStack
+    generation : int
+        Identifies the version of the rows: a reshape or newly opened data make a new one (undo
+        brings the old one back); computed variables and level changes keep it.
+    project_path, analysis_path : Path or None
+        The project or analysis file the document was opened from or last saved to.
     """
 
-    def __init__(self, dataset=None, analyses=None):
+    def __init__(self, dataset=None, analyses=None, provenance: Provenance | None = None):
         self.dataset = dataset
+        self.provenance = provenance or Provenance()
+        self.generation = next(_GENERATIONS)
         self._analyses: list = list(analyses or [Analysis("Analysis 1", AnalysisSpec())])
         self._current = 0 if self._analyses else -1
         self.undo_stack = UndoStack()
+        self.project_path = None
+        self.analysis_path = None
+        self._kept: dict = {}  # Analysis.uid -> list of KeptResult, newest last
         self._listeners: list = []
 
     # -- reading ----------------------------------------------------------------------------
@@ -112,6 +150,18 @@ class Session:
     def current_analysis(self) -> Analysis | None:
         return self._analyses[self._current] if 0 <= self._current < len(self._analyses) else None
 
+    def is_unsaved(self) -> bool:
+        """True when there are data and the undo stack is not where the document was opened or saved."""
+        return self.dataset is not None and not self.undo_stack.is_clean()
+
+    def mark_saved(self) -> None:
+        """What is shown now is what was opened or saved."""
+        self.undo_stack.set_clean()
+
+    def mark_unsaved(self) -> None:
+        """What is shown is saved nowhere (e.g. restored from a recovery copy)."""
+        self.undo_stack.set_unclean()
+
     def subscribe(self, callback):
         """Call ``callback(event, index)`` after every change; returns a function that unsubscribes."""
         self._listeners.append(callback)
@@ -121,25 +171,41 @@ class Session:
         for cb in list(self._listeners):
             cb(event, index)
 
-    def _swap(self, analyses: list, current: int, index: int, event: str) -> None:
-        self._analyses = list(analyses)
-        moved = current != self._current
-        self._current = current
-        self._emit(event, index)
+    # -- snapshots (what commands store) ------------------------------------------------------
+    def _parts(self, keys) -> dict:
+        names = {"analyses": "_analyses", "current": "_current"}
+        return {k: (list(getattr(self, names[k])) if k == "analyses" else getattr(self, names.get(k, k)))
+                for k in keys}
+
+    def _apply(self, parts: dict, before: dict) -> None:
+        """Put ``parts`` in place (``before`` is what they replace) and tell the subscribers what changed."""
+        moved = "current" in parts and parts["current"] != self._current
+        for k, v in parts.items():
+            setattr(self, {"analyses": "_analyses", "current": "_current"}.get(k, k), list(v) if k == "analyses" else v)
+        if "generation" in parts and parts["generation"] != before.get("generation"):
+            self._emit(DATASET, None)
+        elif "dataset" in parts or "provenance" in parts:
+            self._emit(VARIABLES, None)
+        if "analyses" in parts:
+            old, new = before["analyses"], parts["analyses"]
+            names_changed = [a.name for a in old] != [a.name for a in new]
+            self._emit(ANALYSES if names_changed else ANALYSIS, self._current)
         if moved:
-            self._emit(CURRENT, current)
+            self._emit(CURRENT, self._current)
 
-    def _push(self, text: str, analyses: list, current: int, merge_key=None):
-        cmd = _Replace(self, text, analyses, current, merge_key)
-        return self.undo_stack.push(cmd)
+    def _push(self, text: str, parts: dict, merge_key=None):
+        return self.undo_stack.push(_Swap(self, text, parts, merge_key))
 
-    # -- edits (each one undoable) ------------------------------------------------------------
+    def _push_analyses(self, text: str, analyses: list, current: int, merge_key=None):
+        return self._push(text, {"analyses": list(analyses), "current": current}, merge_key)
+
+    # -- analysis edits (each one undoable) --------------------------------------------------
     def add_analysis(self, spec: AnalysisSpec | None = None, name: str | None = None,
                      draft: ModelDraft | None = None) -> int:
         """Append an analysis and make it current; returns its index."""
         name = name or self._free_name()
         new = self._analyses + [Analysis(name, spec or AnalysisSpec(), draft)]
-        self._push(f"Add {name}", new, len(new) - 1)
+        self._push_analyses(f"Add {name}", new, len(new) - 1)
         return len(new) - 1
 
     def duplicate_analysis(self, index: int) -> int:
@@ -152,13 +218,13 @@ class Session:
         a = self._analyses[index]
         new = self._analyses[:index] + self._analyses[index + 1:] or [Analysis("Analysis 1", AnalysisSpec())]
         current = min(self._current if self._current < index else max(self._current - 1, 0), len(new) - 1)
-        self._push(f"Remove {a.name}", new, current)
+        self._push_analyses(f"Remove {a.name}", new, current)
 
     def rename_analysis(self, index: int, name: str) -> None:
         """Rename analysis ``index``; consecutive renames (typing) are one undo step."""
         new = list(self._analyses)
         new[index] = replace(new[index], name=name)
-        self._push("Rename analysis", new, index, merge_key=("rename", index))
+        self._push_analyses("Rename analysis", new, index, merge_key=("rename", index))
 
     def edit_analysis(self, index: int | None = None, spec: AnalysisSpec | None = None,
                       draft: ModelDraft | None = None, text: str = "Edit analysis", merge_key=None):
@@ -168,19 +234,107 @@ class Session:
         merges consecutive edits of one text field, e.g. ``"formula"``.
         """
         index = self._current if index is None else index
+        new = self._edited(index, spec, draft)
+        if new is None:
+            return None
+        return self._push_analyses(text, new, index, None if merge_key is None else (merge_key, index))
+
+    def _edited(self, index: int, spec, draft) -> list | None:
         old = self._analyses[index]
         a = replace(old, spec=old.spec if spec is None else spec, draft=old.draft if draft is None else draft)
         if a == old:
             return None
         new = list(self._analyses)
         new[index] = a
-        return self._push(text, new, index, None if merge_key is None else (merge_key, index))
+        return new
 
     def edit_draft(self, draft: ModelDraft, text: str, merge_key=None, index: int | None = None):
         """Replace the draft of an analysis and its spec (made from the draft, keeping data and title)."""
         index = self._current if index is None else index
         spec = draft_to_spec(draft, base=self._analyses[index].spec)
         return self.edit_analysis(index, spec, draft, text, merge_key)
+
+    # -- data edits (each one undoable) --------------------------------------------------------
+    def set_level(self, column: str, level: str, draft: ModelDraft | None = None):
+        """Change ``column``'s measurement level, as one undoable step.
+
+        When the current analysis (its ``draft``, default the stored one) has ``column`` in the
+        other predictor box (a covariate made nominal, a factor made continuous), it moves
+        there in the same step. Returns the command, None when nothing changed.
+
+        Raises
+        ------
+        DataError
+            No data, no such column, or text made continuous.
+        """
+        from mixgui.errors import DataError
+
+        if self.dataset is None:
+            raise DataError("open a data file first")
+        if self.dataset.levels.get(column) == level:
+            return None
+        parts = {"dataset": with_level(self.dataset, column, level)}
+        a = self.current_analysis
+        draft = draft if draft is not None else (a.draft if a is not None else None)
+        categorical = level in CATEGORICAL_LEVELS
+        if draft is not None and (column in (draft.covariates if categorical else draft.factors)):
+            moved = add_to_role(draft, "factors" if categorical else "covariates", [column])
+            parts["analyses"] = self._edited(self._current, draft_to_spec(moved, base=a.spec), moved) \
+                or list(self._analyses)
+            parts["current"] = self._current
+        kind = "categorical" if categorical else "continuous"
+        return self._push(f"Make {column} {level}" if "analyses" not in parts else f"Treat {column} as {kind}",
+                          parts)
+
+    def reshape(self, step):
+        """Restructure the data (wide <-> long); computed variables are recomputed. Undoable.
+
+        Raises
+        ------
+        DataError
+            The step does not fit the table, or a computed variable uses a column it removes.
+        """
+        dataset, provenance = reshaped(self.dataset, self.provenance, step)
+        kind = "long" if type(step).__name__ == "WideToLong" else "wide"
+        return self._push(f"Reshape to {kind}", {"dataset": dataset, "provenance": provenance,
+                                                "generation": next(_GENERATIONS)})
+
+    def add_recipe(self, recipe):
+        """Add a computed variable (the rows stay: fits kept so far stay valid). Undoable.
+
+        Raises
+        ------
+        DataError
+            The name is empty or taken, or the variable cannot be computed.
+        """
+        dataset, provenance = with_recipe(self.dataset, self.provenance, recipe)
+        return self._push(f"Compute {recipe.name}", {"dataset": dataset, "provenance": provenance})
+
+    # -- kept fits ---------------------------------------------------------------------------
+    def keep_result(self, uid: int, spec: AnalysisSpec, generation: int, revision: int, result) -> None:
+        """Keep ``result`` as a fit of analysis ``uid`` (fitted for ``spec`` on data ``generation``).
+
+        The last :data:`KEEP_PER_ANALYSIS` fits of each analysis are kept, so undoing an edit (or a
+        reshape) shows the fit of the model it returns to at once.
+        """
+        kept = [k for k in self._kept.get(uid, []) if not (k.spec == spec and k.generation == generation)]
+        kept.append(KeptResult(spec, generation, revision, result))
+        self._kept[uid] = kept[-KEEP_PER_ANALYSIS:]
+
+    def kept_result(self, analysis: Analysis | None = None) -> KeptResult | None:
+        """The kept fit of ``analysis`` (default: the current one) that belongs to its spec and the data."""
+        a = analysis if analysis is not None else self.current_analysis
+        if a is None:
+            return None
+        # its own fits first (newest first); then a duplicate's, or those of an analysis brought back
+        # by undo: a fit of the very same spec on the same rows is its fit too
+        candidates = list(reversed(self._kept.get(a.uid, [])))
+        candidates += [k for uid, ks in self._kept.items() if uid != a.uid for k in reversed(ks)]
+        return next((k for k in candidates if k.generation == self.generation and k.spec == a.spec), None)
+
+    def forget_results(self) -> None:
+        """Forget every kept fit (e.g. other data were opened)."""
+        self._kept.clear()
 
     # -- changes that are not edits -----------------------------------------------------------
     def load_analysis(self, spec: AnalysisSpec, draft: ModelDraft | None = None, index: int | None = None,
@@ -211,9 +365,18 @@ class Session:
             self.undo_stack.close_merge()
             self._emit(CURRENT, index)
 
-    def set_dataset(self, dataset) -> None:
-        """Replace the dataset (not undoable: the data are not part of the history)."""
+    def set_dataset(self, dataset, provenance: Provenance | None = None) -> None:
+        """Replace the data by newly read ones (not an edit: not undoable, fits kept so far forgotten).
+
+        The edits on the stack are about other data, so the history is cleared; the new data
+        are saved nowhere yet (see :meth:`mark_saved` after opening a file).
+        """
         self.dataset = dataset
+        self.provenance = provenance or Provenance()
+        self.generation = next(_GENERATIONS)
+        self._kept.clear()
+        self.undo_stack.clear()
+        self.undo_stack.set_unclean()
         self._emit(DATASET, None)
 
     def _free_name(self) -> str:

@@ -9,7 +9,7 @@ A project file is a zip archive holding
 
 Files are written atomically (a temporary file in the same folder, flushed to disk, then
 ``os.replace``), so a crash or a kill while saving leaves the previous version intact.
-:class:`Autosaver` writes a recovery file every few minutes and after each fit;
+:class:`Autosaver` writes a recovery file (the window's recovery manager: shortly after each change);
 :func:`find_recovery` finds it on the next start.
 """
 from __future__ import annotations
@@ -253,8 +253,10 @@ class Autosaver:
 
     Notes
     -----
-    Call :meth:`mark_dirty` after each edit, :meth:`maybe_save` from a timer, :meth:`save_now`
-    after each fit, and :meth:`discard` when the user saved or closed cleanly.
+    Call :meth:`mark_dirty` after each edit; write with :meth:`save_now` (or :meth:`maybe_save`,
+    at most once per ``interval``), or in two halves: :meth:`prepare` in the thread that owns the
+    document, :meth:`write` in a worker (the window's recovery manager does so a moment after each
+    change). Call :meth:`discard` when the user saved or closed cleanly.
     """
 
     def __init__(self, folder, snapshot, interval: float = 180.0, project_path=None):
@@ -281,16 +283,27 @@ class Autosaver:
 
     def save_now(self, now: float | None = None) -> Path:
         """Write the recovery file now."""
+        path = self.write(self.prepare())
+        self.last_save = time.monotonic() if now is None else now
+        return path
+
+    def prepare(self) -> Project:
+        """The copy to write: the snapshot with the autosave details (cheap; no file is touched).
+
+        Marks the work as copied, so a change made while :meth:`write` runs counts as new.
+        """
         project = self.snapshot()
         meta = dict(project.metadata)
         meta["autosave"] = {"pid": os.getpid(), "time": _dt.datetime.now().isoformat(timespec="seconds"),
                             "project_path": self.project_path}
-        copy = Project(project.dataset, project.analyses, project.import_options, project.steps,
+        self.dirty = False
+        return Project(project.dataset, project.analyses, project.import_options, project.steps,
                        project.recipes, project.original, meta)
+
+    def write(self, copy: Project) -> Path:
+        """Write a :meth:`prepare` d copy atomically (safe to call from a worker thread)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         save_project(copy, self.path)
-        self.last_save = time.monotonic() if now is None else now
-        self.dirty = False
         return self.path
 
     def discard(self) -> None:
@@ -319,11 +332,12 @@ def _owner_running(path: Path) -> bool:
     return True
 
 
-def find_recovery(folder) -> Path | None:
+def find_recovery(folder, skipped: list | None = None) -> Path | None:
     """The newest readable recovery file in ``folder`` from an earlier session, or None.
 
     Files of sessions still running (this one, another open window) and damaged files (which
-    atomic writing should prevent) are skipped, never returned.
+    atomic writing should prevent) are skipped, never returned; the damaged ones checked on the
+    way are appended to ``skipped``, so the caller can say so.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -337,5 +351,7 @@ def find_recovery(folder) -> Path | None:
                 if z.testzip() is None and "project.json" in z.namelist():
                     return p
         except (zipfile.BadZipFile, OSError, EOFError):
-            continue
+            pass
+        if skipped is not None:
+            skipped.append(p)
     return None

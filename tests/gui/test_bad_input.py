@@ -108,12 +108,16 @@ def test_level_changes_flow_into_the_builder(make_window):
     assert b.roles["covariates"].columns() == ["time", "age"] and "age" not in w.model_panel.spec().factors
     w.set_level("time", "nominal")
     assert w.dataset.levels["time"] == "nominal" and "time" in b.roles["factors"].columns()
-    w.undo_action.trigger()  # undo takes back the model's change, not the measurement level
-    assert "time" in b.roles["covariates"].columns() and w.dataset.levels["time"] == "nominal"
-    w.set_level("visit", "ordinal")  # not in the model: only its icon changes
+    w.undo_action.trigger()  # one step: the measurement level and the model's change
+    assert "time" in b.roles["covariates"].columns() and w.dataset.levels["time"] == "continuous"
+    w.redo_action.trigger()
+    assert "time" in b.roles["factors"].columns() and w.dataset.levels["time"] == "nominal"
+    w.set_level("visit", "ordinal")  # not in the model: only its icon changes, an undo step of its own
     assert w.model_panel.spec().formula == "score ~ time * treatment + age + (1 | clinic/patient)"
-    w.set_level("treatment", "continuous")  # text cannot be continuous
+    assert w.undo_action.text() == "Undo Make visit ordinal"
+    assert not w.set_level("treatment", "continuous")  # text cannot be continuous
     assert w.dataset.levels["treatment"] == "nominal"
+    assert w.status.text() == "treatment holds text, so it cannot be continuous"
     menu = w.variable_list.menu_for("time")
     checked = [a.text() for a in menu.actions() if a.isChecked()]
     assert checked and checked[0].startswith("Nominal")

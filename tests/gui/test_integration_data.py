@@ -30,27 +30,27 @@ def _ok(qtbot, dialog):
 
 def _import_reshape_compute(w, qtbot):
     """Drive the three dialogs as a user would."""
-    dlg = w.commands.open_data_file(DATA / "wide_titled.xlsx")
-    assert dlg is w.import_dialog and dlg.isVisible()
+    dlg = w.dialogs.open_data_file(DATA / "wide_titled.xlsx")
+    assert dlg is w.dialogs.import_dialog and dlg.isVisible()
     with qtbot.waitSignal(dlg.previewUpdated, timeout=3000):
         dlg.sheet.setCurrentText("Visits")
         dlg.header_row.setValue(3)  # two title rows above the names
         dlg.missing.setText("999")
     assert list(dlg.preview_frame().columns) == ["patient id", "Sex", "age", "bp_T0", "bp_T1", "bp_T3"]
     _ok(qtbot, dlg)
-    assert w.import_dialog is None
+    assert w.dialogs.import_dialog is None
     assert w.dataset.frame.shape == (4, 6) and w.dataset.frame["age"].isna().sum() == 1
-    assert w.import_options == ImportOptions(sheet="Visits", skip_rows=2, missing=(999,))
+    assert w.session.provenance.import_options == ImportOptions(sheet="Visits", skip_rows=2, missing=(999,))
     assert w.wide_to_long_action.isEnabled() and w.compute_action.isEnabled()
 
-    rd = w.commands.reshape_dialog(0)
+    rd = w.dialogs.ask_reshape(0)
     assert rd.value_name.text() == "bp"  # the bp_T* columns are suggested and ticked
     _ok(qtbot, rd)
-    assert w.steps == [WideToLong(("bp_T0", "bp_T1", "bp_T3"), "time", "bp")]
+    assert w.session.provenance.steps == (WideToLong(("bp_T0", "bp_T1", "bp_T3"), "time", "bp"),)
     assert w.dataset.frame.shape == (12, 5) and w.dataset.name == "wide_titled: Visits · long"
     assert w.data_grid.data_model().total_rows == 12
 
-    cd = w.commands.compute_dialog()
+    cd = w.dialogs.ask_compute()
     with qtbot.waitSignal(cd.previewUpdated, timeout=3000):
         cd.set_kind("center")
         cd.source.setCurrentText("age")
@@ -58,7 +58,7 @@ def _import_reshape_compute(w, qtbot):
     assert cd.preview_values()[:3] == ["0", "0", "0"]  # P01 is 54, the mean age is 54
     assert not cd.note.isVisible()
     _ok(qtbot, cd)
-    assert w.recipes == [Center("age_c", "age")]
+    assert w.session.provenance.recipes == (Center("age_c", "age"),)
     assert "age_c" in w.dataset.columns
     assert any(w.variable_list.item(i).text() == "age_c" for i in range(w.variable_list.count()))
     assert w.is_dirty()
@@ -134,7 +134,7 @@ def test_saved_analysis_rebuilds_the_same_table(make_window, qtbot, tmp_path, ty
     w2 = make_window()
     assert w2.open_analysis(path, fit=False)
     pd.testing.assert_frame_equal(w2.dataset.frame, w.dataset.frame)
-    assert (w2.import_options, w2.steps, w2.recipes) == (w.import_options, w.steps, w.recipes)
+    assert w2.session.provenance == w.session.provenance
     assert w2.model_panel.formula_edit.text() == FORMULA
     spec = w.model_panel.spec()  # the same model and options; only the data path is now relative
     assert w2.model_panel.spec().with_(data=spec.data) == spec
@@ -144,7 +144,7 @@ def test_saved_analysis_rebuilds_the_same_table(make_window, qtbot, tmp_path, ty
 def test_compute_dialog_kinds_notes_and_errors(make_window, qtbot):
     w = make_window()
     w.open_example(fit=False)
-    cd = w.commands.compute_dialog()
+    cd = w.dialogs.ask_compute()
     with qtbot.waitSignal(cd.previewUpdated, timeout=3000):
         cd.set_kind("dichotomize")
         cd.source.setCurrentText("age")

@@ -343,38 +343,49 @@ def test_opening_other_data_keeps_the_analyses_and_the_builder_follows(make_wind
     assert w.fit() is None and "formula cannot be read" in w.results_panel.message()
 
 
-def test_refits_after_edits_refresh_the_recovery_copy_only_when_one_is_due(make_window, qtbot, open_run,
-                                                                            recovery_folder, choose):
-    w = make_window(run_fn=open_run, recovery_folder=recovery_folder)
+def test_a_burst_of_edits_is_autosaved_once_in_the_writer_thread(make_window, qtbot, open_run, recovery_folder,
+                                                                  choose, monkeypatch):
+    import threading
+
+    from mixgui.session.project import Autosaver
+
+    threads = []
+    write = Autosaver.write
+    monkeypatch.setattr(Autosaver, "write", lambda self, copy: threads.append(threading.current_thread())
+                        or write(self, copy))
+    w = make_window(run_fn=open_run, recovery_folder=recovery_folder, autosave_delay=0.3)
     w.open_example(fit=False)
-    saver = w.recovery.autosaver
-    with qtbot.waitSignal(w.results_panel.shown, timeout=TIMEOUT):
+    saved = []
+    w.recovery.saved.connect(saved.append)
+    with qtbot.waitSignal(w.recovery.saved, timeout=TIMEOUT):
         w.builder.estimation_box.method_buttons["ML"].click()
-    first = saver.last_save
-    assert first is not None and saver.path.exists()  # unsaved work, and no copy yet: written
-    with qtbot.waitSignal(w.results_panel.shown, timeout=TIMEOUT):
         choose(w.builder.estimation_box.df_combo, "kenward-roger")
-    assert w.is_dirty() and saver.last_save == first  # a copy holds the whole table: not after every edit
-    with qtbot.waitSignal(w.results_panel.shown, timeout=TIMEOUT):
-        w.fit()  # the user's own Fit refreshes it at once
-    assert saver.last_save > first
+        w.set_level("visit", "ordinal")
+    assert saved == [str(w.recovery.autosaver.path)] and len(threads) == 1
+    assert threads[0] is not threading.main_thread()  # written in the background, never on the GUI thread
+    from mixgui.session.project import load_project
+
+    copy = load_project(w.recovery.autosaver.path)
+    assert copy.analyses[0].method == "ML" and copy.analyses[0].df_method == "kenward-roger"
+    assert copy.dataset.levels["visit"] == "ordinal"
+    w.undo_action.trigger()  # an undo is a change too
+    qtbot.waitUntil(lambda: len(saved) == 2, timeout=TIMEOUT)
+    assert load_project(w.recovery.autosaver.path).dataset.levels["visit"] != "ordinal"
 
 
 # -- model comparison across the session's analyses ------------------------------------------------
 
 def test_compare_two_fitted_analyses_matches_r_anova(make_window, qtbot, type_formula):
     """Analysis ▸ Compare analyses on a random intercept and a random slope model of sleepstudy."""
-    from mixgui.gui.widgets.compare_dialog import open_compare_dialog
-
     w = make_window()
     assert w.open_data(REF / "cli" / "sleepstudy.csv")
-    assert open_compare_dialog(w) is None and "two or more fitted analyses" in w.last_error
+    assert w.open_compare() is None and "two or more fitted analyses" in w.last_error
     with qtbot.waitSignal(w.controller.finished, timeout=FIT_TIMEOUT_MS):
         type_formula(w, "Reaction ~ Days + (1 | Subject)")
     w.model_panel.analyses.duplicate()
     with qtbot.waitSignal(w.controller.finished, timeout=FIT_TIMEOUT_MS):
         type_formula(w, "Reaction ~ Days + (Days | Subject)")
-    dialog = open_compare_dialog(w)
+    dialog = w.open_compare()
     assert dialog is not None and dialog.table is not None, dialog.message.text()
     ref = json.loads((REF / "compare" / "compare_refs.json").read_text(encoding="utf-8"))["same_fixed_reml"]
     rows = dialog.table.rows

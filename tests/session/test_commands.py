@@ -3,8 +3,39 @@ import pytest
 
 from mixgui.analysis import builder as B
 from mixgui.analysis.spec import AnalysisSpec
-from mixgui.session.commands import CallCommand, Command, SetValue, UndoStack
+from mixgui.session.commands import Command, UndoStack
 from mixgui.session.document import ANALYSES, ANALYSIS, CURRENT, LOADED, Analysis, Session
+
+
+class SetValue(Command):
+    """A test command: set a value through ``setter``; merges with a later one of the same setter."""
+
+    def __init__(self, text, setter, old, new, merge_key=None):
+        super().__init__(text, merge_key)
+        self.setter, self.old, self.new = setter, old, new
+
+    def do(self):
+        self.setter(self.new)
+
+    def undo(self):
+        self.setter(self.old)
+
+    def merge(self, other):
+        if not isinstance(other, SetValue) or other.setter != self.setter:
+            return False
+        self.new = other.new
+        return True
+
+    def is_obsolete(self):
+        return self.old == self.new
+
+
+class CallCommand(Command):
+    """A test command from two functions."""
+
+    def __init__(self, text, do_fn, undo_fn):
+        super().__init__(text)
+        self.do, self.undo = do_fn, undo_fn
 
 
 class Box:

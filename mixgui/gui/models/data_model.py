@@ -1,4 +1,4 @@
-"""A lazy table model over a pandas DataFrame, for the data grid.
+"""A lazy table model over a pandas DataFrame, for the data grid and the dialogs' previews.
 
 A million-row table must open at once and scroll smoothly, so the model
 
@@ -92,6 +92,10 @@ class DataFrameModel(QAbstractTableModel):
         self.beginResetModel()
         self._load(frame)
         self.endResetModel()
+
+    def frame(self) -> pd.DataFrame:
+        """The frame shown."""
+        return self._frame
 
     @property
     def total_rows(self) -> int:

@@ -23,7 +23,7 @@ from mixgui.gui.widgets.builder_extras import ExtrasBox
 from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, ReferenceBox, RepeatedBox
 from mixgui.gui.widgets.builder_random import RandomEffectsBox
 from mixgui.gui.widgets.builder_roles import RoleBox, TermsBox, VariableSource
-from mixgui.session.document import ANALYSIS, DATASET, LOADED, Session
+from mixgui.session.document import ANALYSIS, DATASET, LOADED, VARIABLES, Session
 
 ROLE_TITLES = {"outcome": "Outcome", "factors": "Factors", "covariates": "Covariates"}
 INVALID_STYLE = 'QLineEdit[invalid="true"] { border: 1px solid #b3261e; border-bottom: 2px solid #b3261e; }'
@@ -173,8 +173,7 @@ class ModelBuilder(QWidget):
 
     # -- public API ---------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
-        """Show the columns of ``dataset`` (call again after a measurement level changed)."""
-        self._factor_levels = {}
+        """Show newly read data (the session's :meth:`~mixgui.session.document.Session.set_dataset`)."""
         self.session.set_dataset(dataset)
 
     def dataset(self):
@@ -211,6 +210,8 @@ class ModelBuilder(QWidget):
     def _session_changed(self, event: str, index) -> None:
         if event in (ANALYSIS, LOADED) and index != self.session.current:
             return
+        if event in (DATASET, VARIABLES):
+            self._factor_levels = {}  # other rows or columns: the levels offered are read again
         self._sync()
         if event not in (LOADED, DATASET) and self.spec() != self._emitted:
             self._emitted = self.spec()

@@ -24,12 +24,16 @@ from mixgui.errors import MixGUIError
 from mixgui.gui.models.result_model import table_mime_data
 from mixgui.results.compare import compare_analyses
 
+#: why the dialog cannot open, for the caller to show
+NOTHING_TO_COMPARE = ("A comparison needs two or more fitted analyses of the same data. Add one with "
+                      "Analysis ▸ New analysis (or Duplicate), change its model and let it fit, then compare.")
 
-def fitted_analyses(window) -> list:
-    """(name, FitResult) of every analysis whose kept result belongs to its current model."""
+
+def fitted_analyses(session) -> list:
+    """(name, FitResult) of every analysis of ``session`` whose kept result belongs to its current model."""
     out = []
-    for a in window.session.analyses:
-        kept = window.live.kept(a)
+    for a in session.analyses:
+        kept = session.kept_result(a)
         if kept is not None and kept.result is not None:
             out.append((a.name, kept.result))
     return out
@@ -112,16 +116,12 @@ class CompareDialog(QDialog):
             QApplication.clipboard().setMimeData(table_mime_data(self.table))
 
 
-def open_compare_dialog(window) -> CompareDialog | None:
-    """Show the dialog, or say in the status bar why there is nothing to compare."""
-    candidates = fitted_analyses(window)
+def open_compare_dialog(session, parent=None) -> CompareDialog | None:
+    """Show the dialog; None when fewer than two analyses are fitted (see :data:`NOTHING_TO_COMPARE`)."""
+    candidates = fitted_analyses(session)
     if len(candidates) < 2:
-        window.show_error("Compare analyses",
-                          "A comparison needs two or more fitted analyses of the same data. Add one with "
-                          "Analysis ▸ New analysis (or Duplicate), change its model and let it fit, then compare.")
         return None
-    dialog = CompareDialog(candidates, window)
+    dialog = CompareDialog(candidates, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
-    window.compare_dialog = dialog
     return dialog

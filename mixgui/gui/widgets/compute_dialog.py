@@ -8,10 +8,9 @@ is recomputed whenever the data change and is written into saved analyses and R 
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -37,6 +36,7 @@ from mixgui.data.computed import (
 from mixgui.data.levels import sorted_levels
 from mixgui.errors import MixGUIError
 from mixgui.gui.models.data_model import format_cell
+from mixgui.gui.widgets.preview_dialog import PreviewDialog
 
 #: (kind, label, name suffix, one-sentence help)
 KINDS = [
@@ -59,10 +59,9 @@ KINDS = [
 CLUSTER_KINDS = ("cluster_mean", "cluster_center")
 PREVIEW_ROWS = 8
 MAX_RECODE_LEVELS = 200
-DEBOUNCE_MS = 150
 
 
-class ComputeDialog(QDialog):
+class ComputeDialog(PreviewDialog):
     """Choose a computed variable for ``frame``.
 
     Parameters
@@ -76,17 +75,9 @@ class ComputeDialog(QDialog):
     previewUpdated : emitted after each refresh of the preview (also after an error).
     """
 
-    previewUpdated = Signal()
-
     def __init__(self, frame: pd.DataFrame, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.frame = frame
-        self.error = ""
+        super().__init__(frame, "Compute a variable", (620, 640), parent)
         self._auto_name = True
-        self.setWindowTitle("Compute a variable")
-        self.resize(620, 640)
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
         columns = [str(c) for c in frame.columns]
 
         self.kind = QComboBox()
@@ -205,7 +196,7 @@ class ComputeDialog(QDialog):
 
     # -- reacting to edits ------------------------------------------------------------
     def _changed(self, *args) -> None:
-        self._timer.start()
+        self.schedule()
 
     def _name_edited(self, text: str) -> None:
         self._auto_name = not text.strip()  # typed by the user: stop suggesting names

@@ -42,8 +42,8 @@ def plot_images(result) -> dict:
         return {}
 
 
-def export_report(window, path) -> Path:
-    """Write the report of the result ``window`` shows to ``path`` (format from the suffix).
+def export_report(result, session, path) -> Path:
+    """Write the report of ``result`` (fitted on ``session``'s data) to ``path`` (format from the suffix).
 
     Raises
     ------
@@ -51,27 +51,27 @@ def export_report(window, path) -> Path:
         The file cannot be written (open in another program, no permission).
     """
     path = Path(path)
-    result = window.results_panel.result
     plots = {} if path.suffix.lower() == ".r" else plot_images(result)
-    ds = window.dataset
+    ds = session.dataset
+    prov = session.provenance
     data_path = Path(ds.source).resolve() if ds is not None and ds.source else None
-    options = window.import_options if window.import_options is not None and not window.import_options.is_plain() \
+    options = prov.import_options if prov.import_options is not None and not prov.import_options.is_plain() \
         else None
-    return write_report(result, path, data_path=data_path, import_options=options, steps=list(window.steps),
-                        recipes=list(window.recipes), plots=plots)
+    return write_report(result, path, data_path=data_path, import_options=options, steps=list(prov.steps),
+                        recipes=list(prov.recipes), plots=plots)
 
 
-def ask_export_path(window) -> str | None:
-    """Ask where to export (a file dialog with the formats); None when cancelled."""
-    start_folder = str(Path(window.project_path or window.analysis_path or Path.home()).parent) \
-        if (window.project_path or window.analysis_path) else str(Path.home())
-    last = window.settings.value("export/filter", FORMATS[0][0])
-    stem = (window.dataset.name if window.dataset else "results").split(":")[0].strip() or "results"
-    path, chosen = QFileDialog.getSaveFileName(window, "Export results", os.path.join(start_folder, f"{stem} results"),
+def ask_export_path(session, settings, parent=None) -> str | None:
+    """Ask where to export (a file dialog with the formats, next to the session's files); None when cancelled."""
+    near = session.project_path or session.analysis_path
+    start_folder = str(Path(near).parent) if near else str(Path.home())
+    last = settings.value("export/filter", FORMATS[0][0])
+    stem = (session.dataset.name if session.dataset else "results").split(":")[0].strip() or "results"
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export results", os.path.join(start_folder, f"{stem} results"),
                                                ";;".join(f for f, _ in FORMATS), last)
     if not path:
         return None
-    window.settings.setValue("export/filter", chosen)
+    settings.setValue("export/filter", chosen)
     suffix = dict(FORMATS).get(chosen, "")
     if suffix and not path.lower().endswith(suffix.lower()):
         path += suffix

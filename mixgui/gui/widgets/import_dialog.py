@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,58 +37,13 @@ from PySide6.QtWidgets import (
 from mixgui.data.importing import EXCEL_SUFFIXES, TEXT_SUFFIXES, ImportOptions, parse_codes, preview, raw_rows
 from mixgui.data.readers import excel_sheets
 from mixgui.errors import MixGUIError
+from mixgui.gui.models.data_model import DataFrameModel
 
 DELIMITERS = [("Detect", None), ("Comma ,", ","), ("Semicolon ;", ";"), ("Tab", "\t"), ("Bar |", "|")]
 DECIMALS = [("Detect", None), ("Point .", "."), ("Comma ,", ",")]
 ENCODINGS = [("Detect", None), ("UTF-8", "utf-8"), ("Windows (cp1252)", "cp1252"), ("Latin-1", "latin-1"),
              ("UTF-16", "utf-16")]
 DEBOUNCE_MS = 200
-
-
-class FrameModel(QAbstractTableModel):
-    """Read-only table model over a DataFrame (for previews; only shows what it is given)."""
-
-    def __init__(self, frame: pd.DataFrame | None = None, parent=None):
-        super().__init__(parent)
-        self._frame = frame if frame is not None else pd.DataFrame()
-
-    def set_frame(self, frame: pd.DataFrame) -> None:
-        self.beginResetModel()
-        self._frame = frame
-        self.endResetModel()
-
-    def frame(self) -> pd.DataFrame:
-        return self._frame
-
-    def rowCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else len(self._frame)
-
-    def columnCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else self._frame.shape[1]
-
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        v = self._frame.iat[index.row(), index.column()]
-        if role == Qt.DisplayRole:
-            if v is None or (not isinstance(v, str) and pd.isna(v)):
-                return ""
-            if isinstance(v, float):
-                return f"{v:.10g}"
-            if isinstance(v, pd.Timestamp):
-                return v.strftime("%Y-%m-%d") if v == v.normalize() else str(v)
-            return str(v)
-        if role == Qt.TextAlignmentRole:
-            numeric = pd.api.types.is_numeric_dtype(self._frame.dtypes.iloc[index.column()])
-            return int((Qt.AlignRight if numeric else Qt.AlignLeft) | Qt.AlignVCenter)
-        return None
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role != Qt.DisplayRole:
-            return None
-        if orientation == Qt.Horizontal:
-            return str(self._frame.columns[section]) if section < self._frame.shape[1] else None
-        return str(section + 1)
 
 
 class ImportDialog(QDialog):
@@ -178,7 +133,7 @@ class ImportDialog(QDialog):
         self.raw.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.raw.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.raw.setMaximumHeight(160)
-        self.model = FrameModel(parent=self)
+        self.model = DataFrameModel(parent=self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.status = QLabel()

@@ -373,16 +373,17 @@ def numbers_html(r: dict) -> str:
     return "<br>".join(lines)
 
 
-def open_power_dialog(parent) -> PowerDialog:
-    """Open the window (non-modal) and keep it on ``parent`` as ``power_dialog``."""
+def open_power_dialog(parent, session=None) -> PowerDialog:
+    """Open the window (non-modal) and keep it on ``parent`` as ``power_dialog``.
+
+    With a ``session`` whose analysis shown is a fitted linear mixed model, the window offers to
+    plan from that fit.
+    """
     fit = None
-    try:  # the analysis shown, when it is a fitted linear mixed model
-        kept = parent.live.kept()
-        cand = kept.result.fit if kept is not None and kept.result is not None else None
-        if cand is not None and getattr(cand, "varcorr", None) is not None and getattr(cand, "blocks", None):
-            fit = cand
-    except AttributeError:
-        fit = None
+    kept = session.kept_result() if session is not None else None
+    cand = kept.result.fit if kept is not None and kept.result is not None else None
+    if cand is not None and getattr(cand, "varcorr", None) is not None and getattr(cand, "blocks", None):
+        fit = cand
     dlg = PowerDialog(parent, fit=fit)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     if parent is not None:

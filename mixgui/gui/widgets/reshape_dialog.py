@@ -6,11 +6,10 @@ plain data the session stores and replays.
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -25,10 +24,10 @@ from PySide6.QtWidgets import (
 
 from mixgui.data.reshape import LongToWide, WideToLong, parse_index, suggest_groups
 from mixgui.errors import MixGUIError
-from mixgui.gui.widgets.import_dialog import FrameModel
+from mixgui.gui.models.data_model import DataFrameModel
+from mixgui.gui.widgets.preview_dialog import PreviewDialog
 
 PREVIEW_ROWS = 200
-DEBOUNCE_MS = 150
 
 
 def _checkable_list(items, checked=()) -> QListWidget:
@@ -45,7 +44,7 @@ def _checked(w: QListWidget) -> list:
     return [w.item(i).text() for i in range(w.count()) if w.item(i).checkState() == Qt.Checked]
 
 
-class ReshapeDialog(QDialog):
+class ReshapeDialog(PreviewDialog):
     """Turn ``frame`` wide -> long or long -> wide.
 
     Signals
@@ -53,16 +52,8 @@ class ReshapeDialog(QDialog):
     previewUpdated : emitted after each refresh of the preview (also after an error).
     """
 
-    previewUpdated = Signal()
-
     def __init__(self, frame: pd.DataFrame, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.frame = frame
-        self.error = ""
-        self.setWindowTitle("Restructure the data")
-        self.resize(900, 620)
-        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
+        super().__init__(frame, "Restructure the data", (900, 620), parent)
         columns = [str(c) for c in frame.columns]
         groups = suggest_groups(columns)
         first_stem, first_cols = next(iter(groups.items()), ("value", []))
@@ -101,7 +92,7 @@ class ReshapeDialog(QDialog):
         lf.addRow("Measurements to spread", self.values)
         self.tabs.addTab(long_, "Long → wide (one row per subject)")
 
-        self.model = FrameModel(parent=self)
+        self.model = DataFrameModel(parent=self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.status = QLabel()
@@ -129,7 +120,7 @@ class ReshapeDialog(QDialog):
         self.refresh()
 
     def _changed(self, *args) -> None:
-        self._timer.start()
+        self.schedule()
 
     def step(self):
         """The reshape the widgets describe (:class:`WideToLong` or :class:`LongToWide`)."""

@@ -1,0 +1,190 @@
+"""What the user does to the document, given a path or a choice: open, save, reshape, compute, export.
+
+:class:`DocumentActions` calls the Qt-free session (:mod:`mixgui.session.files` and the undoable
+edits of :class:`~mixgui.session.document.Session`) and turns what goes wrong into one sentence
+(the ``error`` signal) instead of a traceback; the dialogs that ask for paths and choices are in
+:mod:`mixgui.gui.menus`. It never holds the window: the window listens to its signals.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from mixgui.data.importing import ImportOptions
+from mixgui.errors import MixGUIError
+from mixgui.session import files
+from mixgui.session.document import Session
+
+log = logging.getLogger(__name__)
+
+
+class DocumentActions(QObject):
+    """Open, save, restructure, compute, change levels and export for one session.
+
+    Parameters
+    ----------
+    session : Session
+    live : LiveFit
+        Fits after opening, and says whether the results shown can be exported.
+    recovery : RecoveryManager
+        Its copy is deleted once the work is saved in its own file.
+    results_panel : ResultsPanel
+        The result exported, and the plots' share of the pane saved with a project.
+
+    Signals
+    -------
+    error(title, text)
+        Something could not be done; ``text`` is one sentence for the user.
+    message(text)
+        A line for the status bar.
+    fileUsed(path)
+        A file was opened or saved (for the recent-files list).
+    """
+
+    error = Signal(str, str)
+    message = Signal(str)
+    fileUsed = Signal(str)
+
+    def __init__(self, session: Session, live, recovery, results_panel, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.live = live
+        self.recovery = recovery
+        self.results_panel = results_panel
+
+    # -- opening ------------------------------------------------------------------------
+    def open_data(self, path, sheet: str | None = None, options: ImportOptions | None = None) -> bool:
+        """Read a data file (as ``options`` say) and show it; on error say so and keep the session."""
+        options = options if options is not None else ImportOptions(sheet=sheet)
+        return self._opened("Cannot open the data", path, lambda: files.open_data(self.session, path, options))
+
+    def open_analysis(self, path, fit: bool = True) -> bool:
+        """Open an analysis file and its data (redoing its import, reshape and computed variables)."""
+        if not self._opened("Cannot open the analysis", path, lambda: files.open_analysis(self.session, path)):
+            return False
+        if fit:
+            self.live.fit()
+        return True
+
+    def open_example(self, fit: bool = True) -> bool:
+        """Open the demo study with its ready analysis."""
+        return self.open_analysis(files.example_path(), fit=fit)
+
+    def open_project(self, path, fit: bool = True) -> bool:
+        """Open a ``.mixgui`` project: its data as saved, how they were made, and its analyses."""
+        project = []
+        if not self._opened("Cannot open the project", path,
+                            lambda: project.append(files.open_project(self.session, path))):
+            return False
+        if project[0].load_warnings:
+            self.message.emit(" ".join(project[0].load_warnings))
+        if fit:
+            self.live.fit()
+        return True
+
+    def _opened(self, title: str, path, do) -> bool:
+        try:
+            do()
+        except MixGUIError as e:
+            self.error.emit(title, str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a reader bug must not close the window either
+            log.exception("opening %s failed", path)
+            self.error.emit(title, f"{Path(path).name} could not be opened ({type(e).__name__}: {e})")
+            return False
+        self.fileUsed.emit(str(path))
+        self.message.emit(f"Opened {self.session.dataset.name}")
+        return True
+
+    # -- saving -------------------------------------------------------------------------
+    def save_analysis(self, path) -> bool:
+        """Write the current analysis, with how its data were made, to ``path``."""
+        path = Path(path)
+        try:
+            files.save_analysis(self.session, path)
+        except OSError as e:
+            self.error.emit("Cannot save the analysis", f"{path} could not be written: {e.strerror or e}")
+            return False
+        self._saved(path)
+        return True
+
+    def save_project(self, path) -> bool:
+        """Save data, analyses and how the data were made to a ``.mixgui`` file."""
+        path = Path(path)
+        try:
+            files.save_project(self.session, path, {"plot_share": self.results_panel.plot_share()})
+        except (MixGUIError, OSError) as e:
+            self.error.emit("Cannot save the project", str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a bug of ours: say so, keep the work (and the recovery copy)
+            log.exception("saving %s failed", path)
+            self.error.emit("Cannot save the project", f"{path.name} could not be written ({type(e).__name__}: {e})")
+            return False
+        self._saved(path)
+        return True
+
+    def _saved(self, path: Path) -> None:
+        self.fileUsed.emit(str(path))
+        self.recovery.discard()  # the saved file is now the safe copy
+        self.message.emit(f"Saved {path.name}")
+
+    # -- changing the data (undoable) ---------------------------------------------------
+    def set_level(self, column: str, level: str, draft=None) -> bool:
+        """Change ``column``'s measurement level (moving it between Factors and Covariates if needed)."""
+        try:
+            self.session.set_level(column, level, draft)
+        except MixGUIError as e:
+            self.message.emit(str(e))
+            return False
+        return True
+
+    def reshape(self, step) -> bool:
+        """Restructure the data (wide ↔ long); computed variables are recomputed, the analyses stay."""
+        try:
+            self.session.reshape(step)
+        except MixGUIError as e:
+            self.error.emit("Cannot restructure the data", str(e))
+            return False
+        n, k = self.session.dataset.frame.shape
+        self.message.emit(f"Restructured: {n} rows · {k} columns")
+        return True
+
+    def add_recipe(self, recipe) -> bool:
+        """Add a computed variable; results stay (no row changed) and the variable lists update."""
+        try:
+            self.session.add_recipe(recipe)
+        except MixGUIError as e:
+            self.error.emit("Cannot compute the variable", str(e))
+            return False
+        note = recipe.note()
+        self.message.emit(f'Added "{recipe.name}": {recipe.describe()}' + (" (see the note)" if note else ""))
+        return True
+
+    # -- export -------------------------------------------------------------------------
+    def can_export(self, explain: bool = False) -> bool:
+        """True when the results shown are the current analysis's and up to date."""
+        ok = self.live.can_export()
+        if not ok and explain:
+            self.error.emit("Nothing to export yet", "Export writes the results shown; fit the model first "
+                                                     "(Ctrl+R) and wait until the results are up to date.")
+        return ok
+
+    def export_results(self, path) -> bool:
+        """Write the results shown as a report (.xlsx, .docx, .html, .R or a folder of CSV files)."""
+        from mixgui.gui.widgets.export_dialog import export_report
+
+        if not self.can_export(explain=True):
+            return False
+        try:
+            written = export_report(self.results_panel.result, self.session, path)
+        except MixGUIError as e:
+            self.error.emit("Cannot export", str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a report bug must not cost the session
+            log.exception("exporting %s failed", path)
+            self.error.emit("Cannot export", f"{Path(path).name} could not be written ({type(e).__name__}: {e})")
+            return False
+        self.message.emit(f"Exported {written.name}")
+        return True
