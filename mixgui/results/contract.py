@@ -15,7 +15,7 @@ from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.repeated.fit import fit_repeated
 from mixgui.engine.lmm.intervals import variance_component_cis
 from mixgui.errors import DataError, FitWarning, ModelError
-from mixgui.results import additional
+from mixgui.results import additional, repeated_sections
 
 
 def ols_contract(spec, design: Design):
@@ -103,8 +103,10 @@ def mixed_contract(spec, design: Design, dataset, progress):
     fit = fit_mixed(spec, design, dataset, progress)
     progress.step(0.6, "fitted; computing tests")
     warnings: list = []
+    kr_information = repeated_sections.kr_information(spec)
     try:
-        inference = inf.Inference.build(fit, spec.df_method, design.nobs)
+        inference = inf.Inference.build(fit, spec.df_method, design.nobs, kr_information=kr_information,
+                                        kr_variant=spec.kr_variant)
     except ModelError as e:  # e.g. Kenward-Roger on a huge crossed design: fall back, and say so
         reason = str(e).rstrip()
         reason += "" if reason.endswith((".", "!", "?")) else "."
@@ -117,6 +119,7 @@ def mixed_contract(spec, design: Design, dataset, progress):
             "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
             "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
             "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
+    data.update(repeated_sections.settings_echo(spec, inference))
     try:
         if inference.method == "kenward-roger" and not _positive_diagonal(inference.vcov):
             raise np.linalg.LinAlgError("its adjusted covariance of the fixed effects is not positive definite")

@@ -128,8 +128,8 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
     rep = spec.repeated
     wanted = [
         (spec.family != "gaussian", f'"family": "{spec.family}" (generalized linear mixed models)', "family"),
-        (spec.kr_information is not None, "a choice of Kenward-Roger information", "kr_information"),
-        (spec.kr_variant is not None, "Kenward-Roger (linear)", "kr_variant"),
+        (spec.kr_information == "observed" and rep is None,
+         "the observed information in Kenward-Roger without a repeated structure", "kr_information"),
         (spec.vcov != "model", "the empirical (sandwich) covariance", "vcov"),
         (spec.df_method == "between-within", "between-within df", "df_method"),
         (spec.weights is not None, "weights", "weights"),

@@ -49,10 +49,12 @@ class Inference:
     warnings: list = field(default_factory=list)
     _engine: object = field(default=None, repr=False)
     _resid_df: float = np.inf
+    kr_information: str | None = None   # Kenward-Roger only: "observed" (SAS) or "expected" (pbkrtest)
+    kr_variant: str | None = None       # "linear" for SAS's KR(LINEAR)
 
     @classmethod
     def build(cls, model, df_method: str = "satterthwaite", nobs: int | None = None,
-              progress=None) -> Inference:
+              progress=None, kr_information: str = "expected", kr_variant: str | None = None) -> Inference:
         """Prepare inference for a fitted model.
 
         Parameters
@@ -64,6 +66,10 @@ class Inference:
             Number of observations (defaults to the rows of ``model.X``).
         progress : mixgui.errors.Progress, optional
             Passed to the Satterthwaite computation (cancellable).
+        kr_information : str
+            Kenward-Roger's information matrix: ``"expected"`` (pbkrtest) or ``"observed"`` (SAS).
+        kr_variant : str, optional
+            ``"linear"``: SAS's KR(LINEAR), without the second-derivative term.
 
         Notes
         -----
@@ -88,8 +94,9 @@ class Inference:
                 raise ModelError("Kenward-Roger degrees of freedom need a REML fit (as in lmerTest); "
                                  "fit with REML, or use the Satterthwaite method with ML")
             try:
-                kr = KenwardRoger(model)
-                return cls(method, beta, kr.vcov, n, list(kr.warnings), kr)
+                kr = KenwardRoger(model, information=kr_information, linear=kr_variant == "linear")
+                return cls(method, beta, kr.vcov, n, list(kr.warnings), kr,
+                           kr_information=kr_information, kr_variant=kr_variant)
             except (np.linalg.LinAlgError, ValueError, ModelError) as e:
                 warnings.append(FitWarning("df_method", f"Kenward-Roger could not be computed ({e}); "
                                            "Satterthwaite degrees of freedom are used instead.", "fixed_effects"))

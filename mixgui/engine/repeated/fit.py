@@ -33,9 +33,9 @@ class RepeatedFit:
     reml : bool
     X : ndarray (n, p)            fixed-effects design, rows in input order
     beta : ndarray (p,)
-    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate; under ML times N / (N - p), as
-                                  nlme's gls and lme report it (``vcov_scale``)
-    vcov_scale : float            1 (REML) or N / (N - p) (ML)
+    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate, unscaled under ML too (as SAS, mmrm,
+                                  lme4; nlme's gls multiplies it by N / (N - p) under ML)
+    vcov_scale : float            1 (kept for callers that rescale ``vcov_at``)
     varpar : ndarray              the parametrisation of ``deviance_at`` and ``vcov_at`` (Satterthwaite),
                                   lmerTest's extended: each random block's lme4 theta (relative
                                   Cholesky factor, lower triangle column by column, diagonal >= 0),
@@ -188,7 +188,9 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
 
 
 def _vcov_scale(reml: bool, N: int, p: int) -> float:
-    return 1.0 if reml or N <= p else N / (N - p)
+    # SAS PROC MIXED, mmrm and lme4 report the ML covariance of beta as it is; nlme's gls and lme
+    # scale it by N / (N - p). A trial statistician compares with SAS, so we do not scale.
+    return 1.0
 
 
 def _labels(position_labels, T):
@@ -237,8 +239,6 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     position[grid.rows[grid.present]] = np.nonzero(grid.present)[1]
     resid = yv - fitted - cond
     fit = RepeatedFit(
-        # nlme's convention (R is our oracle for these models): ML standard errors use the residual
-        # variance with N - p in the denominator, i.e. the ML covariance of beta times N / (N - p).
         structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A) * scale,
         vcov_scale=scale,
         varpar=varpar, varpar_names=model.varpar_names(), kr_par=kr_par, kr_names=model.natural_names(),
