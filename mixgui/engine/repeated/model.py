@@ -153,10 +153,17 @@ def check_structure(grid: Grid, struct: Structure, labels) -> None:
             raise ModelError(f"UN needs the index positions {labels[i]} and {labels[j]} observed together in "
                              f"at least 2 subjects but there are {int(pairs[i, j])}; use a structure with "
                              "fewer parameters (TOEP, ARH1, CSH, AR1 or CS).")
-    if name == "TOEP":
-        for lag in range(1, T):
+    if name == "ANTE1":
+        for i in range(T - 1):
+            if pairs[i, i + 1] == 0:
+                raise ModelError(f"ANTE(1) estimates a correlation between the visits {labels[i]} and "
+                                 f"{labels[i + 1]} but no subject has both; use AR1 or CS, or drop one "
+                                 "of those visits.")
+    k = getattr(struct, "k", None)
+    if name == "TOEP" or name.startswith("TOEP(") or name == "TOEPH":
+        for lag in range(1, (k or T)):
             if np.trace(pairs, lag) == 0:
-                raise ModelError(f"TOEP estimates a correlation at lag {lag} but no subject has two visits "
+                raise ModelError(f"{name} estimates a correlation at lag {lag} but no subject has two visits "
                                  f"that far apart; use AR1 or CS, or check the index column.")
     n_cov = struct.n_natural + sum(n_vech(b.q) for b in grid.blocks)
     if n_cov >= grid.nobs - grid.p:

@@ -22,7 +22,9 @@ import numpy as np
 
 from mixgui.errors import ModelError
 
-STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN")
+STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "ANTE1", "TOEP", "TOEPH", "UN",
+              "SP(POW)", "SP(EXP)", "SP(GAU)")  # and banded TOEP(k), k >= 1
+SPATIAL = ("SP(POW)", "SP(EXP)", "SP(GAU)")
 
 # Largest |correlation| the starting values may take; the optimiser can go further.
 _START_CLIP = 0.9
@@ -479,9 +481,34 @@ class UN(Structure):
 _CLASSES = {c.name: c for c in (ID, DIAG, CS, CSH, AR1, ARH1, TOEP, UN)}
 
 
-def make_structure(name: str, T: int, labels=None) -> Structure:
-    """The structure called ``name`` (SAS / SPSS spelling, any case) on ``T`` positions."""
-    key = str(name).upper()
+def make_structure(name: str, T: int, labels=None, coordinates=None) -> Structure:
+    """The structure called ``name`` (SAS / SPSS spelling, any case) on ``T`` positions.
+
+    ``coordinates`` (T, d): where each position lies, for the spatial structures (default 0..T-1).
+    """
+    import re
+
+    from mixgui.engine.repeated import structures_more as more
+    key = re.sub(r"\s+", "", str(name)).upper()
+    key = {"ANTE(1)": "ANTE1", "AR(1)": "AR1", "ARH(1)": "ARH1", "SP(POWER)": "SP(POW)"}.get(key, key)
+    m = re.match(r"^TOEP\((\d+)\)$", key)
+    if m and int(m.group(1)) >= 1:
+        return more.TOEPK(T, labels, int(m.group(1)))
+    if key in SPATIAL:
+        return more.Spatial(T, labels, key[3:6], coordinates)
+    if key == "ANTE1":
+        return more.ANTE1(T, labels)
+    if key == "TOEPH":
+        return more.TOEPH(T, labels)
     if key not in _CLASSES:
-        raise ModelError(f'Unknown repeated structure "{name}"; choose one of {", ".join(STRUCTURES)}.')
+        raise ModelError(f'Unknown repeated structure "{name}"; choose one of {", ".join(STRUCTURES)} or TOEP(k).')
     return _CLASSES[key](T, labels)
+
+
+def is_supported(name: str) -> bool:
+    """True when :func:`make_structure` knows ``name``."""
+    try:
+        make_structure(name, 2)
+    except ModelError:
+        return False
+    return True
