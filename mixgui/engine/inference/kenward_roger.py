@@ -88,7 +88,9 @@ class _Sums:
         """
         G = X.shape[0]
         Vi = np.linalg.inv(V)
-        S = np.einsum("gip,gjq->ipjq", X, X, optimize=True)
+        n, p = X.shape[1], X.shape[2]
+        Xf = X.reshape(G, n * p)
+        S = (Xf.T @ Xf).reshape(n, p, n, p)   # one BLAS product instead of a per-subject einsum
         M = Vi @ dV @ Vi                      # (m, n, n): V^-1 dV_k V^-1
         self.XVX += np.einsum("ipjq,ij->pq", S, Vi, optimize=True)
         self.P -= np.einsum("ipjq,kij->kpq", S, M, optimize=True)
@@ -101,7 +103,7 @@ class _Sums:
             r = y - X @ beta                  # (G, n)
             e = r @ Vi                        # V symmetric
             E2 = e.T @ e                      # sum_g e_g e_g'
-            B = np.einsum("gip,gl->ipl", X, e, optimize=True)
+            B = (Xf.T @ e).reshape(n, p, n)    # sum_g X_g[i, p] e_g[l]
             dVVdV = np.einsum("kia,lab->klib", dV, H, optimize=True)  # dV_k V^-1 dV_l
             self.ada += np.einsum("ij,klij->kl", E2, dVVdV, optimize=True)
             self.b += np.einsum("ipl,kil->kp", B, H, optimize=True)

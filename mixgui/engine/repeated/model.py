@@ -17,7 +17,7 @@ from mixgui.engine.repeated.tools import (
     unvech,
     vech,
 )
-from mixgui.engine.repeated.likelihood import Grid, evaluate
+from mixgui.engine.repeated.likelihood import Grid, evaluate, evaluate_fast, pattern_stats
 from mixgui.errors import FitWarning, ModelError
 
 GRAD_TOL = 1e-3  # max |d(-2 logLik)/d theta| accepted as converged
@@ -31,6 +31,7 @@ class Model:
         self.qs = [b.q for b in grid.blocks]
         self.n_re = sum(n_vech(q) for q in self.qs)
         self.n_evals = 0
+        self._stats = None  # per-pattern sums, made on the first evaluation without random effects
 
     # fitting parametrisation ---------------------------------------------------------------
     def split(self, theta):
@@ -50,6 +51,14 @@ class Model:
         psis = [psi_from_theta(t, q) for t, q in zip(th_b, self.qs)]
         if not np.all(np.isfinite(W)):
             return np.inf, np.zeros_like(theta)
+        if not self.qs:  # no random effects: sums per visit pattern, nothing per subject
+            if self._stats is None:
+                self._stats = pattern_stats(self.grid)
+            out = evaluate_fast(self.grid, self._stats, W, self.reml)
+            if out is None or not np.isfinite(out[0]):
+                return np.inf, np.zeros_like(theta)
+            dW = complex_step_jacobian(self.struct.matrix, th_r)
+            return out[0], np.tensordot(dW, out[1], axes=([1, 2], [0, 1]))
         ev = evaluate(self.grid, W, psis, self.reml, profile=True, gradient=True)
         if ev is None or not np.isfinite(ev.f):
             return np.inf, np.zeros_like(theta)
