@@ -10,6 +10,7 @@ from mixgui.results.repeated_sections import kr_footnote
 from mixgui.results.tables import Column, Table
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual",
+            "between-within": "between-within (SAS DDFM=BW)",
             "none": "z (no small-sample df)"}
 
 

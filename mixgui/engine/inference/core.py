@@ -9,6 +9,7 @@ Methods (the analysis file's ``df_method``):
 ``satterthwaite``   lmerTest's Satterthwaite df (:mod:`mixgui.engine.inference.satterthwaite`)
 ``kenward-roger``   pbkrtest's adjusted covariance and df (:mod:`mixgui.engine.inference.kenward_roger`);
                     REML fits only, as lmerTest
+``between-within``  SAS's DDFM=BW for repeated measures (:mod:`mixgui.engine.inference.between_within`)
 ``residual``        t and F tests with n - rank(X) denominator df (as an ordinary regression)
 ``none``            Wald z and chi-square tests (infinite df); F reported as chi-square / q
 """
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from mixgui.engine.inference.between_within import BetweenWithin
 from mixgui.engine.inference.kenward_roger import KenwardRoger
 from mixgui.engine.inference.satterthwaite import Satterthwaite
 from mixgui.errors import FitWarning, ModelError
 
-DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")
+DF_METHODS = ("satterthwaite", "kenward-roger", "between-within", "residual", "none")
 
 
 @dataclass
@@ -102,6 +104,11 @@ class Inference:
                                            "Satterthwaite degrees of freedom are used instead.", "fixed_effects"))
                 method = "satterthwaite"
         vcov = np.asarray(model.vcov, float)
+        if method == "between-within":
+            if not hasattr(model, "bw_layout"):
+                raise ModelError("between-within degrees of freedom need a repeated-measures structure "
+                                 "(a subject); use Satterthwaite or Kenward-Roger for this model")
+            return cls(method, beta, vcov, n, warnings, BetweenWithin(model))
         if method == "satterthwaite":
             try:
                 st = Satterthwaite(model, nobs=n, progress=progress)
@@ -123,7 +130,7 @@ class Inference:
 
     def df(self, L) -> float:
         """Denominator df of the one-row contrast ``L beta``."""
-        if self.method in ("satterthwaite", "kenward-roger"):
+        if self.method in ("satterthwaite", "kenward-roger", "between-within"):
             return float(self._engine.df(np.asarray(L, float).ravel()))
         return self._resid_df
 
@@ -170,7 +177,9 @@ class Inference:
         L = np.atleast_2d(np.asarray(L, float))
         if L.shape[0] == 0 or L.shape[1] == 0:
             return (np.nan, 0, np.nan, np.nan)
-        if self.method in ("satterthwaite", "kenward-roger"):
+        if self.method in ("satterthwaite", "kenward-roger", "between-within"):
+            if self.method == "between-within":
+                self._engine.vcov = self.vcov  # an empirical covariance set after build is used too
             return self._engine.ftest(L, self.beta)
         # Wald test restricted to the directions L C L' identifies (as contestMD does)
         d, P = np.linalg.eigh(L @ self.vcov @ L.T)

@@ -141,6 +141,15 @@ class RepeatedFit:
             raise ModelError("The covariance parameters give a covariance matrix that is not positive definite.")
         return np.linalg.inv(ev.A) * self.vcov_scale
 
+    def bw_layout(self):
+        """(within flags per column of X, subjects, observations) for between-within df: a column
+        is within-subject when it changes between the visits of some subject."""
+        g = self._model.grid
+        X = np.where(g.present[:, :, None], g.X, np.nan)
+        spread = np.nanmax(X, axis=1) - np.nanmin(X, axis=1)   # (S, p); nan for a subject with no rows
+        within = np.nanmax(np.where(np.isnan(spread), 0.0, spread), axis=0) > 1e-12
+        return within, g.S, g.nobs
+
     def kr_clusters(self) -> list:
         """One :class:`ClusterPieces` per subject, derivatives of V_i with respect to ``kr_par``."""
         return post.kr_clusters(self._model, self.kr_par)
