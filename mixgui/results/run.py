@@ -18,7 +18,7 @@ from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset, missing_column_message
 from mixgui.engine.design import Design, build_design
 from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
-from mixgui.engine.repeated.structures import is_supported as structure_supported
+from mixgui.engine.repeated.structures_more import is_supported as structure_supported
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
 from mixgui.results.render import tables_from_contract

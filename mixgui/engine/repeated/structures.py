@@ -486,29 +486,11 @@ def make_structure(name: str, T: int, labels=None, coordinates=None) -> Structur
 
     ``coordinates`` (T, d): where each position lies, for the spatial structures (default 0..T-1).
     """
-    import re
-
     from mixgui.engine.repeated import structures_more as more
-    key = re.sub(r"\s+", "", str(name)).upper()
-    key = {"ANTE(1)": "ANTE1", "AR(1)": "AR1", "ARH(1)": "ARH1", "SP(POWER)": "SP(POW)"}.get(key, key)
-    m = re.match(r"^TOEP\((\d+)\)$", key)
-    if m and int(m.group(1)) >= 1:
-        return more.TOEPK(T, labels, int(m.group(1)))
-    if key in SPATIAL:
-        return more.Spatial(T, labels, key[3:6], coordinates)
-    if key == "ANTE1":
-        return more.ANTE1(T, labels)
-    if key == "TOEPH":
-        return more.TOEPH(T, labels)
+    key = more.canonical(name)
+    found = more.make_more(key, T, labels, coordinates)
+    if found is not None:
+        return found
     if key not in _CLASSES:
         raise ModelError(f'Unknown repeated structure "{name}"; choose one of {", ".join(STRUCTURES)} or TOEP(k).')
     return _CLASSES[key](T, labels)
-
-
-def is_supported(name: str) -> bool:
-    """True when :func:`make_structure` knows ``name``."""
-    try:
-        make_structure(name, 2)
-    except ModelError:
-        return False
-    return True

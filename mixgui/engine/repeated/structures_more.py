@@ -7,6 +7,8 @@ covariance-parameter table.  Builders are complex-step safe.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from mixgui.engine.repeated.structures import (
@@ -262,3 +264,26 @@ class Spatial(Structure):
 
     def report(self, C):
         return {"sigma2": float(C[0, 0]), self._pname(): self._p_from_corr(C)}
+
+
+def canonical(name: str) -> str:
+    """SAS's spelling of a structure name (``"ante(1)"`` -> ``"ANTE1"``, ``"toep(2)"`` -> ``"TOEP(2)"``)."""
+    key = re.sub(r"\s+", "", str(name)).upper()
+    return {"ANTE(1)": "ANTE1", "AR(1)": "AR1", "ARH(1)": "ARH1", "SP(POWER)": "SP(POW)"}.get(key, key)
+
+
+def make_more(key: str, T: int, labels=None, coordinates=None):
+    """One of this module's structures for the canonical ``key``, or None."""
+    m = re.match(r"^TOEP\((\d+)\)$", key)
+    if m and int(m.group(1)) >= 1:
+        return TOEPK(T, labels, int(m.group(1)))
+    if key in ("SP(POW)", "SP(EXP)", "SP(GAU)"):
+        return Spatial(T, labels, key[3:6], coordinates)
+    return {"ANTE1": ANTE1, "TOEPH": TOEPH}.get(key, lambda *a: None)(T, labels)
+
+
+def is_supported(name: str) -> bool:
+    """True when :func:`mixgui.engine.repeated.structures.make_structure` knows ``name``."""
+    from mixgui.engine.repeated.structures import STRUCTURES
+    key = canonical(name)
+    return key in STRUCTURES or make_more(key, 2) is not None
