@@ -59,12 +59,16 @@ class ClusterPieces:
     residual variance included); ``dV[k]`` its derivative with respect to covariance
     parameter k of the model's Kenward-Roger parametrisation; ``d2V[(k, l)]`` second
     derivatives (absent keys are zero: a linear parametrisation, as pbkrtest uses for lme4).
+    ``y`` the block's responses (needed for the observed information, SAS's choice).
+    A piece may be a batch: ``X`` (G, n, p) with ``V`` (G, n, n), or ``V`` (n, n) and ``dV``
+    (m, n, n) shared by all G blocks (subjects with the same visits and no random effects).
     """
 
     X: np.ndarray
     V: np.ndarray
     dV: list
     d2V: dict = field(default_factory=dict)
+    y: np.ndarray | None = None
 
 
 class CovarianceModel(Protocol):

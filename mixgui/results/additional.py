@@ -97,8 +97,9 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
     spec : AnalysisSpec
         Its ``repeated`` names the structure fitted in the main model.
     design : Design
-    codes : (subject, position, labels)
-        Subject codes, index positions and position labels, as the main fit used them.
+    codes : (subject, position, labels[, coordinates])
+        Subject codes, index positions, position labels (and the positions' times, for spatial
+        structures), as the main fit used them.
     reml : bool
     progress : Progress, optional
         Stepped by every likelihood evaluation; cancelling stops the comparison.
@@ -111,9 +112,10 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
         fitted), ``fitted_structure``, ``method``, ``note`` (how to choose) and ``skipped``
         (structure -> why it could not be fitted).
     """
-    subject, position, labels = codes
+    subject, position, labels, *coords = codes
     out = compare_structures(design.y, design.X, subject, position, len(labels), reml=reml,
-                             blocks=design.blocks, position_labels=labels, progress=progress)
+                             blocks=design.blocks, position_labels=labels, progress=progress,
+                             coordinates=coords[0] if coords else None)
     rows = [dict(r) for r in out]
 
     def best(key):
@@ -121,7 +123,7 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
 
     return {"rows": rows, "best_aic": best("aic"), "best_bic": best("bic"),
             "fitted_structure": spec.repeated.structure, "method": "REML" if reml else "ML",
-            "note": out.note, "skipped": dict(out.skipped)}
+            "note": out.note, "recommendation": out.recommendation, "skipped": dict(out.skipped)}
 
 
 def pooling(design, fit, column: str) -> dict:

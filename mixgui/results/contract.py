@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from mixgui.data.levels import sorted_levels
 from mixgui.engine import effects, ols
 from mixgui.engine import inference as inf
 from mixgui.engine.inference.anova3 import anova_table
@@ -15,7 +13,7 @@ from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.repeated.fit import fit_repeated
 from mixgui.engine.lmm.intervals import variance_component_cis
 from mixgui.errors import DataError, FitWarning, ModelError
-from mixgui.results import additional
+from mixgui.results import additional, repeated_sections
 
 
 def ols_contract(spec, design: Design):
@@ -37,37 +35,18 @@ def ols_contract(spec, design: Design):
 
 
 def _position_codes(design: Design, dataset, rep):
-    """Subject codes and index positions (sorted distinct values; a missing visit is a gap).
-
-    Without ``dataset`` the index is read from the design's own copy of the rows (a refit of a
-    finished analysis, e.g. by ML for a model comparison); it holds the same values.
-    """
-    if dataset is None:
-        idx_raw = design.frame[rep.index].reset_index(drop=True)
-    else:
-        idx_raw = dataset.frame[rep.index].iloc[design.rows].reset_index(drop=True)
-    idx_num = pd.to_numeric(idx_raw, errors="coerce")
-    if idx_num.notna().all():
-        values = np.sort(idx_num.unique())
-        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in values]
-        position = np.searchsorted(values, idx_num.to_numpy())
-    else:
-        labels = sorted_levels(idx_raw.astype(str))
-        position = pd.Categorical(idx_raw.astype(str), categories=labels).codes
-    subj = design.frame[rep.subject].astype(str)
-    subj_levels = sorted_levels(subj)
-    subject = pd.Categorical(subj, categories=subj_levels).codes.astype(np.int64)
-    return subject, np.asarray(position, dtype=np.int64), labels
+    """Subject codes, index positions and labels (see :func:`repeated_sections.position_codes`)."""
+    return repeated_sections.position_codes(design, dataset, rep)[:3]
 
 
 def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
     """Fit the mixed or repeated-measures model of ``spec`` on ``design``."""
     reml = (spec.method == "REML") if reml is None else reml
     if spec.repeated is not None:
-        subject, position, labels = _position_codes(design, dataset, spec.repeated)
+        subject, position, labels, coords = repeated_sections.position_codes(design, dataset, spec.repeated)
         return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
                             reml=reml, blocks=design.blocks, position_labels=labels,
-                            column_names=design.column_names, progress=progress)
+                            column_names=design.column_names, progress=progress, coordinates=coords)
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
 
 
@@ -103,20 +82,25 @@ def mixed_contract(spec, design: Design, dataset, progress):
     fit = fit_mixed(spec, design, dataset, progress)
     progress.step(0.6, "fitted; computing tests")
     warnings: list = []
+    kr_information = repeated_sections.kr_information(spec)
     try:
-        inference = inf.Inference.build(fit, spec.df_method, design.nobs)
+        inference = inf.Inference.build(fit, spec.df_method, design.nobs, kr_information=kr_information,
+                                        kr_variant=spec.kr_variant)
     except ModelError as e:  # e.g. Kenward-Roger on a huge crossed design: fall back, and say so
         reason = str(e).rstrip()
         reason += "" if reason.endswith((".", "!", "?")) else "."
         warnings.append(FitWarning("df_method", f"{reason} Satterthwaite df are shown instead.", "fixed_effects"))
         inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
     warnings += list(getattr(inference, "warnings", []) or [])
+    if spec.repeated is not None:
+        repeated_sections.apply_vcov(spec, fit, inference)
     has_random = bool(design.blocks)
     data = {"model": "lmm" if has_random else "gls", "method": spec.method, "df_method": inference.method,
             "nobs": design.nobs,
             "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
             "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
             "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
+    data.update(repeated_sections.settings_echo(spec, inference))
     try:
         if inference.method == "kenward-roger" and not _positive_diagonal(inference.vcov):
             raise np.linalg.LinAlgError("its adjusted covariance of the fixed effects is not positive definite")
@@ -149,6 +133,7 @@ def mixed_contract(spec, design: Design, dataset, progress):
                             "correlation": np.asarray(fit.correlation).tolist(),
                             "positions": list(getattr(fit, "position_labels", []) or [])}
         data["n_groups"][spec.repeated.subject] = int(getattr(fit, "n_subjects", 0))
+        repeated_sections.add_sections(spec, design, fit, inference, data, warnings)
     if has_random and spec.repeated is None:
         data.update(effects.r2_icc(design, fit))
     extras = {"warnings": warnings}
@@ -164,7 +149,8 @@ def mixed_contract(spec, design: Design, dataset, progress):
     if spec.compare_structures and spec.repeated is not None:
         progress.step(0.8, "comparing residual covariance structures")
         data["structure_comparison"] = additional.structure_comparison(
-            spec, design, _position_codes(design, dataset, spec.repeated), spec.method == "REML", progress)
+            spec, design, repeated_sections.position_codes(design, dataset, spec.repeated), spec.method == "REML",
+            progress)
     if spec.effect_sizes and decomposable:
         progress.step(0.83, "effect sizes (refitting without each fixed term)")
         try:

@@ -6,9 +6,11 @@ Tables are built from the contract dict only, so what the window shows is exactl
 from __future__ import annotations
 
 from mixgui.results import render_extra as extra
+from mixgui.results.repeated_sections import kr_footnote
 from mixgui.results.tables import Column, Table
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual",
+            "between-within": "between-within (SAS DDFM=BW)",
             "none": "z (no small-sample df)"}
 
 
@@ -62,6 +64,9 @@ def _fixed(d: dict) -> Table:
     notes = []
     if d.get("model") != "lm":
         notes.append(f"df and p-values: {DF_LABEL.get(d.get('df_method'), d.get('df_method'))}.")
+        kr = kr_footnote(d)
+        if kr:
+            notes.append(kr)
     return Table("fixed_effects", "Fixed effects", cols, rows, notes)
 
 

@@ -94,7 +94,7 @@ def structure_tables(d: dict) -> list:
             Column("df", "Parameters (all)", "int"), Column("loglik", "Log-likelihood"), Column("aic", "AIC"),
             Column("bic", "BIC"), Column("best", "Best", "text")]
     method = sc.get("method")
-    notes = [sc.get("note", "")]
+    notes = [sc.get("recommendation", ""), sc.get("note", "")]
     if method:
         notes.append(f"All fits by {method}, same fixed effects and rows.")
     skipped = sc.get("skipped") or {}

@@ -18,7 +18,7 @@ from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset, missing_column_message
 from mixgui.engine.design import Design, build_design
 from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
-from mixgui.engine.repeated import STRUCTURES as ENGINE_STRUCTURES
+from mixgui.engine.repeated.structures_more import is_supported as structure_supported
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
 from mixgui.results.equations import model_equations
@@ -85,9 +85,10 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     rep = spec.repeated
     extra, factors = [], list(spec.factors)
     if rep is not None:
-        for role, col in (("repeated-measures subject", rep.subject), ("repeated-measures index", rep.index)):
+        for role, col in [("repeated-measures subject", rep.subject)] + [
+                ("repeated-measures index", c) for c in rep.index_columns]:
             dataset.require(col, role)
-        extra = [rep.subject, rep.index]
+        extra = [rep.subject, *rep.index_columns]
         factors.append(rep.subject)
     design = build_design(formula, dataset.frame, factors=factors, reference_levels=spec.reference_levels,
                           extra_columns=extra, where=dataset.name)
@@ -131,14 +132,16 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
     rep = spec.repeated
     wanted = [
         (spec.family != "gaussian", f'"family": "{spec.family}" (generalized linear mixed models)', "family"),
-        (spec.kr_information is not None, "a choice of Kenward-Roger information", "kr_information"),
-        (spec.kr_variant is not None, "Kenward-Roger (linear)", "kr_variant"),
-        (spec.vcov != "model", "the empirical (sandwich) covariance", "vcov"),
-        (spec.df_method == "between-within", "between-within df", "df_method"),
+        (spec.kr_information == "observed" and rep is None,
+         "the observed information in Kenward-Roger without a repeated structure", "kr_information"),
+        (spec.vcov != "model" and rep is None, "the empirical (sandwich) covariance without a repeated structure",
+         "vcov"),
+        (spec.df_method == "between-within" and rep is None, "between-within df without a repeated structure",
+         "df_method"),
         (spec.weights is not None, "weights", "weights"),
-        (spec.predictions, "per-row predictions", "predictions"),
+        (spec.predictions and rep is None, "per-row predictions without a repeated structure", "predictions"),
         (rep is not None and rep.group is not None, "a covariance per group (GROUP=)", "repeated.group"),
-        (rep is not None and rep.structure not in ENGINE_STRUCTURES, f"the {rep and rep.structure} structure",
+        (rep is not None and not structure_supported(rep.structure), f"the {rep and rep.structure} structure",
          "repeated.structure"),
         (any(e.type != "link" for e in spec.emmeans), "marginal means on the response scale", "emmeans.type"),
         (any(c.adjust not in ENGINE_ADJUSTMENTS for e in spec.emmeans for c in e.contrasts),

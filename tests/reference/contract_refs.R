@@ -262,8 +262,11 @@ rep_case <- function(name, data, fixed, structure, subject, index, random = NULL
   V <- matrix(as.numeric(V), nrow(V))
   stopifnot(nrow(V) == npos)
   tt <- summary(m)$tTable
+  # nlme scales ML standard errors by sqrt(N / (N - p)); SAS PROC MIXED, mmrm and lme4 do not, and
+  # neither does MixGUI: the reference is unscaled here (REML is unchanged)
+  se_unscale <- if (method == "ML") sqrt((nobs(m) - nrow(tt)) / nobs(m)) else 1
   fe <- lapply(seq_len(nrow(tt)), function(i) list(term = rownames(tt)[i], estimate = tt[i, "Value"],
-    std_error = tt[i, "Std.Error"], t_value = tt[i, "t-value"]))
+    std_error = tt[i, "Std.Error"] * se_unscale, t_value = tt[i, "t-value"] / se_unscale))
   cp <- as.list(coef(m$modelStruct, unconstrained = FALSE))
   rho <- NULL
   if (structure %in% c("CS", "CSH")) rho <- unname(coef(m$modelStruct$corStruct, unconstrained = FALSE))[1]

@@ -43,7 +43,7 @@ from mixgui.engine.repeated import STRUCTURES as ENGINE_STRUCTURES  # noqa: E402
 from mixgui.errors import MixGUIError
 from mixgui.results.run import run
 
-ENGINE_DF_METHODS = tuple(m for m in DF_METHODS if m != "between-within")
+ENGINE_DF_METHODS = tuple(DF_METHODS)  # between-within: repeated structures only (refused without one)
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "reference" / "cli"
@@ -249,7 +249,7 @@ def test_every_option_combination_fits_or_is_refused_with_the_reason(orthodont, 
     """method x df_method x repeated structure (none + 8) x random effects (with, without), each with
     every contrast method x adjustment (25 contrast families in one request) and random-effect tests."""
     outcomes = {}
-    for structure, with_random in itertools.product((None,) + ENGINE_STRUCTURES, (True, False)):
+    for structure, with_random in itertools.product((None,) + ENGINE_STRUCTURES + ("TOEP(2)",), (True, False)):
         formula = "distance ~ agef * Sex" + (" + (1 | Subject)" if with_random else "")
         spec = AnalysisSpec(formula=formula, method=method, df_method=df_method, factors=("agef",),
                             repeated=Repeated(structure, "Subject", "age") if structure else None,
@@ -279,8 +279,11 @@ def test_every_option_combination_fits_or_is_refused_with_the_reason(orthodont, 
     # the refusals are the documented ones, never a surprise: a random intercept on top of an R-side
     # structure that already holds a subject-level covariance may be refused, nothing else
     for (structure, with_random), what in outcomes.items():
-        if what != "fitted":
-            assert with_random and structure in ("CS", "CSH", "UN", "TOEP"), (structure, with_random, what)
+        if what != "fitted" and df_method == "between-within" and structure is None:
+            assert "between-within df without a repeated structure" in what, what
+        elif what != "fitted":
+            assert with_random and structure in ("CS", "CSH", "UN", "TOEP", "TOEPH", "ANTE1"), (
+                structure, with_random, what)
 
 
 # -- analysis files of every earlier version --------------------------------------------------------

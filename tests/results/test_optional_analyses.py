@@ -186,13 +186,21 @@ def test_structure_comparison_matches_nlme():
     for s in ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN"):
         name = f"ref_{s.lower()}.json" if s in ("ID", "DIAG") else f"orthodont_{s.lower()}.json"
         want[s] = json.loads((REF / "repeated" / name).read_text())
-    assert [row["structure"] for row in sc["rows"]] == list(want)
-    for row in sc["rows"]:
-        w = want[row["structure"]]
+    rows = {row["structure"]: row for row in sc["rows"]}
+    assert list(rows) == ["ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "ANTE1", "TOEP", "TOEPH", "UN",
+                          "SP(POW)", "SP(EXP)", "SP(GAU)"]
+    for s_, w in want.items():
         for k in ("loglik", "aic", "bic"):
-            assert row[k] == pytest.approx(w[k], abs=1e-3), (row["structure"], k)
-    assert sc["best_aic"] == min(want, key=lambda s: want[s]["aic"]) == "TOEP"
-    assert sc["best_bic"] == min(want, key=lambda s: want[s]["bic"]) == "CS"
+            assert rows[s_][k] == pytest.approx(w[k], abs=1e-3), (s_, k)
+    # TOEPH against nlme (corARMA(p = 3) + varIdent; structures2/make_refs.R); SP(POW) over ages 2 apart
+    # is AR(1) with rho^2
+    toeph = json.loads((REF / "repeated" / "structures2" / "full_toeph.json").read_text())
+    assert rows["TOEPH"]["loglik"] == pytest.approx(toeph["loglik"], abs=1e-3)
+    assert rows["SP(POW)"]["loglik"] == pytest.approx(rows["AR1"]["loglik"], abs=1e-5)
+    pool = [r_ for r_ in sc["rows"] if r_["converged"] and not r_["boundary"]]
+    assert sc["best_aic"] == min(pool, key=lambda r_: r_["aic"])["structure"]
+    assert sc["best_bic"] == min(pool, key=lambda r_: r_["bic"])["structure"] == "CS"
+    assert sc["recommendation"] and sc["best_bic"] in sc["recommendation"]
     # the fitted structure's row is the main fit
     ar1 = next(row for row in sc["rows"] if row["structure"] == "AR1")
     assert ar1["loglik"] == pytest.approx(r.data["loglik"], abs=1e-6)
@@ -201,7 +209,8 @@ def test_structure_comparison_matches_nlme():
     assert keys.index("repeated") < keys.index("structure_comparison")
     assert sc["note"] in table.footnotes and "REML" in sc["note"]
     marks = {row["structure"]: row["best"] for row in table.rows}
-    assert marks["TOEP"] == "lowest AIC" and marks["CS"] == "lowest BIC" and "AR1 (fitted)" in marks
+    assert marks[sc["best_aic"]] == "lowest AIC" and marks["CS"] == "lowest BIC" and "AR1 (fitted)" in marks
+    assert sc["recommendation"] in table.footnotes
 
 
 def test_structure_comparison_lists_what_the_data_cannot_support():
@@ -211,7 +220,8 @@ def test_structure_comparison_lists_what_the_data_cannot_support():
     r = run(spec, Dataset(d[d.age == 8]))  # one visit: no correlation structure can be estimated
     sc = r.data["structure_comparison"]
     assert [row["structure"] for row in sc["rows"]] == ["ID", "DIAG"]
-    assert set(sc["skipped"]) == {"CS", "CSH", "AR1", "ARH1", "TOEP", "UN"}
+    assert set(sc["skipped"]) == {"CS", "CSH", "AR1", "ARH1", "TOEP", "UN", "ANTE1", "TOEPH", "SP(POW)",
+                                  "SP(EXP)", "SP(GAU)"}
     table = next(t for t in r.tables if t.key == "structure_comparison")
     assert any(n.startswith("Not fitted: CS (") for n in table.footnotes)
 

@@ -9,6 +9,7 @@ Methods (the analysis file's ``df_method``):
 ``satterthwaite``   lmerTest's Satterthwaite df (:mod:`mixgui.engine.inference.satterthwaite`)
 ``kenward-roger``   pbkrtest's adjusted covariance and df (:mod:`mixgui.engine.inference.kenward_roger`);
                     REML fits only, as lmerTest
+``between-within``  SAS's DDFM=BW for repeated measures (:mod:`mixgui.engine.inference.between_within`)
 ``residual``        t and F tests with n - rank(X) denominator df (as an ordinary regression)
 ``none``            Wald z and chi-square tests (infinite df); F reported as chi-square / q
 """
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from mixgui.engine.inference.between_within import BetweenWithin
 from mixgui.engine.inference.kenward_roger import KenwardRoger
 from mixgui.engine.inference.satterthwaite import Satterthwaite
 from mixgui.errors import FitWarning, ModelError
 
-DF_METHODS = ("satterthwaite", "kenward-roger", "residual", "none")
+DF_METHODS = ("satterthwaite", "kenward-roger", "between-within", "residual", "none")
 
 
 @dataclass
@@ -49,10 +51,12 @@ class Inference:
     warnings: list = field(default_factory=list)
     _engine: object = field(default=None, repr=False)
     _resid_df: float = np.inf
+    kr_information: str | None = None   # Kenward-Roger only: "observed" (SAS) or "expected" (pbkrtest)
+    kr_variant: str | None = None       # "linear" for SAS's KR(LINEAR)
 
     @classmethod
     def build(cls, model, df_method: str = "satterthwaite", nobs: int | None = None,
-              progress=None) -> Inference:
+              progress=None, kr_information: str = "expected", kr_variant: str | None = None) -> Inference:
         """Prepare inference for a fitted model.
 
         Parameters
@@ -64,6 +68,10 @@ class Inference:
             Number of observations (defaults to the rows of ``model.X``).
         progress : mixgui.errors.Progress, optional
             Passed to the Satterthwaite computation (cancellable).
+        kr_information : str
+            Kenward-Roger's information matrix: ``"expected"`` (pbkrtest) or ``"observed"`` (SAS).
+        kr_variant : str, optional
+            ``"linear"``: SAS's KR(LINEAR), without the second-derivative term.
 
         Notes
         -----
@@ -88,13 +96,19 @@ class Inference:
                 raise ModelError("Kenward-Roger degrees of freedom need a REML fit (as in lmerTest); "
                                  "fit with REML, or use the Satterthwaite method with ML")
             try:
-                kr = KenwardRoger(model)
-                return cls(method, beta, kr.vcov, n, list(kr.warnings), kr)
+                kr = KenwardRoger(model, information=kr_information, linear=kr_variant == "linear")
+                return cls(method, beta, kr.vcov, n, list(kr.warnings), kr,
+                           kr_information=kr_information, kr_variant=kr_variant)
             except (np.linalg.LinAlgError, ValueError, ModelError) as e:
                 warnings.append(FitWarning("df_method", f"Kenward-Roger could not be computed ({e}); "
                                            "Satterthwaite degrees of freedom are used instead.", "fixed_effects"))
                 method = "satterthwaite"
         vcov = np.asarray(model.vcov, float)
+        if method == "between-within":
+            if not hasattr(model, "bw_layout"):
+                raise ModelError("between-within degrees of freedom need a repeated-measures structure "
+                                 "(a subject); use Satterthwaite or Kenward-Roger for this model")
+            return cls(method, beta, vcov, n, warnings, BetweenWithin(model))
         if method == "satterthwaite":
             try:
                 st = Satterthwaite(model, nobs=n, progress=progress)
@@ -116,7 +130,7 @@ class Inference:
 
     def df(self, L) -> float:
         """Denominator df of the one-row contrast ``L beta``."""
-        if self.method in ("satterthwaite", "kenward-roger"):
+        if self.method in ("satterthwaite", "kenward-roger", "between-within"):
             return float(self._engine.df(np.asarray(L, float).ravel()))
         return self._resid_df
 
@@ -163,7 +177,9 @@ class Inference:
         L = np.atleast_2d(np.asarray(L, float))
         if L.shape[0] == 0 or L.shape[1] == 0:
             return (np.nan, 0, np.nan, np.nan)
-        if self.method in ("satterthwaite", "kenward-roger"):
+        if self.method in ("satterthwaite", "kenward-roger", "between-within"):
+            if self.method == "between-within":
+                self._engine.vcov = self.vcov  # an empirical covariance set after build is used too
             return self._engine.ftest(L, self.beta)
         # Wald test restricted to the directions L C L' identifies (as contestMD does)
         d, P = np.linalg.eigh(L @ self.vcov @ L.T)

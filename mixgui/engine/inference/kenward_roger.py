@@ -16,6 +16,15 @@ residual variance) and Phi = (X'V^-1X)^-1:
     Lambda  =  Phi [sum_kl W_kl (Q_kl - P_k Phi P_l - R_kl / 4)] Phi
     Phi_A   =  Phi + 2 Lambda
 
+The weight W is the covariance of the covariance-parameter estimates: ``information="expected"``
+uses 2 IE2^-1 (pbkrtest); ``"observed"`` uses the inverse observed information 2 H^-1, H the Hessian
+of -2 l_REML in the natural parameters (SAS PROC MIXED DDFM=KR),
+
+    H_kl = -tr(P dV_k P dV_l) + tr(P d2V_kl) + 2 e' dV_k P dV_l e - e' d2V_kl e,   e = P y = V^-1 (y - X beta)
+
+with P = V^-1 - V^-1 X Phi X' V^-1.  ``linear=True`` drops the R_kl term from Lambda (SAS's
+KR(LINEAR)); the df do not involve R_kl, so only the adjusted covariance changes.
+
 Everything is summed over the independent clusters the model hands out
 (:meth:`CovarianceModel.kr_clusters`), so no n x n matrix is formed when clusters are small.
 """
@@ -27,6 +36,117 @@ from scipy import stats
 from mixgui.errors import FitWarning
 
 IE2_COND_TOL = 1e-10  # pbkrtest's cut, applied to IE2 in correlation form: below it, a generalised inverse
+INFORMATION = ("observed", "expected")
+
+
+class _Sums:
+    """Sums over clusters of the Kenward-Roger pieces (and of the observed-information terms)."""
+
+    def __init__(self, p: int, m: int, observed: bool):
+        self.XVX = np.zeros((p, p))
+        self.P = np.zeros((m, p, p))
+        self.Q = np.zeros((m, m, p, p))
+        self.R = np.zeros((m, m, p, p))
+        self.K = np.zeros((m, m))
+        self.observed = observed
+        self.trVd2 = np.zeros((m, m))   # sum tr(V^-1 d2V_kl)
+        self.ed2e = np.zeros((m, m))    # sum e' d2V_kl e
+        self.ada = np.zeros((m, m))     # sum e' dV_k V^-1 dV_l e
+        self.b = np.zeros((m, p))       # sum X' V^-1 dV_k e
+        self.Xr = []                    # (X, r) pieces whose e needs beta: kept only when observed
+
+    def add_batched(self, X, V, dV, d2V, y, beta):
+        """Clusters of equal size: X (G, n, p), V (G, n, n), dV (G, m, n, n)."""
+        Vi = np.linalg.inv(V)
+        T = Vi @ X
+        H = Vi[:, None] @ dV
+        U = dV @ T[:, None]
+        ViU = Vi[:, None] @ U
+        self.XVX += np.einsum("gip,giq->pq", X, T, optimize=True)
+        self.P -= np.einsum("gip,gkiq->kpq", T, U, optimize=True)
+        self.Q += np.einsum("gkip,gliq->klpq", U, ViU, optimize=True)
+        self.K += np.einsum("gkij,glji->kl", H, H, optimize=True)
+        e = None
+        if self.observed:
+            e = (Vi @ (y - X @ beta)[:, :, None])[:, :, 0]
+            a = np.einsum("gkij,gj->gki", dV, e, optimize=True)
+            self.ada += np.einsum("gki,gij,glj->kl", a, Vi, a, optimize=True)
+            self.b += np.einsum("gip,gki->kp", T, a, optimize=True)
+        for (k, j), d2 in (d2V or {}).items():
+            d2 = np.asarray(d2, float)
+            d2 = d2 if d2.ndim == 3 else np.broadcast_to(d2, V.shape)
+            self._add_R(k, j, np.einsum("gip,gij,gjq->pq", T, d2, T, optimize=True))
+            if self.observed:
+                self._add_obs(k, j, float(np.einsum("gij,gji->", Vi, d2, optimize=True)),
+                              float(np.einsum("gi,gij,gj->", e, d2, e, optimize=True)))
+
+    def add_shared(self, X, V, dV, d2V, y, beta):
+        """G subjects sharing V and dV: X (G, n, p), V (n, n), dV (m, n, n).
+
+        Sums over subjects collapse into the moment tensor S = sum_g X_g (x) X_g, so the cost
+        does not grow with (number of subjects) x (number of parameters)^2.
+        """
+        G = X.shape[0]
+        Vi = np.linalg.inv(V)
+        n, p = X.shape[1], X.shape[2]
+        Xf = X.reshape(G, n * p)
+        S = (Xf.T @ Xf).reshape(n, p, n, p)   # one BLAS product instead of a per-subject einsum
+        M = Vi @ dV @ Vi                      # (m, n, n): V^-1 dV_k V^-1
+        self.XVX += np.einsum("ipjq,ij->pq", S, Vi, optimize=True)
+        self.P -= np.einsum("ipjq,kij->kpq", S, M, optimize=True)
+        H = Vi[None] @ dV                     # V^-1 dV_k
+        QM = np.einsum("kia,lab->klib", H, M, optimize=True)  # V^-1 dV_k V^-1 dV_l V^-1
+        self.Q += np.einsum("ipjq,klij->klpq", S, QM, optimize=True)
+        self.K += G * np.einsum("kij,lji->kl", H, H, optimize=True)
+        e = None
+        if self.observed:
+            r = y - X @ beta                  # (G, n)
+            e = r @ Vi                        # V symmetric
+            E2 = e.T @ e                      # sum_g e_g e_g'
+            B = (Xf.T @ e).reshape(n, p, n)    # sum_g X_g[i, p] e_g[l]
+            dVVdV = np.einsum("kia,lab->klib", dV, H, optimize=True)  # dV_k V^-1 dV_l
+            self.ada += np.einsum("ij,klij->kl", E2, dVVdV, optimize=True)
+            self.b += np.einsum("ipl,kil->kp", B, H, optimize=True)
+        for (k, j), d2 in (d2V or {}).items():
+            d2 = np.asarray(d2, float)
+            self._add_R(k, j, np.einsum("ipjq,ij->pq", S, Vi @ d2 @ Vi, optimize=True))
+            if self.observed:
+                self._add_obs(k, j, G * float(np.sum(Vi * d2)), float(np.sum(E2 * d2)))
+
+    def _add_R(self, k, j, r):
+        self.R[k, j] += r
+        if k != j:
+            self.R[j, k] += r.T
+
+    def _add_obs(self, k, j, tr, quad):
+        for a, b in ((k, j), (j, k)) if k != j else ((k, j),):
+            self.trVd2[a, b] += tr
+            self.ed2e[a, b] += quad
+
+
+def _weight(M: np.ndarray, warnings: list, what: str) -> tuple:
+    """2 M^-1 through M's correlation form (pinv when singular), and its smallest eigenvalue.
+
+    The entries carry the units of y to the power -4 (the parameters are variances), so the
+    singularity test is made on the correlation form: pbkrtest's absolute cut on IE2 itself warned
+    for a regular fit with y in large units. At ordinary scales the inverse is the same.
+    """
+    d = np.sqrt(np.abs(np.diag(M)))
+    d = np.where(d > 0, d, 1.0)
+    C = M / np.outer(d, d)
+    ev = np.linalg.eigvalsh(C)
+    cond = np.min(np.abs(ev))
+    if cond > IE2_COND_TOL and ev.min() > 0:
+        W = 2 * np.linalg.inv(C) / np.outer(d, d)
+    else:
+        W = 2 * np.linalg.pinv(C) / np.outer(d, d)
+        warnings.append(FitWarning(
+            "df_approximation",
+            f"The {what} information matrix of the variance parameters is singular or not positive definite "
+            "(a variance estimated at zero or a redundant parameter), so the Kenward-Roger adjustment uses a "
+            "generalised inverse and is approximate. Simplify the covariance structure if the fit is "
+            "singular.", "fixed_effects"))
+    return (W + W.T) / 2, cond
 
 
 class KenwardRoger:
@@ -35,89 +155,69 @@ class KenwardRoger:
     Parameters
     ----------
     model : CovarianceModel
-        Needs ``beta`` and ``kr_clusters()``.
+        Needs ``beta`` and ``kr_clusters()`` (pieces with ``y`` for the observed information).
+    information : str
+        ``"expected"`` (pbkrtest) or ``"observed"`` (SAS PROC MIXED).
+    linear : bool
+        SAS's KR(LINEAR): leave out the second-derivative term R_kl of the adjusted covariance.
 
     Attributes
     ----------
     phi : ndarray (p, p)      unadjusted covariance (X'V^-1X)^-1
     vcov : ndarray (p, p)     adjusted covariance Phi_A
     P : list of ndarray       P_k
-    W : ndarray               2 IE2^-1
+    W : ndarray               covariance of the covariance parameters (2 IE2^-1 or 2 H^-1)
+    information, linear       as given
     warnings : list of FitWarning
     """
 
-    def __init__(self, model):
+    def __init__(self, model, information: str = "expected", linear: bool = False):
+        if information not in INFORMATION:
+            raise ValueError(f"unknown Kenward-Roger information {information!r}")
         self.beta = np.asarray(model.beta, float)
+        self.information, self.linear = information, bool(linear)
         self.warnings: list = []
-        XVX = None
-        P = Q = R = K = None
+        observed = information == "observed"
+        sums = None
         for c in model.kr_clusters():
-            # A piece is one cluster (X: n x p) or a batch of equal-size clusters (X: G x n x p).
             X = np.asarray(c.X, float)
-            batched = X.ndim == 3
             V = np.asarray(c.V, float)
             dV = np.asarray(c.dV, float)
-            if not batched:
+            y = None if c.y is None else np.asarray(c.y, float)
+            if observed and y is None:
+                raise ValueError("the observed information needs the responses, which this model does not hand out")
+            shared = X.ndim == 3 and V.ndim == 2
+            if X.ndim == 2:  # one cluster
                 X, V, dV = X[None], V[None], dV[None]
-            m = dV.shape[1]
-            if XVX is None:
-                p = X.shape[2]
-                XVX = np.zeros((p, p))
-                P = np.zeros((m, p, p))
-                Q = np.zeros((m, m, p, p))
-                R = np.zeros((m, m, p, p))
-                K = np.zeros((m, m))
-            Vi = np.linalg.inv(V)                     # (G, n, n); clusters are small
-            T = Vi @ X                                # V^-1 X
-            H = Vi[:, None] @ dV                      # V^-1 dV_k
-            U = dV @ T[:, None]                       # dV_k V^-1 X
-            ViU = Vi[:, None] @ U                     # V^-1 dV_k V^-1 X
-            XVX += np.einsum("gip,giq->pq", X, T, optimize=True)
-            P -= np.einsum("gip,gkiq->kpq", T, U, optimize=True)
-            Q += np.einsum("gkip,gliq->klpq", U, ViU, optimize=True)
-            K += np.einsum("gkij,glji->kl", H, H, optimize=True)
-            for (k, j), d2 in (c.d2V or {}).items():
-                d2 = np.asarray(d2, float)
-                r = np.einsum("gip,gij,gjq->pq", T, d2 if batched else d2[None], T, optimize=True)
-                R[k, j] += r
-                if k != j:
-                    R[j, k] += r.T
-        if XVX is None:
+                y = None if y is None else y[None]
+            if sums is None:
+                sums = _Sums(X.shape[2], dV.shape[0] if shared else dV.shape[1], observed)
+            (sums.add_shared if shared else sums.add_batched)(X, V, dV, c.d2V, y, self.beta)
+        if sums is None:
             raise ValueError("the model gave no clusters for Kenward-Roger")
-        phi = np.linalg.inv(XVX)
-        m = P.shape[0]
+        phi = np.linalg.inv(sums.XVX)
+        P, Q, R = sums.P, sums.Q, sums.R
         PhiP = phi @ P  # (m, p, p): Phi P_k
-        IE2 = np.empty((m, m))
-        for k in range(m):
-            for j in range(m):
-                IE2[k, j] = K[k, j] - 2 * np.sum(phi * Q[k, j]) + np.sum(PhiP[k] * PhiP[j].T)
+        IE2 = sums.K - 2 * np.einsum("pq,klqp->kl", phi, Q) + np.einsum("kpq,lqp->kl", PhiP, PhiP)
         IE2 = (IE2 + IE2.T) / 2
-        # The entries of IE2 carry the units of y to the power -4 (the parameters are variances), so the
-        # singularity test is made on its correlation form: pbkrtest's absolute cut on IE2 itself warned
-        # for a regular fit with y in large units. At ordinary scales the inverse is the same.
-        d = np.sqrt(np.abs(np.diag(IE2)))
-        d = np.where(d > 0, d, 1.0)
-        C = IE2 / np.outer(d, d)
-        cond = np.min(np.abs(np.linalg.eigvalsh(C)))
-        if cond > IE2_COND_TOL:
-            W = 2 * np.linalg.inv(C) / np.outer(d, d)
+        if observed:
+            trPd2 = sums.trVd2 - np.einsum("pq,klqp->kl", phi, R)
+            ePe = sums.ada - sums.b @ phi @ sums.b.T
+            Hm = -IE2 + trPd2 + 2 * ePe - sums.ed2e
+            Hm = (Hm + Hm.T) / 2
+            W, cond = _weight(Hm, self.warnings, "observed")
+            self.hessian = Hm
         else:
-            W = 2 * np.linalg.pinv(C) / np.outer(d, d)
-            self.warnings.append(FitWarning(
-                "df_approximation",
-                "The information matrix of the variance parameters is singular (a variance estimated at "
-                "zero or a redundant parameter), so the Kenward-Roger adjustment uses a generalised inverse "
-                "and is approximate. Simplify the random effects if the fit is singular.", "fixed_effects"))
-        W = (W + W.T) / 2
-        UU = np.zeros_like(phi)
-        for k in range(m):
-            for j in range(m):
-                UU += W[k, j] * (Q[k, j] - P[k] @ phi @ P[j] - R[k, j] / 4)
+            W, cond = _weight(IE2, self.warnings, "expected")
+        UU = np.einsum("kl,klpq->pq", W, Q) - np.einsum("kl,kpa,ab,lbq->pq", W, P, phi, P, optimize=True)
+        if not self.linear:
+            UU -= np.einsum("kl,klpq->pq", W, R) / 4
         Lam = phi @ UU @ phi
         self.phi = phi
         self.vcov = phi + 2 * (Lam + Lam.T) / 2
         self.P = P
         self.W = W
+        self.ie2 = IE2
         self.ie2_condition = cond
 
     # -------------------------------------------------------------------------------------

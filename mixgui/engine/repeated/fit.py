@@ -33,9 +33,9 @@ class RepeatedFit:
     reml : bool
     X : ndarray (n, p)            fixed-effects design, rows in input order
     beta : ndarray (p,)
-    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate; under ML times N / (N - p), as
-                                  nlme's gls and lme report it (``vcov_scale``)
-    vcov_scale : float            1 (REML) or N / (N - p) (ML)
+    vcov : ndarray (p, p)         (X'V^-1X)^-1 at the estimate, unscaled under ML too (as SAS, mmrm,
+                                  lme4; nlme's gls multiplies it by N / (N - p) under ML)
+    vcov_scale : float            1 (kept for callers that rescale ``vcov_at``)
     varpar : ndarray              the parametrisation of ``deviance_at`` and ``vcov_at`` (Satterthwaite),
                                   lmerTest's extended: each random block's lme4 theta (relative
                                   Cholesky factor, lower triangle column by column, diagonal >= 0),
@@ -141,6 +141,15 @@ class RepeatedFit:
             raise ModelError("The covariance parameters give a covariance matrix that is not positive definite.")
         return np.linalg.inv(ev.A) * self.vcov_scale
 
+    def bw_layout(self):
+        """(within flags per column of X, subjects, observations) for between-within df: a column
+        is within-subject when it changes between the visits of some subject."""
+        g = self._model.grid
+        X = np.where(g.present[:, :, None], g.X, np.nan)
+        spread = np.nanmax(X, axis=1) - np.nanmin(X, axis=1)   # (S, p); nan for a subject with no rows
+        within = np.nanmax(np.where(np.isnan(spread), 0.0, spread), axis=0) > 1e-12
+        return within, g.S, g.nobs
+
     def kr_clusters(self) -> list:
         """One :class:`ClusterPieces` per subject, derivatives of V_i with respect to ``kr_par``."""
         return post.kr_clusters(self._model, self.kr_par)
@@ -148,7 +157,7 @@ class RepeatedFit:
 
 def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blocks=(),
                  position_labels=None, column_names=None, progress=None, subject_labels=None,
-                 start=None) -> RepeatedFit:
+                 start=None, coordinates=None) -> RepeatedFit:
     """Fit a linear model with a residual covariance structure within subject (and random effects).
 
     Parameters
@@ -166,6 +175,8 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     progress : Progress, optional      stepped once per likelihood evaluation (cancellable)
     subject_labels : list of str       subject names, used in error messages only
     start : array, optional            unconstrained starting theta (e.g. from a previous fit)
+    coordinates : array (T,) or (T, d), optional   the time (or point) of each position, for the
+                                       spatial structures SP(POW), SP(EXP), SP(GAU)
 
     Returns
     -------
@@ -179,7 +190,7 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     """
     t0 = time.perf_counter()
     labels = _labels(position_labels, n_positions)
-    struct = make_structure(structure, int(n_positions), labels)
+    struct = make_structure(structure, int(n_positions), labels, coordinates)
     grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
     fit = _fit_grid(grid, struct, reml, progress, start)
     fit.column_names = list(column_names) if column_names is not None else None
@@ -188,7 +199,9 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
 
 
 def _vcov_scale(reml: bool, N: int, p: int) -> float:
-    return 1.0 if reml or N <= p else N / (N - p)
+    # SAS PROC MIXED, mmrm and lme4 report the ML covariance of beta as it is; nlme's gls and lme
+    # scale it by N / (N - p). A trial statistician compares with SAS, so we do not scale.
+    return 1.0
 
 
 def _labels(position_labels, T):
@@ -237,8 +250,6 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     position[grid.rows[grid.present]] = np.nonzero(grid.present)[1]
     resid = yv - fitted - cond
     fit = RepeatedFit(
-        # nlme's convention (R is our oracle for these models): ML standard errors use the residual
-        # variance with N - p in the denominator, i.e. the ML covariance of beta times N / (N - p).
         structure=struct.name, reml=reml, X=X, beta=ev.beta, vcov=s2 * np.linalg.inv(ev.A) * scale,
         vcov_scale=scale,
         varpar=varpar, varpar_names=model.varpar_names(), kr_par=kr_par, kr_names=model.natural_names(),
@@ -265,18 +276,21 @@ COMPARISON_NOTE = (
 
 
 class StructureComparison(list):
-    """Rows of :func:`compare_structures` (a list of dicts), with ``note`` (how to choose),
-    ``skipped`` ({structure: reason}) and ``fits`` ({structure: RepeatedFit})."""
+    """Rows of :func:`compare_structures` (a list of dicts), with ``note`` (how to choose in general),
+    ``recommendation`` (which to choose here and why), ``skipped`` ({structure: reason}) and ``fits``
+    ({structure: RepeatedFit})."""
 
     def __init__(self, rows=(), note: str = COMPARISON_NOTE, skipped=None, fits=None):
         super().__init__(rows)
         self.note = note
+        self.recommendation = ""
         self.skipped = dict(skipped or {})
         self.fits = dict(fits or {})
 
 
 def compare_structures(y, X, subject, position, n_positions, structures=None, reml=True, blocks=(),
-                       position_labels=None, subject_labels=None, progress=None) -> StructureComparison:
+                       position_labels=None, subject_labels=None, progress=None,
+                       coordinates=None) -> StructureComparison:
     """Fit several residual structures on the same rows and rank them by AIC and BIC.
 
     Parameters
@@ -292,7 +306,8 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
     StructureComparison
         One dict per fitted structure: ``structure``, ``n_parameters`` (covariance parameters),
         ``df`` (all parameters, as R's anova), ``loglik``, ``aic``, ``bic``, ``converged``,
-        ``best_aic``, ``best_bic`` (the lowest value among converged fits).
+        ``boundary`` (an estimate on the boundary), ``best_aic``, ``best_bic`` (the lowest value among
+        converged fits off the boundary).
 
     Raises
     ------
@@ -303,7 +318,7 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
     grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
     out = StructureComparison()
     for name in structures or STRUCTURES:
-        struct = make_structure(name, int(n_positions), labels)
+        struct = make_structure(name, int(n_positions), labels, coordinates)
         try:
             fit = _fit_grid(grid, struct, reml, progress)
         except ModelError as e:
@@ -312,9 +327,45 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
         out.fits[struct.name] = fit
         out.append({"structure": struct.name, "n_parameters": fit.n_parameters,
                     "df": fit.n_parameters + grid.p, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic,
-                    "converged": fit.converged, "best_aic": False, "best_bic": False})
-    pool = [r for r in out if r["converged"]] or list(out)
+                    "converged": fit.converged, "boundary": bool(fit.singular),
+                    "best_aic": False, "best_bic": False})
+    # a fit on the boundary (a correlation at +-1, a variance at 0) or not converged is not a candidate
+    pool = ([r for r in out if r["converged"] and not r["boundary"]] or [r for r in out if r["converged"]]
+            or list(out))
     for key in ("aic", "bic"):
         if pool:
             min(pool, key=lambda r: r[key])["best_" + key] = True
+    out.recommendation = recommend(out, reml)
     return out
+
+
+def recommend(rows, reml: bool) -> str:
+    """Which structure to choose and why, in words, from the rows of a comparison."""
+    if not rows:
+        return "No structure could be fitted to these data; check the subject and index columns."
+    a = next((r for r in rows if r["best_aic"]), None)
+    b = next((r for r in rows if r["best_bic"]), None)
+    parts = []
+    if a and b and a["structure"] == b["structure"]:
+        parts.append(f"{a['structure']} has the lowest AIC and BIC: choose it.")
+    elif a and b:
+        parts.append(f"{a['structure']} has the lowest AIC and {b['structure']} the lowest BIC; BIC prefers "
+                     f"fewer parameters, so choose {b['structure']} unless the extra covariance parameters of "
+                     f"{a['structure']} are plausible for how the outcome varies over time (AIC lower by "
+                     f"{b['aic'] - a['aic']:.1f}).")
+    near = [r["structure"] for r in rows if a and r is not a and r["converged"] and not r["boundary"]
+            and r["aic"] - a["aic"] < 2]
+    if near:
+        parts.append(f"Within 2 AIC units, and so about as good: {', '.join(near)}; the simpler one is safer.")
+    bad = [r["structure"] for r in rows if not r["converged"]]
+    edge = [r["structure"] for r in rows if r["converged"] and r["boundary"]]
+    if bad:
+        parts.append(f"Did not converge (not candidates): {', '.join(bad)}.")
+    if edge:
+        parts.append(f"Hit a boundary, a correlation at +-1 or a variance at 0 (too rich for the data, not "
+                     f"candidates): {', '.join(edge)}.")
+    parts.append("These criteria come from REML fits with the same fixed effects, which is how covariance "
+                 "structures are compared; fit the final model by REML with the chosen structure." if reml else
+                 "These criteria come from ML fits; they compare structures, but fit the final model by REML "
+                 "with the chosen structure (REML variance estimates are not biased downwards).")
+    return " ".join(parts)

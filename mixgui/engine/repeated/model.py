@@ -17,7 +17,7 @@ from mixgui.engine.repeated.tools import (
     unvech,
     vech,
 )
-from mixgui.engine.repeated.likelihood import Grid, evaluate
+from mixgui.engine.repeated.likelihood import Grid, evaluate, evaluate_fast, pattern_stats
 from mixgui.errors import FitWarning, ModelError
 
 GRAD_TOL = 1e-3  # max |d(-2 logLik)/d theta| accepted as converged
@@ -31,6 +31,7 @@ class Model:
         self.qs = [b.q for b in grid.blocks]
         self.n_re = sum(n_vech(q) for q in self.qs)
         self.n_evals = 0
+        self._stats = None  # per-pattern sums, made on the first evaluation without random effects
 
     # fitting parametrisation ---------------------------------------------------------------
     def split(self, theta):
@@ -50,6 +51,14 @@ class Model:
         psis = [psi_from_theta(t, q) for t, q in zip(th_b, self.qs)]
         if not np.all(np.isfinite(W)):
             return np.inf, np.zeros_like(theta)
+        if not self.qs:  # no random effects: sums per visit pattern, nothing per subject
+            if self._stats is None:
+                self._stats = pattern_stats(self.grid)
+            out = evaluate_fast(self.grid, self._stats, W, self.reml)
+            if out is None or not np.isfinite(out[0]):
+                return np.inf, np.zeros_like(theta)
+            dW = complex_step_jacobian(self.struct.matrix, th_r)
+            return out[0], np.tensordot(dW, out[1], axes=([1, 2], [0, 1]))
         ev = evaluate(self.grid, W, psis, self.reml, profile=True, gradient=True)
         if ev is None or not np.isfinite(ev.f):
             return np.inf, np.zeros_like(theta)
@@ -153,10 +162,17 @@ def check_structure(grid: Grid, struct: Structure, labels) -> None:
             raise ModelError(f"UN needs the index positions {labels[i]} and {labels[j]} observed together in "
                              f"at least 2 subjects but there are {int(pairs[i, j])}; use a structure with "
                              "fewer parameters (TOEP, ARH1, CSH, AR1 or CS).")
-    if name == "TOEP":
-        for lag in range(1, T):
+    if name == "ANTE1":
+        for i in range(T - 1):
+            if pairs[i, i + 1] == 0:
+                raise ModelError(f"ANTE(1) estimates a correlation between the visits {labels[i]} and "
+                                 f"{labels[i + 1]} but no subject has both; use AR1 or CS, or drop one "
+                                 "of those visits.")
+    k = getattr(struct, "k", None)
+    if name == "TOEP" or name.startswith("TOEP(") or name == "TOEPH":
+        for lag in range(1, (k or T)):
             if np.trace(pairs, lag) == 0:
-                raise ModelError(f"TOEP estimates a correlation at lag {lag} but no subject has two visits "
+                raise ModelError(f"{name} estimates a correlation at lag {lag} but no subject has two visits "
                                  f"that far apart; use AR1 or CS, or check the index column.")
     n_cov = struct.n_natural + sum(n_vech(b.q) for b in grid.blocks)
     if n_cov >= grid.nobs - grid.p:

@@ -110,6 +110,8 @@ def kr_clusters(model, varpar) -> list:
     dR = complex_step_jacobian(struct.cov_from_natural, v_r)
     d2R = second_derivatives(struct.cov_from_natural, v_r, struct.linear)
     off = model.n_re
+    if not grid.blocks:
+        return _pattern_pieces(grid, R, dR, d2R)
     units = []  # per block: list of (q, q) derivative matrices of G w.r.t. its vech elements
     for b in grid.blocks:
         mats = []
@@ -132,5 +134,21 @@ def kr_clusters(model, varpar) -> list:
         dV.extend(dR[k][sub] for k in range(len(dR)))
         # one key per unordered pair (i <= j): Kenward-Roger adds the symmetric (j, i) term itself
         d2V = {(i + off, j + off): m[sub] for (i, j), m in d2R.items()}
-        out.append(ClusterPieces(X=grid.X[s][ix], V=V, dV=dV, d2V=d2V))
+        out.append(ClusterPieces(X=grid.X[s][ix], V=V, dV=dV, d2V=d2V, y=grid.y[s][ix]))
+    return out
+
+
+def _pattern_pieces(grid, R, dR, d2R) -> list:
+    """Without random effects V_i depends only on which visits subject i has: one piece per
+    pattern of observed visits, V and its derivatives shared by the pattern's subjects."""
+    out = []
+    for g, pat in enumerate(grid.patterns):
+        ix = np.nonzero(pat)[0]
+        if not ix.size:
+            continue
+        who = np.nonzero(grid.pattern == g)[0]
+        sub = np.ix_(ix, ix)
+        dV = np.stack([dR[k][sub] for k in range(len(dR))])
+        d2V = {key: m[sub] for key, m in d2R.items()}
+        out.append(ClusterPieces(X=grid.X[who][:, ix], V=R[sub], dV=dV, d2V=d2V, y=grid.y[who][:, ix]))
     return out

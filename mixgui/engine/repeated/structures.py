@@ -22,7 +22,9 @@ import numpy as np
 
 from mixgui.errors import ModelError
 
-STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN")
+STRUCTURES = ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "ANTE1", "TOEP", "TOEPH", "UN",
+              "SP(POW)", "SP(EXP)", "SP(GAU)")  # and banded TOEP(k), k >= 1
+SPATIAL = ("SP(POW)", "SP(EXP)", "SP(GAU)")
 
 # Largest |correlation| the starting values may take; the optimiser can go further.
 _START_CLIP = 0.9
@@ -479,9 +481,16 @@ class UN(Structure):
 _CLASSES = {c.name: c for c in (ID, DIAG, CS, CSH, AR1, ARH1, TOEP, UN)}
 
 
-def make_structure(name: str, T: int, labels=None) -> Structure:
-    """The structure called ``name`` (SAS / SPSS spelling, any case) on ``T`` positions."""
-    key = str(name).upper()
+def make_structure(name: str, T: int, labels=None, coordinates=None) -> Structure:
+    """The structure called ``name`` (SAS / SPSS spelling, any case) on ``T`` positions.
+
+    ``coordinates`` (T, d): where each position lies, for the spatial structures (default 0..T-1).
+    """
+    from mixgui.engine.repeated import structures_more as more
+    key = more.canonical(name)
+    found = more.make_more(key, T, labels, coordinates)
+    if found is not None:
+        return found
     if key not in _CLASSES:
-        raise ModelError(f'Unknown repeated structure "{name}"; choose one of {", ".join(STRUCTURES)}.')
+        raise ModelError(f'Unknown repeated structure "{name}"; choose one of {", ".join(STRUCTURES)} or TOEP(k).')
     return _CLASSES[key](T, labels)

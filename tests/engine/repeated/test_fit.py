@@ -75,10 +75,11 @@ def test_extra_references_match_nlme(case):
     re = "ri" if "_ri_" in f"_{case}" else "rs" if "_rs_" in f"_{case}" else None
     reml = ref["method"] == "REML"
     fit = fit_case(ref["structure"], missing=case.startswith("miss"), reml=reml, re=re)
-    # nlme rescales ML standard errors by sqrt(N / (N - p)), and so do we (R is the oracle)
+    # nlme rescales ML standard errors by sqrt(N / (N - p)); we do not (SAS, mmrm, lme4), so
+    # our ML standard errors are scaled as nlme before the comparison
     N, p = ref["nobs"], len(ref["fixed_effects"])
-    check_against(fit, ref)
-    assert fit.vcov_scale == pytest.approx(1.0 if reml else N / (N - p), rel=1e-12)
+    check_against(fit, ref, se_factor=1.0 if reml else np.sqrt(N / (N - p)))
+    assert fit.vcov_scale == 1.0
     assert fit.n_parameters + p == ref["df"]
     if re:
         q = len(ref["G"])
@@ -191,12 +192,14 @@ def test_compare_structures():
     d, X, subject, position, levels = orthodont()
     rows = compare_structures(d.distance.to_numpy(), X, subject, position, 4, position_labels=LABELS)
     assert [r["structure"] for r in rows] == list(STRUCTURES)
+    pool = [r for r in rows if r["converged"] and not r["boundary"]]
     for key in ("aic", "bic"):
         best = [r for r in rows if r["best_" + key]]
-        assert len(best) == 1 and best[0][key] == min(r[key] for r in rows)
+        assert len(best) == 1 and best[0][key] == min(r[key] for r in pool)
     ref = json.loads((HERE / "orthodont_toep.json").read_text())
     toep = next(r for r in rows if r["structure"] == "TOEP")
-    assert toep["aic"] == pytest.approx(ref["aic"], abs=TOL_LL) and toep["best_aic"]
+    assert toep["aic"] == pytest.approx(ref["aic"], abs=TOL_LL)
+    assert rows.recommendation.startswith(next(r["structure"] for r in rows if r["best_aic"]))
     assert toep["df"] == 9 and toep["n_parameters"] == 4
     assert "REML" in rows.note and rows.fits["UN"].structure == "UN"
 
@@ -206,7 +209,8 @@ def test_compare_structures_skips_what_the_data_cannot_support():
     rows = position == 0
     out = compare_structures(d.distance.to_numpy()[rows], X[rows][:, [0, 4]], subject[rows], position[rows], 1)
     assert [r["structure"] for r in out] == ["ID", "DIAG"]
-    assert set(out.skipped) == {"CS", "CSH", "AR1", "ARH1", "TOEP", "UN"}
+    assert set(out.skipped) == {"CS", "CSH", "AR1", "ARH1", "TOEP", "UN", "ANTE1", "TOEPH", "SP(POW)",
+                                "SP(EXP)", "SP(GAU)"}
 
 
 # -- small-sample inference through the protocol -------------------------------------------------

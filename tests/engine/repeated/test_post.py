@@ -41,7 +41,7 @@ def test_deviance_at_and_vcov_at_reproduce_the_fit(protocol_fit):
 
 def test_kr_clusters_are_consistent(protocol_fit):
     f = protocol_fit
-    clusters = f.kr_clusters()
+    clusters = _per_subject(f.kr_clusters())
     assert len(clusters) == f.n_subjects
     A = sum(c.X.T @ np.linalg.solve(c.V, c.X) for c in clusters)
     assert np.linalg.inv(A) == pytest.approx(f.vcov, rel=1e-8)
@@ -63,9 +63,21 @@ def test_kr_clusters_are_consistent(protocol_fit):
             assert got == pytest.approx(fd, abs=1e-5)
 
 
+def _per_subject(pieces):
+    """Pieces shared by the subjects of one visit pattern, expanded to one piece per subject."""
+    from mixgui.engine.covmodel import ClusterPieces
+    out = []
+    for c in pieces:
+        if np.ndim(c.X) == 3:
+            out += [ClusterPieces(X=x, V=c.V, dV=list(c.dV), d2V=c.d2V, y=yy) for x, yy in zip(c.X, c.y)]
+        else:
+            out.append(c)
+    return out
+
+
 def _first_full(model, varpar):
     from mixgui.engine.repeated.post import kr_clusters
-    return next(c for c in kr_clusters(model, varpar) if len(c.V) == 4)
+    return next(c for c in _per_subject(kr_clusters(model, varpar)) if len(c.V) == 4)
 
 
 def _cluster_V(model, varpar):
