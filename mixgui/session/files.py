@@ -67,6 +67,9 @@ def read_analysis(path) -> tuple:
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     dataset, made = load_analysis_data(data_path, raw)
     options = made["import_options"] or ImportOptions(sheet=spec.data.sheet)
+    # how the table was made now lives in the session's provenance, so the spec the builder edits
+    # holds only the model (written back from the provenance on save)
+    spec = spec.with_(data=DataRef(spec.data.path, spec.data.sheet), computed=())
     return spec, dataset, Provenance(options, made["steps"], made["recipes"])
 
 
