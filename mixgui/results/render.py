@@ -58,7 +58,8 @@ def _fixed(d: dict) -> Table:
     cols = [Column("term", "Term", "text"), Column("estimate", "Estimate"), Column("std_error", "SE")]
     if d.get("df_method") != "none":
         cols.append(Column("df", "df", "df"))
-    cols += [Column("t_value", stat), Column("p_value", "p", "p"), Column("ci", "95% CI", "ci")]
+    cols += [Column("z_value" if d.get("model") == "glmm" else "t_value", stat), Column("p_value", "p", "p"),
+             Column("ci", "95% CI", "ci")]
     notes = []
     if d.get("model") != "lm":
         notes.append(f"df and p-values: {DF_LABEL.get(d.get('df_method'), d.get('df_method'))}.")
