@@ -7,16 +7,17 @@ the linear contract when ``spec.family != "gaussian"``. Names follow
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from scipy import stats
 
-from mixgui.engine.design import Design, build_design
+from mixgui.engine.design import Design, build_design, rebuild_design
 from mixgui.engine.emmeans.means import emmeans
 from mixgui.engine.glmm import fit_glm, fit_glmm
 from mixgui.engine.glmm.outcome import binary_codes, check_outcome
 from mixgui.engine.glmm.summaries import overdispersion, quantile_residuals, r2_icc, response_scale
-from mixgui.engine.inference.lrt import random_effect_tests
+from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -74,6 +75,22 @@ def _glmm_fitter(spec, nt, progress):
         return fit_glmm(y, design.X, design.blocks, spec.family, spec.link_name, n, off, spec.nagq,
                         design.column_names, progress)
     return fitter
+
+
+def glmm_random_effect_tests(design, fit, fitter) -> list:
+    """Likelihood-ratio test of each random term (and slope), the reduced model refitted (a GLM when
+    no random term is left), p-values from the boundary mixture as for linear models."""
+    rows = []
+    k_full = n_cov_params(design.blocks)
+    for label, random in _reductions(design.formula):
+        red_design = rebuild_design(design, replace(design.formula, random=tuple(random)))
+        red = fitter(red_design, False)
+        k = k_full - n_cov_params(red_design.blocks)
+        stat = max(0.0, 2 * (fit.loglik - red.loglik))
+        p, naive = _pvalues(stat, k)
+        rows.append({"term": label, "statistic": stat, "df": k, "p_value": p, "p_value_naive": naive,
+                     "loglik_full": float(fit.loglik), "loglik_reduced": float(red.loglik)})
+    return rows
 
 
 def fixed_rows(fit) -> list:
@@ -151,19 +168,28 @@ def glmm_contract(spec, design: Design, dataset, progress):
     data["quantile_residuals"] = quantile_residuals(fit).tolist()
     if spec.random_effect_tests:
         progress.step(0.7, "likelihood-ratio tests of the random effects")
-        data["random_effect_tests"] = random_effect_tests(design, _glmm_fitter(spec, nt, progress), full_fit=fit,
-                                                          progress=progress)
+        data["random_effect_tests"] = glmm_random_effect_tests(design, fit, _glmm_fitter(spec, nt, progress))
     if spec.emmeans:
         progress.step(0.9, "marginal means")
         blocks = []
         for req in spec.emmeans:
-            out = emmeans(design, fit.beta, fit.vcov, lambda L: float("inf"), req)
+            out = emmeans(design, fit.beta, fit.vcov, lambda L: float("inf"), req, at=_two_valued(design))
             warnings += out.pop("warnings", [])
             out["df_method"] = "none"
             out["type"] = req.type
             blocks.append(response_scale(out, spec.family, fit.link) if req.type == "response" else out)
         data["emmeans"] = blocks
     return data, fit, None, {"warnings": warnings}
+
+
+def _two_valued(design) -> dict:
+    """Numeric predictors with two values (0/1 indicators) kept at both, as emmeans' ``cov.keep = "2"``."""
+    at = {}
+    for v in design.numeric_means:
+        vals = np.unique(design.frame[v].to_numpy(float))
+        if len(vals) == 2:
+            at[v] = [float(x) for x in vals]
+    return at
 
 
 def _null_fit(spec, design, y, n, off, progress):
