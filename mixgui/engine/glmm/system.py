@@ -50,9 +50,14 @@ def block_factors(theta, layout, blocks) -> list:
 
 class _LevelFactor:
     def __init__(self, A):
+        self.A = A
+        if A.shape[1] == 1:  # scalar term: the factor is a square root per level
+            if np.any(A[:, 0, 0] <= 0):
+                raise np.linalg.LinAlgError("not positive definite")
+            self.logdet = float(np.sum(np.log(A[:, 0, 0])))
+            return
         self.L = np.linalg.cholesky(A)  # (L, q, q)
         self.logdet = 2.0 * float(np.sum(np.log(np.diagonal(self.L, axis1=1, axis2=2))))
-        self.A = A
 
     def solve(self, b):
         """Solve M x = b; b of shape (L*q,) or (L*q, k), level-major."""
