@@ -16,7 +16,7 @@ from mixgui.engine.design import Design, build_design, rebuild_design
 from mixgui.engine.emmeans.means import emmeans
 from mixgui.engine.glmm import fit_glm, fit_glmm
 from mixgui.engine.glmm.outcome import binary_codes, check_outcome
-from mixgui.engine.glmm.summaries import overdispersion, quantile_residuals, r2_icc, response_scale
+from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
 
@@ -165,7 +165,7 @@ def glmm_contract(spec, design: Design, dataset, progress):
                 f"{od['ratio']:.2f}, p {_fmt_p(od['p_value'])}), so standard errors are too small and p-values too "
                 "optimistic. Use the negative binomial family, or add an observation-level random effect "
                 "(1 | row id).", "model"))
-    data["quantile_residuals"] = quantile_residuals(fit).tolist()
+    data["quantile_residuals"] = np.asarray(fit.residuals).tolist()
     if spec.random_effect_tests:
         progress.step(0.7, "likelihood-ratio tests of the random effects")
         data["random_effect_tests"] = glmm_random_effect_tests(design, fit, _glmm_fitter(spec, nt, progress))

@@ -26,6 +26,9 @@ def _model_info(d: dict) -> Table:
                   "value": f"{_n(g.get('loglik'))} / {_n(g.get('aic'))} / {_n(g.get('bic'))}"}]
     else:
         kind = "Linear mixed model" if d.get("model") == "lmm" else "Linear model with correlated residuals (GLS)"
+        if d.get("model") == "glmm":
+            how = "Laplace" if (d.get("nagq") or 1) == 1 else f"adaptive quadrature, {d.get('nagq')} points"
+            kind = f"Generalized linear mixed model: {d.get('family')}, {d.get('link')} link; {how}"
         groups = ", ".join(f"{v} {k}" for k, v in (d.get("n_groups") or {}).items())
         rows += [{"what": "Model", "value": f"{kind} ({d.get('method')})"},
                  {"what": "Observations", "value": f"{d.get('nobs')}" + (f"; groups: {groups}" if groups else "")},

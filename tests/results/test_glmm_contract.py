@@ -191,3 +191,19 @@ def test_quadrature_needs_one_scalar_term():
 def test_offset_with_a_linear_model_is_refused():
     with pytest.raises(SpecError, match="offset"):
         run(AnalysisSpec(formula="x ~ y + offset(expo) + (1 | g)"), Dataset(_frame(), name="d"))
+
+
+@pytest.mark.parametrize("family,link", [("binomial", "logit"), ("binomial", "probit"), ("binomial", "cloglog"),
+                                         ("poisson", "log"), ("negative_binomial", "log")])
+def test_every_family_and_link_fits_and_is_echoed(family, link):
+    f = _frame()
+    outcome = "y" if family == "binomial" else "count"
+    d = run(AnalysisSpec(formula=f"{outcome} ~ x + (1 | g)", family=family, link=link), Dataset(f, name="d")).data
+    assert (d["model"], d["family"], d["link"]) == ("glmm", family, link)
+    assert ("exp_estimate" in d["fixed_effects"][0]) == (link in ("log", "logit"))
+    assert ("dispersion" in d) == (family == "negative_binomial")
+
+
+def test_generalized_model_without_random_term_is_refused_not_fitted_as_linear():
+    with pytest.raises(SpecError, match="random term"):
+        run(AnalysisSpec(formula="y ~ x", family="binomial"), Dataset(_frame(), name="d"))

@@ -65,6 +65,23 @@ class GlmmFit:
     def std_errors(self) -> np.ndarray:
         return np.sqrt(np.maximum(np.diag(self.vcov), 0.0))
 
+    # What the diagnostic plots read (mixgui.results.figures): the conditional linear predictor as the
+    # fitted value and randomised quantile residuals, standard normal under the model (sigma 1).
+    @property
+    def fitted_conditional(self) -> np.ndarray:
+        return self.eta
+
+    @property
+    def residuals(self) -> np.ndarray:
+        if "quantile_residuals" not in self.extra:
+            from mixgui.engine.glmm.summaries import quantile_residuals
+            self.extra["quantile_residuals"] = quantile_residuals(self)
+        return self.extra["quantile_residuals"]
+
+    @property
+    def sigma(self) -> float:
+        return 1.0
+
 
 def separation_terms(fit: GlmmFit) -> list:
     """Fixed effects that look infinitely large: the signature of (quasi-)complete separation."""
