@@ -75,6 +75,7 @@ class Formula:
     intercept: bool = True
     terms: tuple = ()
     random: tuple = field(default_factory=tuple)
+    offsets: tuple = ()  # generalized models: ("log", "x") for offset(log(x)), ("", "x") for offset(x)
 
     @property
     def is_mixed(self) -> bool:
@@ -90,6 +91,7 @@ class Formula:
                 seen.extend(t)
             for g in r.groups:
                 seen.extend(g)
+        seen.extend(v for _, v in self.offsets)
         return list(dict.fromkeys(seen))
 
     def grouping_variables(self) -> list:
@@ -104,6 +106,8 @@ class Formula:
     def text(self) -> str:
         """The formula written back in lme4 syntax (canonical form)."""
         rhs = self.fixed_text()
+        for fn, v in self.offsets:
+            rhs += f" + offset({fn}({quote(v)}))" if fn else f" + offset({quote(v)})"
         if self.random:
             rhs += " + " + " + ".join(r.text() for r in self.random)
         return f"{quote(self.response)} ~ {rhs}"
@@ -190,6 +194,7 @@ class _Expr:
     terms: list  # list of tuples (variable order = first appearance)
     intercept: object = None  # True (1), False (0 / -1), None (not mentioned)
     random: list = field(default_factory=list)
+    offsets: list = field(default_factory=list)
 
 
 class _Parser:
@@ -241,7 +246,7 @@ class _Parser:
         if response in {v for term in expr.terms for v in term}:
             raise SpecError(f'formula: the outcome "{response}" also appears as a predictor')
         terms = sorted(expr.terms, key=len)  # stable: by order, then appearance
-        return Formula(response, expr.intercept is not False, tuple(terms), tuple(expr.random))
+        return Formula(response, expr.intercept is not False, tuple(terms), tuple(expr.random), tuple(expr.offsets))
 
     def sum(self, top=False) -> _Expr:
         left = self.product(top)
@@ -253,7 +258,7 @@ class _Parser:
             if op == "+":
                 left = _Expr(_union(left.terms, right.terms),
                              right.intercept if right.intercept is not None else left.intercept,
-                             left.random + right.random)
+                             left.random + right.random, left.offsets + right.offsets)
             else:
                 if right.random:
                     raise SpecError("formula: a random-effects term cannot be subtracted")
@@ -318,6 +323,8 @@ class _Parser:
             name = f"factor({inner.text})"
             self.order.setdefault(name, len(self.order))
             return _Expr([(name,)])
+        if t.kind == "name" and t.text == "offset" and self.peek().kind == "op" and self.peek().text == "(":
+            return self.offset(t, top)
         if t.kind == "name":
             self.order.setdefault(t.text, len(self.order))
             return _Expr([(t.text,)])
@@ -349,6 +356,23 @@ class _Parser:
             self.expect(")", 'a closing ")"')
             return inner
         raise self.fail(t, "a variable name, 1, 0 or (")
+
+    def offset(self, t: _Tok, top: bool) -> _Expr:
+        """``offset(x)`` or ``offset(log(x))``: a known part of the linear predictor (generalized models)."""
+        if not top:
+            raise SpecError(f"formula position {t.pos + 1}: an offset must be added to the model with +")
+        self.expect("(", '"(" after offset')
+        fn, name = "", self.take()
+        if name.kind == "name" and name.text == "log" and self.peek().kind == "op" and self.peek().text == "(":
+            self.take()
+            fn, name = "log", self.take()
+            if name.kind != "name":
+                raise self.fail(name, "a column name inside offset(log(...))")
+            self.expect(")", 'a closing ")" after the offset column')
+        elif name.kind != "name":
+            raise self.fail(name, "a column name or log(column) inside offset(...)")
+        self.expect(")", 'a closing ")" after the offset')
+        return _Expr([], None, [], [(fn, name.text)])
 
     def groups(self) -> list:
         t = self.take()

@@ -62,6 +62,7 @@ class Design:
     warnings: list = field(default_factory=list)
     _all_names: list = field(default_factory=list, repr=False)
     _keep: list = field(default_factory=list, repr=False)
+    offset: np.ndarray | None = None  # offset(...) terms of a generalized model, summed (None: no offset)
 
     @property
     def nobs(self) -> int:
@@ -220,7 +221,27 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
     numeric_means = {v: float(frame[v].mean()) for t in formula.terms for v in t if v not in factor_levels}
     blocks = _random_blocks(formula, frame, factor_levels)
     return Design(formula, y, X, [names[i] for i in keep], term_labels, term_vars, term_columns, formula.intercept,
-                  dropped, factor_levels, numeric_means, blocks, rows, frame, warnings, names, keep)
+                  dropped, factor_levels, numeric_means, blocks, rows, frame, warnings, names, keep,
+                  _offset(formula, frame, factor_levels))
+
+
+def _offset(formula: Formula, frame: pd.DataFrame, factor_levels: dict):
+    """The summed ``offset(x)`` / ``offset(log(x))`` terms, or None; refuses a log of zero by name."""
+    if not formula.offsets:
+        return None
+    total = np.zeros(len(frame))
+    for fn, v in formula.offsets:
+        if v in factor_levels:
+            raise DataError(f'the offset column "{v}" is categorical; an offset must be a number (e.g. the time at risk)')
+        x = frame[v].to_numpy(float)
+        if fn == "log":
+            if np.any(x <= 0):
+                k = int(np.sum(x <= 0))
+                raise DataError(f'the offset column "{v}" has {k} zero or negative value{"s" if k != 1 else ""}, '
+                                "whose log is not defined; remove those rows or use a positive exposure")
+            x = np.log(x)
+        total += x
+    return total
 
 
 # ----------------------------------------------------------------------------------------

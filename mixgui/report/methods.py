@@ -111,6 +111,19 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
                  f"with {fixed} as predictors.")
         s.append("Coefficients were tested with t tests on the residual degrees of freedom; the analysis of "
                  "variance uses sequential (type I) sums of squares.")
+    elif model == "glmm":
+        fam = {"binomial": "binomial", "poisson": "Poisson", "negative_binomial": "negative binomial (NB2)"}
+        how = ("the Laplace approximation" if spec.nagq == 1 else
+               f"adaptive Gauss-Hermite quadrature with {spec.nagq} points")
+        tool = "glmmTMB's" if spec.family == "negative_binomial" else "lme4's glmer"
+        s.append(f"A generalized linear mixed model ({fam.get(spec.family, spec.family)} family, "
+                 f"{spec.link_name} link) was fitted to {response} by maximum likelihood with {how} "
+                 f"(as {tool} computes it) on {counts}, with fixed effects for {fixed}.")
+        if formula and formula.random:
+            s.append(f"Random effects: {_random_words(formula)}.")
+        s.append("Fixed effects were tested with Wald z tests using standard errors from the Hessian of the "
+                 "likelihood; confidence intervals are Wald intervals"
+                 + (", exponentiated to odds or rate ratios." if spec.link_name in ("log", "logit") else "."))
     else:
         kind = "A linear mixed model" if (formula and formula.random) else "A linear model with correlated residuals"
         how = ("restricted maximum likelihood (REML)" if spec.method == "REML" else "maximum likelihood (ML)")

@@ -288,6 +288,37 @@ def _emmeans_lines(spec, kind: str, levels: dict) -> list:
     return lines
 
 
+def _glmm_lines(spec, formula) -> list:
+    """glmer (binomial, Poisson) or glmmTMB (NB2) with the same call, and the tables MixGUI shows."""
+    y = quote(formula.response)
+    ftext = formula.text()
+    out = []
+    if spec.family == "binomial" and spec.trials:
+        ftext = ftext.replace(f"{y} ~", f"cbind({y}, {quote(spec.trials)} - {y}) ~", 1)
+    elif spec.family == "binomial":
+        out.append(f"if (!is.numeric({col(formula.response)})) {col(formula.response)} <- "
+                   f"factor({col(formula.response)})  # the second level is the success")
+    if spec.family == "negative_binomial":
+        out += [f"m <- glmmTMB({ftext}, data = d, family = nbinom2)",
+                "s <- summary(m)$coefficients$cond", "print(sigma(m))  # theta, the NB2 dispersion"]
+    else:
+        fam = f'{spec.family}(link = "{spec.link_name}")'
+        nagq = f", nAGQ = {spec.nagq}" if spec.nagq != 1 else ""
+        out += [f"m <- glmer({ftext}, data = d, family = {fam}{nagq})", "s <- coef(summary(m))"]
+    out += ["fixed <- data.frame(estimate = s[, 1], std_error = s[, 2], z_value = s[, 3], p_value = s[, 4])",
+            "fixed$ci_lower <- fixed$estimate - qnorm(0.975) * fixed$std_error",
+            "fixed$ci_upper <- fixed$estimate + qnorm(0.975) * fixed$std_error"]
+    if spec.link_name in ("log", "logit"):
+        out.append("fixed[c(\"exp_estimate\", \"exp_lower\", \"exp_upper\")] <- "
+                   "exp(fixed[c(\"estimate\", \"ci_lower\", \"ci_upper\")])")
+    out += ["print(fixed, digits = 6)", "print(VarCorr(m))", "print(logLik(m))"]
+    for req in spec.emmeans:
+        out.append(f"print(emmeans(m, ~ {' + '.join(quote(v) for v in req.specs)}"
+                   + (f" | {' + '.join(quote(v) for v in req.by)}" if req.by else "")
+                   + (', type = "response"' if req.type == "response" else "") + "))")
+    return out
+
+
 def r_script(result_or_spec, data_path=None, *, import_options=None, steps=(), recipes=(),
              factor_levels: dict | None = None) -> str:
     """The R script for a fitted result (or a bare spec).
@@ -314,12 +345,15 @@ def r_script(result_or_spec, data_path=None, *, import_options=None, steps=(), r
     formula = parse_formula(spec.formula)
     rep = spec.repeated
     kind = ("lmer" if rep is None else "lme") if formula.random else ("gls" if rep is not None else "lm")
+    if spec.family != "gaussian":
+        kind = "glmm"
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     out = [f"# R script made by MixGUI {__version__} on {when}",
            f"# Analysis: {spec.title or spec.formula}",
            "# It reads the same data file, codes factors the same way and fits the same model;",
            "# estimates agree with MixGUI to numerical precision.", ""]
-    libs = {"lm": [], "lmer": ["lme4", "lmerTest"], "gls": ["nlme"], "lme": ["nlme"]}[kind]
+    libs = {"lm": [], "lmer": ["lme4", "lmerTest"], "gls": ["nlme"], "lme": ["nlme"],
+            "glmm": ["glmmTMB"] if spec.family == "negative_binomial" else ["lme4"]}[kind]
     if spec.emmeans:
         libs.append("emmeans")
     if libs:
@@ -352,6 +386,9 @@ def r_script(result_or_spec, data_path=None, *, import_options=None, steps=(), r
     out += ["", "## Model"]
     ftext = formula.text()
     reml = "TRUE" if spec.method == "REML" else "FALSE"
+    if kind == "glmm":
+        out += _glmm_lines(spec, formula)
+        return "\n".join(out) + "\n"
     if kind == "lm":
         out.append(f"m <- lm({ftext}, data = d)")
     elif kind == "lmer":

@@ -28,6 +28,9 @@ def _model_info(d: dict) -> Table:
                   "value": f"{_n(g.get('loglik'))} / {_n(g.get('aic'))} / {_n(g.get('bic'))}"}]
     else:
         kind = "Linear mixed model" if d.get("model") == "lmm" else "Linear model with correlated residuals (GLS)"
+        if d.get("model") == "glmm":
+            how = "Laplace" if (d.get("nagq") or 1) == 1 else f"adaptive quadrature, {d.get('nagq')} points"
+            kind = f"Generalized linear mixed model: {d.get('family')}, {d.get('link')} link; {how}"
         groups = ", ".join(f"{v} {k}" for k, v in (d.get("n_groups") or {}).items())
         rows += [{"what": "Model", "value": f"{kind} ({d.get('method')})"},
                  {"what": "Observations", "value": f"{d.get('nobs')}" + (f"; groups: {groups}" if groups else "")},
@@ -60,7 +63,8 @@ def _fixed(d: dict) -> Table:
     cols = [Column("term", "Term", "text"), Column("estimate", "Estimate"), Column("std_error", "SE")]
     if d.get("df_method") != "none":
         cols.append(Column("df", "df", "df"))
-    cols += [Column("t_value", stat), Column("p_value", "p", "p"), Column("ci", "95% CI", "ci")]
+    cols += [Column("z_value" if d.get("model") == "glmm" else "t_value", stat), Column("p_value", "p", "p"),
+             Column("ci", "95% CI", "ci")]
     notes = []
     if d.get("model") != "lm":
         notes.append(f"df and p-values: {DF_LABEL.get(d.get('df_method'), d.get('df_method'))}.")

@@ -21,6 +21,7 @@ from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
 from mixgui.engine.repeated.structures_more import is_supported as structure_supported
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
+from mixgui.results import glmm_contract as G
 from mixgui.results.equations import model_equations
 from mixgui.results.render import tables_from_contract
 
@@ -90,8 +91,13 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
             dataset.require(col, role)
         extra = [rep.subject, *rep.index_columns]
         factors.append(rep.subject)
-    design = build_design(formula, dataset.frame, factors=factors, reference_levels=spec.reference_levels,
-                          extra_columns=extra, where=dataset.name)
+    if spec.family != "gaussian":  # a 0/1-coded two-level outcome, trials, counts: checked by name there
+        design = G.glmm_design(spec, formula, dataset)
+    else:
+        if formula.offsets:
+            raise SpecError("an offset belongs to a count or binomial model; choose the family, or remove offset()")
+        design = build_design(formula, dataset.frame, factors=factors, reference_levels=spec.reference_levels,
+                              extra_columns=extra, where=dataset.name)
     if design.nobs <= design.X.shape[1]:
         raise DataError(f"only {design.nobs} complete rows for {design.X.shape[1]} fixed-effect coefficients; "
                         "the model needs more rows than coefficients")
@@ -100,7 +106,9 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
                         "nothing to model; check the column or the rows")
     progress.step(0.05, "design built")
     t0 = time.perf_counter()
-    if rep is None and not formula.random:
+    if spec.family != "gaussian":
+        data, fit, inference, extras = G.glmm_contract(spec, design, dataset, progress)
+    elif rep is None and not formula.random:
         data, fit, inference, extras = C.ols_contract(spec, design)
     else:
         data, fit, inference, extras = C.mixed_contract(spec, design, dataset, progress)
@@ -131,7 +139,6 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
     """
     rep = spec.repeated
     wanted = [
-        (spec.family != "gaussian", f'"family": "{spec.family}" (generalized linear mixed models)', "family"),
         (spec.kr_information == "observed" and rep is None,
          "the observed information in Kenward-Roger without a repeated structure", "kr_information"),
         (spec.vcov != "model" and rep is None, "the empirical (sandwich) covariance without a repeated structure",
@@ -143,7 +150,8 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
         (rep is not None and rep.group is not None, "a covariance per group (GROUP=)", "repeated.group"),
         (rep is not None and not structure_supported(rep.structure), f"the {rep and rep.structure} structure",
          "repeated.structure"),
-        (any(e.type != "link" for e in spec.emmeans), "marginal means on the response scale", "emmeans.type"),
+        (spec.family == "gaussian" and any(e.type != "link" for e in spec.emmeans),
+         "marginal means on the response scale of a linear model", "emmeans.type"),
         (any(c.adjust not in ENGINE_ADJUSTMENTS for e in spec.emmeans for c in e.contrasts),
          "a p-value adjustment that is not available yet", "adjust"),
     ]

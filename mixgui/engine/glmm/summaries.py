@@ -1,0 +1,138 @@
+"""What is computed from a fitted GLMM: R2 and ICC (Nakagawa), overdispersion, residuals, response scale.
+
+- :func:`r2_icc` follows ``performance::r2_nakagawa`` / ``performance::icc`` (Nakagawa, Johnson &
+  Schielzeth 2017): the distribution-specific variance on the latent scale is pi^2/3 (logit), 1
+  (probit), pi^2/6 (cloglog); for counts the lognormal approximation log(1 + 1/mu) (NB2:
+  log(1 + 1/mu + 1/theta)) with mu = exp(b0 + sigma^2 / 2) from the null model with the same random
+  intercepts, as ``insight::get_variance``.
+- :func:`overdispersion` is ``performance::check_overdispersion``: the Pearson chi-square over the
+  residual df (n minus the number of parameters).
+- :func:`quantile_residuals` are randomised quantile residuals (Dunn & Smyth 1996): standard normal
+  under the model, so the usual residual plots read as for a linear model.
+- :func:`response_scale` turns link-scale marginal means and contrasts into probabilities / rates
+  and odds / rate ratios (emmeans' ``type = "response"``: delta-method SEs, back-transformed limits).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+DIST_VAR = {"logit": math.pi ** 2 / 3, "probit": 1.0, "cloglog": math.pi ** 2 / 6}
+
+
+def random_variance(fit) -> float:
+    """Mean over rows of z_i' Sigma z_i, summed over the random terms (insight's ``var.random``)."""
+    total = 0.0
+    for b, G in zip(fit.blocks, fit.varcorr):
+        Z = np.asarray(b.Z, float).reshape(len(fit.y), -1)
+        total += float(np.mean(np.einsum("na,ab,nb->n", Z, np.atleast_2d(G), Z)))
+    return total
+
+
+def r2_icc(fit, null_fit=None) -> dict:
+    """Nakagawa's marginal / conditional R2 and the adjusted / unadjusted ICC on the latent scale.
+
+    ``null_fit`` (counts only): the fit of ``y ~ 1`` with the same random intercepts.
+    """
+    Xb = fit.X @ fit.beta
+    vf = float(np.var(Xb, ddof=1)) if len(Xb) > 1 else 0.0
+    vr = random_variance(fit)
+    if fit.family == "binomial":
+        vd = DIST_VAR[fit.link]
+    else:
+        if null_fit is None:
+            return {}
+        b0 = float(null_fit.beta[0]) + float(np.mean(null_fit.offset))
+        mu = math.exp(b0 + 0.5 * random_variance(null_fit))
+        extra = 1.0 / fit.nb_theta if fit.family == "negative_binomial" else 0.0
+        vd = math.log1p(1.0 / mu + extra)
+    tot = vf + vr + vd
+    return {"r2_marginal": vf / tot, "r2_conditional": (vf + vr) / tot, "icc_adjusted": vr / (vr + vd),
+            "icc_unadjusted": vr / tot, "variance_distribution": vd}
+
+
+def pearson_residuals(fit) -> np.ndarray:
+    from mixgui.engine.glmm.families import Family
+    fam = Family(fit.family, fit.link)
+    v = fam.variance(fit.mu, fit.nb_theta) / fit.n_trials
+    return (fit.y - fit.mu) / np.sqrt(v)
+
+
+def overdispersion(fit) -> dict:
+    """Pearson chi-square, dispersion ratio, residual df and p-value (``check_overdispersion``)."""
+    chisq = float(np.sum(pearson_residuals(fit) ** 2))
+    npar = len(fit.beta) + len(fit.theta) + (1 if fit.nb_theta is not None else 0)
+    rdf = fit.nobs - npar
+    return {"chisq": chisq, "ratio": chisq / rdf, "residual_df": rdf, "p_value": float(stats.chi2.sf(chisq, rdf))}
+
+
+def quantile_residuals(fit, seed: int = 1) -> np.ndarray:
+    """Randomised quantile residuals from the conditional distribution of each row."""
+    rng = np.random.default_rng(seed)
+    y, mu = fit.y, fit.mu
+    if fit.family == "binomial":
+        n = fit.n_trials
+        k = np.round(y * n)
+        lo, hi = stats.binom.cdf(k - 1, n, mu), stats.binom.cdf(k, n, mu)
+    elif fit.family == "poisson":
+        lo, hi = stats.poisson.cdf(y - 1, mu), stats.poisson.cdf(y, mu)
+    else:
+        t = fit.nb_theta
+        p = t / (t + mu)
+        lo, hi = stats.nbinom.cdf(y - 1, t, p), stats.nbinom.cdf(y, t, p)
+    u = lo + rng.uniform(size=len(y)) * (hi - lo)
+    return stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
+
+
+def response_scale(block: dict, family: str, link: str, level: float = 0.95) -> dict:
+    """An emmeans block on the link scale -> ``type: "response"`` (means and ratios).
+
+    Means: ``response = g^-1(emmean)``, SE by the delta method, limits back-transformed (emmeans).
+    Contrasts of log / logit means are ratios ``exp(estimate)`` (rate or odds ratios) with SE
+    ``ratio * SE`` and limits ``exp(limits)``; the test is the link-scale z test (unchanged p).
+    """
+    from mixgui.engine.glmm.families import Family
+    fam = Family(family, link)
+    z = stats.norm.ppf(0.5 + level / 2)
+    out = dict(block, type="response")
+    rows = []
+    for r in block.get("emmeans", []):
+        r = dict(r)
+        e, se = r.get("emmean"), r.get("std_error")
+        if e is not None and se is not None:
+            lo, hi = r.get("lower"), r.get("upper")
+            if lo is None or hi is None or not np.isfinite(r.get("df") or np.inf):
+                lo, hi = e - z * se, e + z * se
+            r.update(response=float(fam.linkinv(np.array([e]))[0]),
+                     std_error=float(se * fam.mu_eta(np.array([e]))[0]),
+                     lower=float(fam.linkinv(np.array([lo]))[0]), upper=float(fam.linkinv(np.array([hi]))[0]),
+                     emmean_link=e, std_error_link=se)
+            r.pop("emmean", None)
+        rows.append(r)
+    out["emmeans"] = rows
+    cons = []
+    for c in block.get("contrasts", []):
+        c = dict(c)
+        if link in ("log", "logit"):
+            crow = []
+            for r in c.get("rows", []):
+                r = dict(r)
+                e, se = r.get("estimate"), r.get("std_error")
+                if e is not None and se is not None:
+                    # limits adjusted as the p-values are come with the rows (emmeans' confint); without
+                    # them only unadjusted z limits are right, and only when no adjustment was asked
+                    lo, hi = r.get("lower"), r.get("upper")
+                    if lo is None and c.get("adjust_used", c.get("adjust")) == "none":
+                        lo, hi = e - z * se, e + z * se
+                    r["contrast"] = str(r.get("contrast", "")).replace(" - ", " / ")
+                    r.update(ratio=math.exp(e), std_error=math.exp(e) * se,
+                             lower=None if lo is None else math.exp(lo), upper=None if hi is None else math.exp(hi),
+                             log_ratio=e, std_error_link=se)
+                crow.append(r)
+            c["rows"] = crow
+            c["scale"] = "odds ratio" if link == "logit" else "rate ratio"
+        cons.append(c)
+    out["contrasts"] = cons
+    return out

@@ -1,0 +1,208 @@
+"""Assemble the results contract of a generalized linear mixed model (``"model": "glmm"``).
+
+``run()`` calls :func:`glmm_design` instead of ``build_design`` and :func:`glmm_contract` instead of
+the linear contract when ``spec.family != "gaussian"``. Names follow
+``spec/analysis-and-results.md`` (additions of the second round).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from scipy import stats
+
+from mixgui.engine.design import Design, build_design, rebuild_design
+from mixgui.engine.emmeans.means import emmeans
+from mixgui.engine.glmm import fit_glm, fit_glmm
+from mixgui.engine.glmm.outcome import binary_codes, check_outcome
+from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
+from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
+from mixgui.errors import DataError, FitWarning, ModelError, SpecError
+
+Z95 = float(stats.norm.ppf(0.975))
+FAMILY_WORDS = {"binomial": "binary (logistic)", "poisson": "Poisson", "negative_binomial": "negative binomial"}
+
+
+def glmm_design(spec, formula, dataset) -> Design:
+    """The design of a generalized model: a two-level outcome coded 0/1 (second level = success).
+
+    Raises
+    ------
+    SpecError, DataError
+        A model R would refuse or a setting that cannot apply, named with what to do.
+    """
+    if spec.repeated is not None:
+        raise SpecError("a repeated-measures (residual covariance) structure cannot be combined with a "
+                        f'{FAMILY_WORDS[spec.family]} outcome; remove "repeated" and use a random term such as (1 | patient)')
+    if not formula.random:
+        raise SpecError(f"a {FAMILY_WORDS[spec.family]} model needs at least one random term here, such as "
+                        "(1 | patient); add one to the formula")
+    if spec.trials is not None and spec.family != "binomial":
+        raise SpecError('"trials" applies to a binomial outcome only; remove it or set "family": "binomial"')
+    frame = dataset.frame
+    extra = []
+    y_name = formula.response
+    dataset.require(y_name, "outcome")
+    if spec.family == "binomial" and spec.trials is None:
+        frame = frame.copy()
+        frame[y_name] = binary_codes(frame[y_name], y_name)[0]
+    if spec.trials is not None:
+        dataset.require(spec.trials, "trials column")
+        extra = [spec.trials]
+    return build_design(formula, frame, factors=spec.factors, reference_levels=spec.reference_levels,
+                        extra_columns=extra, where=dataset.name)
+
+
+def _trials(spec, design, dataset):
+    if spec.trials is None:
+        return None
+    import pandas as pd
+    col = pd.to_numeric(dataset.frame[spec.trials], errors="coerce").to_numpy(float)[design.rows]
+    if not np.all(np.isfinite(col)):
+        raise DataError(f'the trials column "{spec.trials}" holds values that are not numbers; recode them')
+    return col
+
+
+def _glmm_fitter(spec, nt, progress):
+    """``fit_fn(design, reml)`` for the likelihood-ratio tests: a GLM when no random term is left."""
+    def fitter(design, reml):
+        y, n = check_outcome(design.y, spec.family, design.formula.response, nt, spec.trials or "")
+        off = design.offset if design.offset is not None else np.zeros(len(y))
+        if not design.blocks:
+            from mixgui.engine.glmm.families import Family
+            return fit_glm(y, design.X, Family(spec.family, spec.link_name), n, off)
+        return fit_glmm(y, design.X, design.blocks, spec.family, spec.link_name, n, off, spec.nagq,
+                        design.column_names, progress)
+    return fitter
+
+
+def glmm_random_effect_tests(design, fit, fitter) -> list:
+    """Likelihood-ratio test of each random term (and slope), the reduced model refitted (a GLM when
+    no random term is left), p-values from the boundary mixture as for linear models."""
+    rows = []
+    k_full = n_cov_params(design.blocks)
+    for label, random in _reductions(design.formula):
+        red_design = rebuild_design(design, replace(design.formula, random=tuple(random)))
+        red = fitter(red_design, False)
+        k = k_full - n_cov_params(red_design.blocks)
+        stat = max(0.0, 2 * (fit.loglik - red.loglik))
+        p, naive = _pvalues(stat, k)
+        rows.append({"term": label, "statistic": stat, "df": k, "p_value": p, "p_value_naive": naive,
+                     "loglik_full": float(fit.loglik), "loglik_reduced": float(red.loglik)})
+    return rows
+
+
+def fixed_rows(fit) -> list:
+    """Fixed effects with z tests, Wald limits and, for log / logit links, exp() of each."""
+    rows = []
+    se = fit.std_errors
+    for name, b, s in zip(fit.column_names, fit.beta, se):
+        z = b / s if s > 0 else float("nan")
+        row = {"term": name, "estimate": float(b), "std_error": float(s), "z_value": float(z),
+               "p_value": float(2 * stats.norm.sf(abs(z))), "ci_lower": float(b - Z95 * s), "ci_upper": float(b + Z95 * s)}
+        if fit.link in ("log", "logit"):
+            row.update(exp_estimate=math.exp(min(b, 700)), exp_lower=math.exp(min(b - Z95 * s, 700)),
+                       exp_upper=math.exp(min(b + Z95 * s, 700)))
+        rows.append(row)
+    return rows
+
+
+def variance_rows(fit) -> list:
+    """``as.data.frame(VarCorr(m))`` of a glmer fit: no Residual row."""
+    rows = []
+    for b, G in zip(fit.blocks, fit.varcorr):
+        G = np.atleast_2d(G)
+        sd = np.sqrt(np.clip(np.diag(G), 0, None))
+        for i, n in enumerate(b.names):
+            rows.append({"group": b.group, "var1": n, "var2": None, "vcov": float(G[i, i]), "sdcor": float(sd[i])})
+        for i in range(len(b.names)):
+            for j in range(i + 1, len(b.names)):
+                corr = G[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else float("nan")
+                rows.append({"group": b.group, "var1": b.names[i], "var2": b.names[j], "vcov": float(G[i, j]),
+                             "sdcor": float(corr)})
+    return rows
+
+
+def _blups(fit) -> dict:
+    out: dict = {}
+    for b, u, s in zip(fit.blocks, fit.blups, fit.blup_sd):
+        d = out.setdefault(b.group, {"levels": list(b.levels)})
+        for k, n in enumerate(b.names):
+            d[n] = np.asarray(u)[:, k].tolist()
+            d["se_" + n] = np.asarray(s)[:, k].tolist()
+    return out
+
+
+def glmm_contract(spec, design: Design, dataset, progress):
+    """Fit the generalized model of ``spec`` on ``design``; return (data, fit, inference, extras)."""
+    nt = _trials(spec, design, dataset)
+    y, n = check_outcome(design.y, spec.family, design.formula.response, nt, spec.trials or "")
+    off = design.offset if design.offset is not None else np.zeros(len(y))
+    fit = fit_glmm(y, design.X, design.blocks, spec.family, spec.link_name, n, off, spec.nagq,
+                   design.column_names, progress)
+    progress.step(0.6, "fitted; computing tests")
+    warnings: list = []
+    data = {"model": "glmm", "family": spec.family, "link": fit.link, "nagq": fit.nagq, "method": "ML",
+            "df_method": "none", "nobs": fit.nobs, "n_groups": dict(fit.n_groups), "converged": fit.converged,
+            "singular": fit.singular, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic,
+            "deviance": fit.deviance, "fixed_effects": fixed_rows(fit), "variance_components": variance_rows(fit),
+            "blups": _blups(fit)}
+    if spec.trials:
+        data["trials"] = spec.trials
+    if fit.nb_theta is not None:
+        data["dispersion"] = fit.nb_theta
+    null = None
+    if spec.family != "binomial":
+        null = _null_fit(spec, design, y, n, off, progress)
+    data.update({k: v for k, v in r2_icc(fit, null).items() if k != "variance_distribution"})
+    if spec.family == "poisson":
+        od = overdispersion(fit)
+        data["overdispersion"] = od
+        if od["ratio"] > 1.5 and od["p_value"] < 0.05:
+            warnings.append(FitWarning(
+                "overdispersion", f"The counts vary more than a Poisson model allows (dispersion ratio "
+                f"{od['ratio']:.2f}, p {_fmt_p(od['p_value'])}), so standard errors are too small and p-values too "
+                "optimistic. Use the negative binomial family, or add an observation-level random effect "
+                "(1 | row id).", "model"))
+    data["quantile_residuals"] = np.asarray(fit.residuals).tolist()
+    if spec.random_effect_tests:
+        progress.step(0.7, "likelihood-ratio tests of the random effects")
+        data["random_effect_tests"] = glmm_random_effect_tests(design, fit, _glmm_fitter(spec, nt, progress))
+    if spec.emmeans:
+        progress.step(0.9, "marginal means")
+        blocks = []
+        for req in spec.emmeans:
+            out = emmeans(design, fit.beta, fit.vcov, lambda L: float("inf"), req, at=_two_valued(design))
+            warnings += out.pop("warnings", [])
+            out["df_method"] = "none"
+            out["type"] = req.type
+            blocks.append(response_scale(out, spec.family, fit.link) if req.type == "response" else out)
+        data["emmeans"] = blocks
+    return data, fit, None, {"warnings": warnings}
+
+
+def _two_valued(design) -> dict:
+    """Numeric predictors with two values (0/1 indicators) kept at both, as emmeans' ``cov.keep = "2"``."""
+    at = {}
+    for v in design.numeric_means:
+        vals = np.unique(design.frame[v].to_numpy(float))
+        if len(vals) == 2:
+            at[v] = [float(x) for x in vals]
+    return at
+
+
+def _null_fit(spec, design, y, n, off, progress):
+    """``y ~ 1`` with the model's random intercepts (insight's null model for the count R2)."""
+    blocks = [b for b in design.blocks if b.names == ["(Intercept)"]]
+    if not blocks:
+        return None
+    try:
+        return fit_glmm(y, np.ones((len(y), 1)), blocks, spec.family, spec.link_name, n, off, 1, ["(Intercept)"],
+                        progress)
+    except (ModelError, np.linalg.LinAlgError):
+        return None
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
