@@ -156,8 +156,23 @@ def model_equations(design, data: dict, fitted: bool = True) -> dict:
     combined = f"{y} = " + _join(comb) + f" + e_{{{sub}}}"
     dists = _distributions(data, blocks, groups, random_of, fitted)
     dists.append(_residual(data, sub, fitted))
+    if data.get("model") == "glmm":  # the linear predictor is the link of the mean; no normal residual
+        level1, combined, dists[-1] = (_generalized(t, y, sub, data) for t in (level1, combined, None))
     return {"level1": level1, "level2": r" \\ ".join(level2), "combined": combined,
             "distributions": r" \\ ".join(dists), "plain": _plain([level1, *level2, combined, *dists])}
+
+
+def _generalized(text: str | None, y: str, sub: str, data: dict) -> str:
+    """A generalized model's equation: link(mu) on the left, no residual; or (text None) its distribution."""
+    mu = rf"\mu_{{{sub}}}"
+    if text is None:
+        family = data.get("family", "")
+        law = {"binomial": rf"\text{{Binomial}}(n_{{{sub}}}, {mu})", "poisson": rf"\text{{Poisson}}({mu})",
+               "negative_binomial": rf"\text{{NB}}({mu}, \theta)"}.get(family, family)
+        return f"{y} \\sim {law}"
+    link = data.get("link", "")
+    lhs = rf"\log({mu})" if link == "log" else rf"\text{{{link}}}({mu})"
+    return text.replace(f"{y} = ", f"{lhs} = ", 1).replace(f" + e_{{{sub}}}", "")
 
 
 def _join(parts: list) -> str:
@@ -241,7 +256,7 @@ def _plain(lines: list) -> str:
     """The equations as plain text: LaTeX markup taken out, Greek letters spelled."""
     text = "\n".join(lines)
     for a, b in ((r"\text{", ""), (r"\,", " "), (r"\cdot", "*"), (r"\sim", "~"), (r"\gamma", "gamma"),
-                 (r"\beta", "beta"), (r"\sigma", "sigma"), (r"\rho", "rho"), (r"\tau", "tau"), (r"\Psi", "Psi"),
+                 (r"\beta", "beta"), (r"\mu", "mu"), (r"\theta", "theta"), (r"\log", "log"), (r"\sigma", "sigma"), (r"\rho", "rho"), (r"\tau", "tau"), (r"\Psi", "Psi"),
                  (r"\Sigma", "Sigma"), (r"\mathbf{", ""), (r"\left", ""), (r"\right", ""), (r"\quad", " "),
                  (r"\begin{pmatrix}", "["), (r"\end{pmatrix}", "]"), (r" \\ ", "; "), (r"\cdots", "..."),
                  (r"\vdots", "..."), (r"\ddots", "..."), ("{", ""), ("}", ""), (r"\_", "_"), ("&", ",")):
@@ -249,7 +264,7 @@ def _plain(lines: list) -> str:
     return text
 
 
-_GREEK = {r"\gamma": "γ", r"\beta": "β", r"\sigma": "σ", r"\rho": "ρ", r"\tau": "τ", r"\Psi": "Ψ",
+_GREEK = {r"\gamma": "γ", r"\beta": "β", r"\mu": "μ", r"\theta": "θ", r"\log": "log", r"\sigma": "σ", r"\rho": "ρ", r"\tau": "τ", r"\Psi": "Ψ",
           r"\Sigma": "Σ", r"\sim": "~", r"\cdot": "·", r"\cdots": "⋯", r"\vdots": "⋮", r"\ddots": "⋱",
           r"\quad": "&nbsp;&nbsp;", r"\,": "&#8201;", r"\left": "", r"\right": ""}
 

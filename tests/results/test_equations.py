@@ -113,3 +113,14 @@ def test_html_rendering_has_subscripts_greek_and_matrices():
     assert to_html(eq["level2"]) == "β<sub>0j</sub> = 251.405 + u<sub>0j</sub><br>β<sub>1j</sub> = 10.467 + u<sub>1j</sub>"
     dist = to_html(eq["distributions"])
     assert "Ψ = <table" in dist and "<td style='padding:0 6px'>612.090</td>" in dist and "\\" not in dist
+
+
+def test_a_generalized_model_writes_the_link_of_the_mean():
+    frame = pd.read_csv(REF / "glmm" / "cbpp.csv")
+    res = run(AnalysisSpec(formula="incidence ~ factor(period) + (1 | herd)", family="binomial", trials="size"),
+              Dataset(frame, name="cbpp"))
+    eq = res.data["equations"]
+    assert eq["combined"].startswith(r"\text{logit}(\mu_{ij}) = -1.399 - 0.992\,\text{factor(period)}[\text{2}]_{ij}")
+    assert "e_{ij}" not in eq["combined"]
+    assert r"\text{Binomial}(n_{ij}, \mu_{ij})" in eq["distributions"]
+    assert "logit(mu_ij)" in eq["plain"]
