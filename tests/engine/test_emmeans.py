@@ -40,8 +40,8 @@ import pytest
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest
 from mixgui.engine.design import build_design
-from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
 from mixgui.engine.emmeans.contrasts import adjust_pvalues, poly_coefficients
+from mixgui.engine.emmeans.means import emmeans, is_estimable, nonestimable_basis, reference_grid
 from mixgui.errors import SpecError
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "emmeans"

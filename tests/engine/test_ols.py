@@ -22,8 +22,8 @@ import pytest
 
 from mixgui.analysis.formula import parse_formula
 from mixgui.engine.design import build_design
-from mixgui.engine.ols.fit import anova_type2, anova_type3, fit_ols, normal_qq, to_contract
 from mixgui.engine.effects.pooling import pooling_comparison
+from mixgui.engine.ols.fit import anova_type2, anova_type3, fit_ols, normal_qq, to_contract
 from mixgui.errors import ModelError
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "ols"

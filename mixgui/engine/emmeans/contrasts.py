@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from mixgui.analysis.spec import Contrast
-from mixgui.engine.emmeans.adjust import P_ADJUST, mvt_pvalues, pdunnx, p_adjust
+from mixgui.engine.emmeans.adjust import P_ADJUST, mvt_pvalues, p_adjust, pdunnx
 from mixgui.engine.numerics import zapsmall
 from mixgui.errors import SpecError
 
