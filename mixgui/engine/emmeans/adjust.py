@@ -70,7 +70,8 @@ def pdunnx(x: float, k: float, df: float) -> float:
     """
     twt = (k - 1) / k
     tukey = stats.studentized_range.cdf(math.sqrt(2.0) * x, (1 + math.sqrt(1 + 8 * k)) / 2, df)
-    sidak = stats.f.cdf(x * x, 1, df) ** k
+    # F(1, df) is chi-square(1) for infinite df (SciPy's F gives NaN there)
+    sidak = (stats.chi2.cdf(x * x, 1) if not np.isfinite(df) else stats.f.cdf(x * x, 1, df)) ** k
     return float(twt * tukey + (1 - twt) * sidak)
 
 
@@ -79,7 +80,7 @@ def qdunnx(level: float, k: float, df: float) -> float:
     if k < 1.005:
         return float(stats.t.ppf(1 - 0.5 * (1 - level), df))
     xtuk = tukey_critical(level, (1 + math.sqrt(1 + 8 * k)) / 2, df)
-    xsid = math.sqrt(stats.f.ppf(level ** (1 / k), 1, df))
+    xsid = math.sqrt(stats.chi2.ppf(level ** (1 / k), 1) if not np.isfinite(df) else stats.f.ppf(level ** (1 / k), 1, df))
     if abs(xtuk - xsid) < 5e-4:
         return xtuk
     lo, hi = sorted((xtuk, xsid))
@@ -108,7 +109,7 @@ def _box_probability(c: float, corr: np.ndarray, df: int) -> float:
     # Pairwise and treatment-vs-control families often have a singular correlation, which SciPy's
     # integrators mishandle (pairwise among 4 means: 0.33 instead of Tukey's 0.13). Shrinking it
     # towards the identity by 1e-9 makes it positive definite and moves the probability by far less
-    # than the integration error (about 1e-4; checked against Tukey's exact values in the tests).
+    # than the integration error (about 1e-3; tests/engine/test_emmeans_adjust.py checks it against Tukey).
     shape = (corr + _SHRINK * np.eye(m)) / (1 + _SHRINK)
     upper, lower = np.full(m, c), np.full(m, -c)
     maxpts = 25000 + 2000 * m  # about mvtnorm's default accuracy (absolute error ~1e-3)

@@ -324,9 +324,13 @@ def emmeans(design: Design, beta, vcov, df_fn, request: EmmeansRequest, level: f
         (``level`` the values joined with ", "; ``levels`` variable -> value; ``by`` variable ->
         value when there is a ``by``), ``contrasts``: one block per requested family
         ``{"method", "adjust", "adjust_used", "name", "family_size", "n_means", "note", "message",
-        "rows": [{"contrast", "estimate", "std_error", "df", "t_value", "p_value",
-        "p_value_unadjusted"} (+ "by")]}``, and ``warnings``: a list of
-        :class:`~mixgui.errors.FitWarning` (kind ``non_estimable``, table ``emmeans``).
+        "confidence_level", "ci_adjust_used", "ci_message",
+        "rows": [{"contrast", ("by",) "estimate", "std_error", "df", "t_value", "p_value",
+        "p_value_unadjusted", "lower", "upper"}]}`` (``by`` a dict variable -> value; ``lower`` and
+        ``upper`` the confidence limits adjusted as emmeans' ``confint`` adjusts them, see
+        :func:`mixgui.engine.emmeans.adjust.ci_method`), and ``warnings``: a list of
+        :class:`~mixgui.errors.FitWarning` (table ``emmeans``; kind ``non_estimable``, or
+        ``averaged_over_interaction`` when the means average over a factor they interact with).
         Non-estimable values are None; an infinite df stays ``inf``.
 
     Raises
