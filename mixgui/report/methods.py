@@ -35,7 +35,7 @@ ADJUST_WORDS = {"tukey": "Tukey's method", "holm": "Holm's method", "bonferroni"
                 "none": "no adjustment for multiplicity"}
 # which library computes each p-value adjustment (mixgui.engine.emmeans.adjust)
 ADJUST_LIBRARY = {"holm": "statsmodels", "bonferroni": "statsmodels", "sidak": "statsmodels", "fdr": "statsmodels",
-                  "hommel": "statsmodels", "tukey": "scipy", "dunnettx": "scipy", "mvt": "scipy"}
+                  "hommel": "statsmodels", "tukey": "mixgui", "dunnettx": "mixgui", "mvt": "scipy"}
 CONTRAST_WORDS = {"pairwise": "all pairwise comparisons", "consec": "comparisons of consecutive levels",
                   "trt.vs.ctrl": "comparisons with the control level", "poly": "orthogonal polynomial contrasts",
                   "custom": "a custom contrast"}
@@ -64,9 +64,9 @@ def computing_sentence(spec, data: dict, model: str) -> str:
     """Name exactly the packages that computed this analysis's numbers, with their versions.
 
     Ordinary regression (coefficients, ANOVA tables, Breusch-Pagan, Durbin-Watson) is statsmodels';
-    mixed and repeated-measures models are MixGUI's own engine; SciPy gives distributions,
-    Shapiro-Wilk, the studentized range and the multivariate t; statsmodels adjusts p-values by
-    Holm, Bonferroni, Sidak, FDR and Hommel.
+    mixed and repeated-measures models and the studentized range are MixGUI's own; SciPy gives
+    distributions, Shapiro-Wilk and the multivariate t; statsmodels adjusts p-values by Holm,
+    Bonferroni, Sidak, FDR and Hommel.
     """
     v = software_versions()
     adjust = _adjustments_used(spec, data)
@@ -79,11 +79,11 @@ def computing_sentence(spec, data: dict, model: str) -> str:
                      "against R's lme4, lmerTest and pbkrtest)")
     if model != "lm" and any(ADJUST_LIBRARY.get(a) == "statsmodels" for a in adjust):
         parts.append(f"the adjustment of p-values for multiplicity by statsmodels {v['statsmodels']}")
+    if adjust & {"tukey", "dunnettx"}:
+        parts.append("the studentized range (Tukey) by MixGUI's own quadrature")
     scipy_for = ["the t, F and χ² distributions"]
     if model == "lm":
         scipy_for.append("the Shapiro-Wilk test")
-    if adjust & {"tukey", "dunnettx"}:
-        scipy_for.append("the studentized range")
     if "mvt" in adjust:
         scipy_for.append("the multivariate t distribution")
     parts.append(f"{_and(scipy_for)} by SciPy {v['scipy']}")

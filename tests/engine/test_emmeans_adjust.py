@@ -6,8 +6,9 @@ References: tests/reference/emmeans/adjust_refs.json, written by make_adjust_ref
 Tolerances: p.adjust results are exact arithmetic on the p-values (1e-12). pdunnx integrates the
 studentized range numerically on both sides (R's ptukey, SciPy's studentized_range): 1e-6. qdunnx:
 emmeans solves with uniroot(tol = 5e-4), we to 1e-10, so 5e-4. qtukey: R stops at eps 1e-4, 1e-4.
-The multivariate t integral is randomised quasi-Monte Carlo (absolute error ~1e-3 with the
-points used, like mvtnorm's default): it is checked against Tukey's exact answer, which it must
+The multivariate t probabilities come from a fixed simulated sample of 2^17 draws (standard error
+6e-4 near p = 0.05, like mvtnorm's default error of 1e-3): they are checked against Tukey's exact
+answer, which they must
 reproduce for all pairwise differences of independent means with equal variances: p-values to
 3e-3, the 95 % quantile to 1e-2 (an integration error of 1e-3 in probability moves the quantile by
 about 4e-3, the density of max |T| being ~0.25 there).
@@ -46,6 +47,15 @@ def _nan(xs):
 def test_p_adjust_matches_r_with_a_missing_value_counted(ours, r):
     got = p_adjust(_nan(REF["p"]), ours, len(REF["p"]))
     np.testing.assert_allclose(got, _nan(REF[f"p_adjust_{r}"]), rtol=1e-12, equal_nan=True)
+
+
+def test_holm_written_out_equals_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from mixgui.engine.emmeans.adjust import holm
+
+    p = np.random.default_rng(3).uniform(0, 0.2, 40) ** 2
+    np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=1e-14)
 
 
 def test_dunnett_approximation_matches_emmeans():
@@ -94,3 +104,15 @@ def test_limits_follow_emmeans_confint_rules():
 
 def test_mvtnorm_integer_df_as_emmeans():
     assert [mvtnorm_df(d) for d in (0.5, 3.74, 3.76, 12.0, math.inf, 1e5)] == [1, 3, 4, 12, 0, 0]
+
+
+def test_studentized_range_quadrature_agrees_with_scipy():
+    """Our fixed-node integral of the studentized range against SciPy's adaptive one (1e-8 absolute)."""
+    from mixgui.engine.emmeans.studentized import ptukey
+
+    q = np.array([0.5, 1.5, 3.0, 4.5, 6.0, 9.0])
+    for k in (2, 2.5, 4, 8):
+        for df in (2.0, 5.0, 12.3, 200.0, math.inf):
+            np.testing.assert_allclose(ptukey(q, k, df), stats.studentized_range.cdf(q, k, df), atol=1e-8,
+                                       err_msg=f"k={k} df={df}")
+    assert ptukey(-1.0, 4, 10) == 0.0

@@ -22,7 +22,7 @@ def test_mixed_model_without_statsmodels_work_does_not_cite_it():
     data = {"model": "lmm", "nobs": 40, "emmeans": [{"contrasts": [{"adjust_used": "tukey", "ci_adjust_used": "tukey"}]}]}
     text = methods_paragraph(_spec("y ~ arm + (1 | g)", "tukey"), data)
     assert "statsmodels" not in text
-    assert "MixGUI's own mixed-model engine" in text and "studentized range by SciPy" in text
+    assert "MixGUI's own mixed-model engine" in text and "studentized range (Tukey) by MixGUI's own quadrature" in text
 
 
 def test_mixed_model_with_holm_cites_statsmodels_for_the_adjustment_only():

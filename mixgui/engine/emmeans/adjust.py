@@ -2,7 +2,9 @@
 
 Libraries do the arithmetic wherever one does it the way R does: statsmodels' ``multipletests`` for
 R's ``p.adjust`` methods (holm, bonferroni, sidak, fdr = Benjamini-Hochberg, hommel), SciPy's
-studentized range for Tukey, SciPy's multivariate t and normal distributions for ``mvt``. What is
+multivariate t and normal distributions for ``mvt``. Tukey's studentized range is integrated in
+:mod:`mixgui.engine.emmeans.studentized` (SciPy's is the same integral but 100 times slower, too
+slow for a table of contrasts with Kenward-Roger df; the tests check the two agree). What is
 emmeans' own is written here: the ``dunnettx`` approximation (a weighted mix of the Tukey and Sidak
 distributions), which limits go with which p-value method (``confint`` has no Holm, FDR or Hommel
 limits and gives Bonferroni's instead), and mvtnorm's integer df.
@@ -14,6 +16,8 @@ import math
 import numpy as np
 from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
+
+from mixgui.engine.emmeans.studentized import ptukey
 
 # emmeans' name -> statsmodels' name, for the methods R's p.adjust computes
 P_ADJUST = {"holm": "holm", "bonferroni": "bonferroni", "sidak": "sidak", "fdr": "fdr_bh", "hommel": "hommel"}
@@ -37,7 +41,25 @@ def p_adjust(p, method: str, n: int) -> np.ndarray:
     if pv.size == 0:
         return out
     padded = np.concatenate([pv, np.ones(max(0, n - pv.size))])
-    out[ok] = np.minimum(multipletests(padded, method=P_ADJUST[method])[1][:pv.size], 1.0)
+    if method == "holm":
+        out[ok] = holm(padded)[:pv.size]
+    else:
+        out[ok] = np.minimum(multipletests(padded, method=P_ADJUST[method])[1][:pv.size], 1.0)
+    return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down p-values: max over i <= rank of (n - i + 1) p_(i), capped at 1.
+
+    Written out because statsmodels' ``multipletests(method="holm")`` runs ``gc.collect()`` on
+    every call, which costs a second or more in a session holding large data; the tests check
+    that the two agree.
+    """
+    n = len(p)
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((n - np.arange(n)) * p[order]))
+    out = np.empty(n)
+    out[order] = adj
     return out
 
 
@@ -45,16 +67,16 @@ def p_adjust(p, method: str, n: int) -> np.ndarray:
 def tukey_critical(level: float, n_means: float, df: float) -> float:
     """qtukey(level, n_means, df) / sqrt(2): the half-width multiplier of Tukey's limits.
 
-    Solved on SciPy's studentized-range distribution within a tight bracket below Sidak's limit
-    over the k(k-1)/2 pairs, which takes a third of the integrals of SciPy's generic quantile
-    search (which falls back in when the bracket misses).
+    Solved on the studentized-range distribution (:func:`~mixgui.engine.emmeans.studentized.ptukey`)
+    within a tight bracket below Sidak's limit over the k(k-1)/2 pairs; SciPy's quantile search
+    takes over when the bracket misses.
     """
     pairs = max(1.0, n_means * (n_means - 1) / 2)
     t_q = stats.norm.ppf if not np.isfinite(df) else (lambda q: stats.t.ppf(q, df))
     # Sidak's limits over the pairs are a little wider than Tukey's (positive dependence)
     sidak = float(t_q(1 - (1 - level ** (1 / pairs)) / 2))
     lo, hi = max(float(t_q(1 - (1 - level) / 2)), 0.85 * sidak) * 0.999, sidak * 1.001
-    cdf = lambda x: stats.studentized_range.cdf(math.sqrt(2.0) * x, n_means, df) - level  # noqa: E731
+    cdf = lambda x: float(ptukey(math.sqrt(2.0) * x, n_means, df)) - level  # noqa: E731
     try:
         return float(optimize.brentq(cdf, lo, hi, xtol=1e-9, rtol=1e-12))
     except ValueError:  # outside the bracket (a family size below 2): SciPy's own search
@@ -69,7 +91,7 @@ def pdunnx(x: float, k: float, df: float) -> float:
     (k - 1) / k) and Sidak's product of independent t probabilities (weight 1 / k).
     """
     twt = (k - 1) / k
-    tukey = stats.studentized_range.cdf(math.sqrt(2.0) * x, (1 + math.sqrt(1 + 8 * k)) / 2, df)
+    tukey = float(ptukey(math.sqrt(2.0) * x, (1 + math.sqrt(1 + 8 * k)) / 2, df))
     # F(1, df) is chi-square(1) for infinite df (SciPy's F gives NaN there)
     sidak = (stats.chi2.cdf(x * x, 1) if not np.isfinite(df) else stats.f.cdf(x * x, 1, df)) ** k
     return float(twt * tukey + (1 - twt) * sidak)
@@ -101,23 +123,60 @@ def mvtnorm_df(df: float) -> int:
     return int(math.floor(d + 0.25))
 
 
-def _box_probability(c: float, corr: np.ndarray, df: int) -> float:
-    """P(|T_j| <= c for every j), T multivariate t (df 0: normal) with correlation ``corr``."""
-    m = corr.shape[0]
-    if m == 1:
-        return float(1 - 2 * (stats.norm.sf(c) if df == 0 else stats.t.sf(c, df)))
-    # Pairwise and treatment-vs-control families often have a singular correlation, which SciPy's
-    # integrators mishandle (pairwise among 4 means: 0.33 instead of Tukey's 0.13). Shrinking it
-    # towards the identity by 1e-9 makes it positive definite and moves the probability by far less
-    # than the integration error (about 1e-3; tests/engine/test_emmeans_adjust.py checks it against Tukey).
-    shape = (corr + _SHRINK * np.eye(m)) / (1 + _SHRINK)
-    upper, lower = np.full(m, c), np.full(m, -c)
-    maxpts = 25000 + 2000 * m  # about mvtnorm's default accuracy (absolute error ~1e-3)
-    if df == 0:
-        dist = stats.multivariate_normal(cov=shape, maxpts=maxpts, abseps=1e-6, releps=0)
-        return float(dist.cdf(upper, lower_limit=lower, rng=np.random.default_rng(MVT_SEED)))
-    dist = stats.multivariate_t(shape=shape, df=df)
-    return float(dist.cdf(upper, lower_limit=lower, maxpts=maxpts, random_state=np.random.default_rng(MVT_SEED)))
+class _MaxAbsT:
+    """The distribution of max_j |T_j| for one family, from a fixed simulated sample.
+
+    T is multivariate t with correlation ``corr`` and integer df (0: normal), as mvtnorm integrates
+    it for emmeans. SciPy's ``multivariate_t.cdf`` needs a fresh randomised integration for every
+    probability (about 0.5 s each in 7 dimensions) and integrates singular correlations wrongly
+    (pairwise families are always singular: 0.33 instead of Tukey's 0.13 among 4 means); one
+    sample of the family's contrasts answers every p-value and the quantile at once. The normal
+    part is drawn by SciPy's ``multivariate_normal`` (the correlation shrunk towards the identity by
+    1e-9 to make it positive definite, far below the sampling error), then divided by
+    sqrt(chi2_df / df). With 2^17 draws the standard error of a probability near 0.05 is 6e-4,
+    below mvtnorm's own default error (1e-3); tests/engine/test_emmeans_adjust.py checks the result
+    against Tukey's exact answer. The seed is fixed, so a rerun gives the same numbers.
+    """
+
+    DRAWS = 2 ** 17
+
+    def __init__(self, corr: np.ndarray):
+        m = corr.shape[0]
+        shape = (corr + _SHRINK * np.eye(m)) / (1 + _SHRINK)
+        rng = np.random.default_rng(MVT_SEED)
+        self._z = np.atleast_2d(stats.multivariate_normal(cov=shape).rvs(self.DRAWS, random_state=rng))
+        self._z = np.abs(self._z.reshape(self.DRAWS, m)).max(axis=1)
+        self._sorted: dict = {}
+
+    def sample(self, df: int) -> np.ndarray:
+        """Sorted max |T| for this df (cached)."""
+        if df not in self._sorted:
+            if df == 0:
+                x = self._z
+            else:
+                rng = np.random.default_rng(MVT_SEED + df)
+                x = self._z / np.sqrt(rng.chisquare(df, self.DRAWS) / df)
+            self._sorted[df] = np.sort(x)
+        return self._sorted[df]
+
+    def sf(self, c: float, df: int) -> float:
+        x = self.sample(df)
+        return float(len(x) - np.searchsorted(x, c, side="right")) / len(x)
+
+    def quantile(self, level: float, df: int) -> float:
+        return float(np.quantile(self.sample(df), level))
+
+
+_FAMILIES: dict = {}
+
+
+def _family(corr: np.ndarray) -> _MaxAbsT:
+    key = np.round(np.asarray(corr, float), 12).tobytes() + bytes(str(corr.shape), "ascii")
+    if key not in _FAMILIES:
+        if len(_FAMILIES) > 64:
+            _FAMILIES.clear()
+        _FAMILIES[key] = _MaxAbsT(np.asarray(corr, float))
+    return _FAMILIES[key]
 
 
 def correlation(cov: np.ndarray) -> np.ndarray:
@@ -132,29 +191,27 @@ def correlation(cov: np.ndarray) -> np.ndarray:
 
 
 def mvt_pvalues(t, df, corr) -> np.ndarray:
-    """emmeans' ``mvt`` p-values: 1 - P(max_j |T_j| <= |t_i|), each with its own (integer) df."""
-    t = np.asarray(t, float)
+    """emmeans' ``mvt`` p-values: P(max_j |T_j| > |t_i|), each with its own (integer) df.
+
+    Far in the tail the sample runs out (p below ~1e-4 has few draws beyond |t|); the p-value is
+    then never below the contrast's own unadjusted p, which bounds it from below.
+    """
+    t, df = np.asarray(t, float), np.asarray(df, float)
     out = np.full(t.shape, np.nan)
+    fam = _family(corr)
     for i in np.flatnonzero(~np.isnan(t)):
-        out[i] = 1.0 - _box_probability(abs(t[i]), corr, mvtnorm_df(df[i]))
+        d = mvtnorm_df(df[i])
+        own = 2 * (stats.norm.sf(abs(t[i])) if d == 0 else stats.t.sf(abs(t[i]), d))
+        out[i] = max(fam.sf(abs(t[i]), d), own) if corr.shape[0] > 1 else own
     return np.clip(out, 0.0, 1.0)
 
 
 def mvt_critical(level: float, df: float, corr: np.ndarray) -> float:
     """The c with P(max_j |T_j| <= c) = level (mvtnorm's ``qmvt`` two-sided, as emmeans calls it)."""
     d = mvtnorm_df(df)
-    m = corr.shape[0]
-    t_q = stats.norm.ppf if d == 0 else (lambda q: stats.t.ppf(q, d))
-    lo = float(t_q(1 - (1 - level) / 2))                 # one contrast: never wider than the family's
-    hi = float(t_q(1 - (1 - level ** (1 / m)) / 2))      # Sidak: never narrower (Sidak's inequality)
-    f = lambda c: _box_probability(c, corr, d) - level  # noqa: E731
-    flo, fhi = f(lo), f(hi)
-    while fhi < 0:  # integration noise at the Bonferroni end
-        hi, fhi = hi * 1.05, f(hi * 1.05)
-    if flo >= 0:
-        return lo
-    # mvtnorm's own quantile is randomised to about 1e-3; 1e-4 here costs a few integrals less
-    return float(optimize.brentq(f, lo, hi, xtol=1e-4))
+    if corr.shape[0] == 1:
+        return float(stats.norm.ppf(1 - (1 - level) / 2) if d == 0 else stats.t.ppf(1 - (1 - level) / 2, d))
+    return _family(corr).quantile(level, d)
 
 
 # -- the per-family drivers --------------------------------------------------------------------

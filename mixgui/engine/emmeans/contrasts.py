@@ -17,6 +17,7 @@ from scipy import stats
 
 from mixgui.analysis.spec import Contrast
 from mixgui.engine.emmeans.adjust import P_ADJUST, mvt_pvalues, p_adjust, pdunnx
+from mixgui.engine.emmeans.studentized import ptukey
 from mixgui.engine.numerics import zapsmall
 from mixgui.errors import SpecError
 
@@ -307,10 +308,7 @@ def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool, 
     out = np.full(m, np.nan)
     if method == "tukey":
         dz = zapsmall(df.copy())
-        for i in np.flatnonzero(ok):
-            q = math.sqrt(2.0) * abs(t[i])
-            out[i] = float(stats.studentized_range.sf(q, n_means, dz[i]))
-        out = np.clip(out, 0.0, 1.0)
+        out[ok] = np.clip(1.0 - ptukey(math.sqrt(2.0) * np.abs(t[ok]), n_means, dz[ok]), 0.0, 1.0)
     elif method in P_ADJUST:
         out = p_adjust(p, method, m)
     elif method == "dunnettx":
