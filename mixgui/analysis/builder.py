@@ -275,10 +275,9 @@ def set_reference_level(d: ModelDraft, column: str, level: str | None) -> ModelD
 def add_emmeans(d: ModelDraft, specs, by=()) -> ModelDraft:
     """Marginal means over ``specs`` (a factor or several) within each level of ``by``, compared pairwise (Tukey)."""
     specs = (specs,) if isinstance(specs, str) else tuple(dict.fromkeys(specs))
-    by = (by,) if isinstance(by, str) else tuple(v for v in dict.fromkeys(by) if v not in specs)
-    if not specs or any(e.specs == specs and e.by == by for e in d.emmeans):
-        return d
-    return replace(d, emmeans=d.emmeans + (EmmeansRequest(specs, by, (Contrast("pairwise", "tukey"),)),))
+    by = tuple(v for v in dict.fromkeys((by,) if isinstance(by, str) else by) if v not in specs)
+    new = EmmeansRequest(specs, by, (Contrast("pairwise", "tukey"),))
+    return d if not specs or any((e.specs, e.by) == (specs, by) for e in d.emmeans) else replace(d, emmeans=d.emmeans + (new,))
 
 
 def remove_emmeans(d: ModelDraft, index: int) -> ModelDraft:
