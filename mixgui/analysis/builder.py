@@ -272,11 +272,12 @@ def set_reference_level(d: ModelDraft, column: str, level: str | None) -> ModelD
     return replace(d, reference_levels=refs)
 
 
-def add_emmeans(d: ModelDraft, factor: str) -> ModelDraft:
-    """Marginal means over ``factor`` with Tukey-adjusted pairwise comparisons."""
-    if any(e.specs == (factor,) for e in d.emmeans):
-        return d
-    return replace(d, emmeans=d.emmeans + (EmmeansRequest((factor,), (), (Contrast("pairwise", "tukey"),)),))
+def add_emmeans(d: ModelDraft, specs, by=()) -> ModelDraft:
+    """Marginal means over ``specs`` (a factor or several) within each level of ``by``, compared pairwise (Tukey)."""
+    specs = (specs,) if isinstance(specs, str) else tuple(dict.fromkeys(specs))
+    by = tuple(v for v in dict.fromkeys((by,) if isinstance(by, str) else by) if v not in specs)
+    new = EmmeansRequest(specs, by, (Contrast("pairwise", "tukey"),))
+    return d if not specs or any((e.specs, e.by) == (specs, by) for e in d.emmeans) else replace(d, emmeans=d.emmeans + (new,))
 
 
 def remove_emmeans(d: ModelDraft, index: int) -> ModelDraft:

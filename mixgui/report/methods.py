@@ -29,7 +29,13 @@ DF_WORDS = {
     "none": "the normal distribution (z tests, no small-sample correction)",
 }
 ADJUST_WORDS = {"tukey": "Tukey's method", "holm": "Holm's method", "bonferroni": "the Bonferroni correction",
-                "sidak": "the Šidák correction", "none": "no adjustment for multiplicity"}
+                "sidak": "the Šidák correction", "dunnettx": "emmeans' approximation to Dunnett's method",
+                "mvt": "the multivariate t distribution of the contrasts (single-step)",
+                "fdr": "the Benjamini-Hochberg false discovery rate", "hommel": "Hommel's method",
+                "none": "no adjustment for multiplicity"}
+# which library computes each p-value adjustment (mixgui.engine.emmeans.adjust)
+ADJUST_LIBRARY = {"holm": "statsmodels", "bonferroni": "statsmodels", "sidak": "statsmodels", "fdr": "statsmodels",
+                  "hommel": "statsmodels", "tukey": "mixgui", "dunnettx": "mixgui", "mvt": "scipy"}
 CONTRAST_WORDS = {"pairwise": "all pairwise comparisons", "consec": "comparisons of consecutive levels",
                   "trt.vs.ctrl": "comparisons with the control level", "poly": "orthogonal polynomial contrasts",
                   "custom": "a custom contrast"}
@@ -44,6 +50,47 @@ def software_versions() -> dict:
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+def _adjustments_used(spec, data: dict) -> set:
+    """The p-value adjustments actually applied (a single contrast is never adjusted)."""
+    blocks = [c for e in (data.get("emmeans") or []) for c in (e.get("contrasts") or [])]
+    if blocks:
+        return {c.get("adjust_used") or "none" for c in blocks} | {c.get("ci_adjust_used") or "none" for c in blocks}
+    return {c.adjust for e in spec.emmeans for c in e.contrasts}
+
+
+def computing_sentence(spec, data: dict, model: str) -> str:
+    """Name exactly the packages that computed this analysis's numbers, with their versions.
+
+    Ordinary regression (coefficients, ANOVA tables, Breusch-Pagan, Durbin-Watson) is statsmodels';
+    mixed and repeated-measures models and the studentized range are MixGUI's own; SciPy gives
+    distributions, Shapiro-Wilk and the multivariate t; statsmodels adjusts p-values by Holm,
+    Bonferroni, Sidak, FDR and Hommel.
+    """
+    v = software_versions()
+    adjust = _adjustments_used(spec, data)
+    parts = []
+    if model == "lm":
+        parts.append(f"the regression, its analysis-of-variance tables and the Breusch-Pagan and Durbin-Watson "
+                     f"tests by statsmodels {v['statsmodels']}")
+    else:
+        parts.append("the model fit, its degrees of freedom and tests by MixGUI's own mixed-model engine (checked "
+                     "against R's lme4, lmerTest and pbkrtest)")
+    if model != "lm" and any(ADJUST_LIBRARY.get(a) == "statsmodels" for a in adjust):
+        parts.append(f"the adjustment of p-values for multiplicity by statsmodels {v['statsmodels']}")
+    if adjust & {"tukey", "dunnettx"}:
+        parts.append("the studentized range (Tukey) by MixGUI's own quadrature")
+    scipy_for = ["the t, F and χ² distributions"]
+    if model == "lm":
+        scipy_for.append("the Shapiro-Wilk test")
+    if "mvt" in adjust:
+        scipy_for.append("the multivariate t distribution")
+    parts.append(f"{_and(scipy_for)} by SciPy {v['scipy']}")
+    parts.append(f"the linear algebra by NumPy {v['numpy']}")
+    if model == "lm" and any(ADJUST_LIBRARY.get(a) == "statsmodels" for a in adjust):
+        parts.insert(1, "the adjustment of p-values for multiplicity by statsmodels")
+    return f"Numbers were computed in MixGUI {v['MixGUI']} (Python {v['Python']}): {_and(parts)}."
 
 
 def _and(items: list) -> str:
@@ -168,9 +215,12 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
         for c in req.contrasts:
             label = CONTRAST_WORDS.get(c.method, c.method) + (f" ({c.name})" if c.name else "")
             s.append(f"They were compared by {label}, with {ADJUST_WORDS.get(c.adjust, c.adjust)}.")
+        if req.contrasts:
+            s.append("The 95 % confidence limits of the contrasts were adjusted as their p-values (with Bonferroni's "
+                     "limits for Holm, FDR and Hommel p-values, which have no matching intervals), as emmeans' "
+                     "confint does.")
     s.extend(notes)
-    v = software_versions()
-    s.append(f"Analyses were run in MixGUI {v['MixGUI']} (Python {v['Python']}; numpy {v['numpy']}, scipy "
-             f"{v['scipy']}, statsmodels {v['statsmodels']}, pandas {v['pandas']}). The model formula in lme4 "
-             f"notation was {data.get('formula') or spec.formula}; an equivalent R script is appended.")
+    s.append(computing_sentence(spec, data, model))
+    s.append(f"The model formula in lme4 notation was {data.get('formula') or spec.formula}; an equivalent R script "
+             "is appended.")
     return " ".join(s)

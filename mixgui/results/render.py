@@ -183,15 +183,20 @@ def _emmeans(d: dict) -> list:
                 Column("df", "df", "df"), Column("ci", "95% CI", "ci")]
         out.append(Table(f"emmeans_{i}", f"Estimated marginal means: {name}", cols, rows))
         for k, c in enumerate(block.get("contrasts") or []):
-            ccols = [Column("contrast", "Contrast", "text"), Column("estimate", "Estimate"),
-                     Column("std_error", "SE"), Column("df", "df", "df"), Column("t_value", "t"),
-                     Column("p_value", "p", "p")]
+            by_col = [Column("by_text", "At", "text")] if block.get("by") else []
+            ccols = by_col + [Column("contrast", "Contrast", "text"), Column("estimate", "Estimate"),
+                              Column("std_error", "SE"), Column("df", "df", "df"), Column("ci", "95% CI", "ci"),
+                              Column("t_value", "t"), Column("p_value", "p", "p")]
             notes = [f"p-values adjusted: {c.get('adjust')}"
                      + (f" (family of {c['family_size']})" if c.get("family_size") else "") + "."]
+            if c.get("ci_message"):
+                notes.append(c["ci_message"] + ".")
             if c.get("note"):
                 notes.append(c["note"])
-            out.append(Table(f"contrasts_{i}_{k}", f"Contrasts ({c.get('method')}): {name}", ccols,
-                             c.get("rows") or [], notes))
+            crows = [dict(r, ci=(r.get("lower"), r.get("upper")),
+                          by_text=", ".join(f"{v} {x}" for v, x in (r.get("by") or {}).items()))
+                     for r in c.get("rows") or []]
+            out.append(Table(f"contrasts_{i}_{k}", f"Contrasts ({c.get('method')}): {name}", ccols, crows, notes))
     return out
 
 

@@ -17,7 +17,6 @@ from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset, missing_column_message
 from mixgui.engine.design import Design, build_design
-from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS
 from mixgui.engine.repeated.structures_more import is_supported as structure_supported
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
 from mixgui.results import contract as C
@@ -152,8 +151,6 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
          "repeated.structure"),
         (spec.family == "gaussian" and any(e.type != "link" for e in spec.emmeans),
          "marginal means on the response scale of a linear model", "emmeans.type"),
-        (any(c.adjust not in ENGINE_ADJUSTMENTS for e in spec.emmeans for c in e.contrasts),
-         "a p-value adjustment that is not available yet", "adjust"),
     ]
     for asked, what, key in wanted:
         if asked:

@@ -167,7 +167,7 @@ def test_methods_paragraph_for_mixed_and_repeated_models():
     text = methods_paragraph(spec, {"model": "lmm", "nobs": 256, "n_groups": {"clinic": 9}})
     for words in ("linear mixed model was fitted to y by restricted maximum likelihood (REML) on 256 observations",
                   "time, arm and the time × arm interaction", "random slopes for time (correlated)",
-                  "nested within clinic", "Kenward-Roger", "likelihood-ratio test", "Holm's method", "numpy"):
+                  "nested within clinic", "Kenward-Roger", "likelihood-ratio test", "Holm's method", "NumPy"):
         assert words in text
     rep = AnalysisSpec.from_dict({"data": "x.csv", "formula": "y ~ visit", "method": "ML",
                                   "repeated": {"structure": "ARH1", "subject": "id", "index": "visit"}})

@@ -16,10 +16,13 @@ import numpy as np
 from scipy import stats
 
 from mixgui.analysis.spec import Contrast
+from mixgui.engine.emmeans.adjust import P_ADJUST, mvt_pvalues, p_adjust, pdunnx
+from mixgui.engine.emmeans.studentized import ptukey
 from mixgui.engine.numerics import zapsmall
 from mixgui.errors import SpecError
 
-ADJUSTMENTS = ("tukey", "holm", "bonferroni", "sidak", "none")  # the p-value adjustments computed here
+# the p-value adjustments computed here (emmeans' names; fdr is Benjamini-Hochberg)
+ADJUSTMENTS = ("tukey", "holm", "bonferroni", "sidak", "dunnettx", "mvt", "fdr", "hommel", "none")
 
 POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
 POLY_MAX_DEGREE = 6  # emmeans's poly.emmc stops at degree 6 by default
@@ -263,7 +266,7 @@ def two_sided_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool) -> tuple:
+def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool, corr=None) -> tuple:
     """Adjust the p-values of one family within one ``by`` group.
 
     Parameters
@@ -271,11 +274,13 @@ def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool) 
     t, df, p_unadjusted : array (m,)
         Per contrast; NaN for a contrast that cannot be estimated.
     method : str
-        ``tukey``, ``holm``, ``bonferroni``, ``sidak`` or ``none``.
+        One of :data:`ADJUSTMENTS`.
     n_means : int
         Number of means in the group: the family size of Tukey's method.
     pairs : bool
         Whether the family is all pairwise differences.
+    corr : ndarray (r, r), optional
+        Correlation of the estimable contrasts' estimates (needed by ``mvt``).
 
     Returns
     -------
@@ -285,7 +290,7 @@ def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool) 
 
     Notes
     -----
-    The family is the contrasts of one ``by`` group; holm, bonferroni and sidak count every
+    The family is the contrasts of one ``by`` group; the p.adjust methods and Sidak count every
     contrast of the family, estimable or not (emmeans passes ``n`` to ``p.adjust``).
     """
     t = np.asarray(t, float)
@@ -303,25 +308,17 @@ def adjust_pvalues(t, df, p_unadjusted, method: str, n_means: int, pairs: bool) 
     out = np.full(m, np.nan)
     if method == "tukey":
         dz = zapsmall(df.copy())
+        out[ok] = np.clip(1.0 - ptukey(math.sqrt(2.0) * np.abs(t[ok]), n_means, dz[ok]), 0.0, 1.0)
+    elif method in P_ADJUST:
+        out = p_adjust(p, method, m)
+    elif method == "dunnettx":
         for i in np.flatnonzero(ok):
-            q = math.sqrt(2.0) * abs(t[i])
-            out[i] = float(stats.studentized_range.sf(q, n_means, dz[i]))
+            out[i] = 1.0 - pdunnx(abs(t[i]), m, df[i])
         out = np.clip(out, 0.0, 1.0)
-    elif method == "sidak":
-        # 1 - (1 - p)^m, written so that tiny p keep their precision
-        out[ok] = -np.expm1(m * np.log1p(-np.minimum(p[ok], 1.0)))
-    elif method == "bonferroni":
-        out[ok] = np.minimum(1.0, m * p[ok])
-    elif method == "holm":
-        pv = p[ok]
-        order = np.argsort(pv, kind="stable")
-        mult = m - np.arange(len(pv))  # m, m-1, ... as p.adjust(n = m)
-        adj = np.minimum(1.0, np.maximum.accumulate(mult * pv[order]))
-        res = np.empty_like(pv)
-        res[order] = adj
-        out[ok] = res
+    elif method == "mvt":
+        out[ok] = mvt_pvalues(t[ok], df[ok], corr)
     else:
-        raise SpecError(f'adjustment "{method}" is not known; use tukey, holm, bonferroni, sidak or none')
+        raise SpecError(f'adjustment "{method}" is not known; use one of {", ".join(ADJUSTMENTS)}')
     return out, method, note
 
 

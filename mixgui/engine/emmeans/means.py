@@ -23,6 +23,7 @@ from scipy import stats
 
 from mixgui.analysis.spec import EmmeansRequest
 from mixgui.engine.design import Design, _fixed_columns
+from mixgui.engine.emmeans.adjust import ci_message, ci_method, correlation, critical_values
 from mixgui.engine.emmeans.contrasts import (
     adjust_pvalues,
     adjustment_message,
@@ -323,9 +324,13 @@ def emmeans(design: Design, beta, vcov, df_fn, request: EmmeansRequest, level: f
         (``level`` the values joined with ", "; ``levels`` variable -> value; ``by`` variable ->
         value when there is a ``by``), ``contrasts``: one block per requested family
         ``{"method", "adjust", "adjust_used", "name", "family_size", "n_means", "note", "message",
-        "rows": [{"contrast", "estimate", "std_error", "df", "t_value", "p_value",
-        "p_value_unadjusted"} (+ "by")]}``, and ``warnings``: a list of
-        :class:`~mixgui.errors.FitWarning` (kind ``non_estimable``, table ``emmeans``).
+        "confidence_level", "ci_adjust_used", "ci_message",
+        "rows": [{"contrast", ("by",) "estimate", "std_error", "df", "t_value", "p_value",
+        "p_value_unadjusted", "lower", "upper"}]}`` (``by`` a dict variable -> value; ``lower`` and
+        ``upper`` the confidence limits adjusted as emmeans' ``confint`` adjusts them, see
+        :func:`mixgui.engine.emmeans.adjust.ci_method`), and ``warnings``: a list of
+        :class:`~mixgui.errors.FitWarning` (table ``emmeans``; kind ``non_estimable``, or
+        ``averaged_over_interaction`` when the means average over a factor they interact with).
         Non-estimable values are None; an infinite df stays ``inf``.
 
     Raises
@@ -363,8 +368,11 @@ def emmeans(design: Design, beta, vcov, df_fn, request: EmmeansRequest, level: f
     raw_labels = [", ".join(value_label(first.iloc[j][v]) for v in specs) for j in range(len(first))]
     what = " x ".join(specs)
 
-    blocks = [_contrast_block(c, groups, con_labels, raw_labels, what, L, ok, beta, vcov, df_fn, grid, by)
+    blocks = [_contrast_block(c, groups, con_labels, raw_labels, what, L, ok, beta, vcov, df_fn, grid, by, level)
               for c in request.contrasts]
+    note = interaction_warning(design, specs, by, grid.attrs["covariates"])
+    if note is not None:
+        warnings.append(note)
     out = {"specs": _one_or_list(specs), "by": _one_or_list(by)}
     if df_method is not None:
         out["df_method"] = df_method
@@ -373,23 +381,66 @@ def emmeans(design: Design, beta, vcov, df_fn, request: EmmeansRequest, level: f
     return out
 
 
-def _contrast_block(contrast, groups, con_labels, raw_labels, what, L, ok, beta, vcov, df_fn, grid, by) -> dict:
+def interaction_warning(design: Design, specs, by, covariates: dict | None = None) -> FitWarning | None:
+    """emmeans' "Results may be misleading due to involvement in interactions", in plain words.
+
+    Given when a term of the model holds every variable of ``specs`` and ``by`` and more (emmeans'
+    ``.some.term.contains``): the means are then averaged over (or, for a covariate, taken at one
+    value of) a variable that changes the differences between them.
+    """
+    facs = set(specs) | set(by)
+    others: list = []
+    for term in design.formula.terms:
+        if facs <= set(term) and len(set(term)) > len(facs):
+            others += [v for v in term if v not in facs and v not in others]
+    if not others:
+        return None
+    covariates = covariates or {}
+    what = " x ".join(specs)
+    parts = []
+    for v in others:
+        if v in design.factor_levels:
+            parts.append(f"averaged over the levels of {v}")
+        else:
+            at = covariates.get(v, design.numeric_means.get(v))
+            shown = value_label(at) if np.isscalar(at) else ", ".join(map(value_label, at))
+            parts.append(f"taken at {v} = {shown}")
+    factors = [v for v in others if v in design.factor_levels]
+    remedy = (f'ask for the means of {what} at each level of {" and ".join(factors)} instead (choose '
+              f'{" and ".join(factors)} under "by")' if factors else
+              f"compare {what} at several chosen values of {', '.join(others)} instead")
+    return FitWarning(
+        "averaged_over_interaction",
+        f"The means of {what} are {' and '.join(parts)}, although the model lets the differences between them "
+        f"change with {' and '.join(others)} (an interaction), so these means may be misleading; {remedy}.",
+        "emmeans")
+
+
+def _contrast_block(contrast, groups, con_labels, raw_labels, what, L, ok, beta, vcov, df_fn, grid, by,
+                    level=0.95) -> dict:
     fam = contrast_family(contrast, con_labels, raw_labels, what)
     k, m = fam.coef.shape
+    V = np.asarray(vcov, float)
     rows, used, note = [], "none", None
+    ci_used = ci_method(contrast.adjust, m, fam.pairs) if groups else "none"
     for g in groups:
         Lc = fam.coef.T @ L[g]
         # A contrast touching a non-estimable mean is not estimable either (emmeans's rule).
         okc = np.array([not np.any((fam.coef[:, j] != 0) & ~ok[g]) for j in range(m)], dtype=bool)
         r = estimate_rows(Lc, okc, beta, vcov, df_fn)
+        corr = correlation(Lc[okc] @ V @ Lc[okc].T) if contrast.adjust == "mvt" else None
         p_raw = two_sided_p(r["t_value"], r["df"])
-        p_adj, used, note = adjust_pvalues(r["t_value"], r["df"], p_raw, contrast.adjust, k, fam.pairs)
+        p_adj, used, note = adjust_pvalues(r["t_value"], r["df"], p_raw, contrast.adjust, k, fam.pairs, corr)
+        # limits adjusted as emmeans' confint() adjusts them (Bonferroni for Holm, FDR, Hommel)
+        crit = critical_values(ci_used, level, r["df"], k, m, corr)
         for j in range(m):
             row = {"contrast": fam.names[j]}
             if by:
                 row["by"] = {v: value_label(grid.iloc[g[0]][v]) for v in by}
+            half = crit[j] * r["std_error"][j]
             row.update(estimate=_num(r["estimate"][j]), std_error=_num(r["std_error"][j]), df=_num(r["df"][j]),
-                       t_value=_num(r["t_value"][j]), p_value=_num(p_adj[j]), p_value_unadjusted=_num(p_raw[j]))
+                       t_value=_num(r["t_value"][j]), p_value=_num(p_adj[j]), p_value_unadjusted=_num(p_raw[j]),
+                       lower=_num(r["estimate"][j] - half), upper=_num(r["estimate"][j] + half))
             rows.append(row)
     if m <= 1 or not groups:
         used = "none"
@@ -398,4 +449,5 @@ def _contrast_block(contrast, groups, con_labels, raw_labels, what, L, ok, beta,
                 "values (a factor, or covariate values in at)")
     return {"method": contrast.method, "adjust": contrast.adjust, "adjust_used": used,
             "name": contrast.name, "family_size": m, "n_means": k, "note": note,
-            "message": adjustment_message(used, k, m), "rows": rows}
+            "message": adjustment_message(used, k, m), "confidence_level": level, "ci_adjust_used": ci_used,
+            "ci_message": ci_message(ci_used, k, m), "rows": rows}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from mixgui.engine.design import Design
-from mixgui.engine.emmeans.means import estimate_rows, is_estimable, nonestimable_basis, reference_grid, value_label
 from mixgui.engine.emmeans.contrasts import looks_numeric
+from mixgui.engine.emmeans.means import estimate_rows, is_estimable, nonestimable_basis, reference_grid, value_label
 from mixgui.errors import SpecError
 
 __all__ = ["population_trajectory", "cluster_trajectories"]

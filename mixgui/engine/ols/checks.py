@@ -4,11 +4,19 @@ Kept apart from :mod:`mixgui.engine.ols.fit` for size; everything here takes an
 :class:`~mixgui.engine.ols.fit.OlsFit` (duck-typed, to avoid a circular import) or plain arrays.
 Import the ANOVA functions from either module.
 
-Type II and type III follow ``car::Anova`` for ``lm`` (R's reference for these tables):
+Every F test of every table is statsmodels' ``RegressionResults.f_test`` on the full fit, given a
+hypothesis matrix L built here. statsmodels' own ``anova_lm`` cannot be used as it stands: on a
+formula-free fit (ours: the design matrix comes from engine/design.py, with R's coding and names)
+its single-model tables need a formula's term layout, and its table of nested models takes each
+row's p-value from that row's own residual df, where R's ``anova`` uses the full model's; its
+type III is the treatment-coded test only, not the SAS hypotheses. What remains ours is therefore
+which linear hypothesis each row tests:
 
-* type II tests each term after every term that does not contain it (marginality), which for a
-  linear model is the difference in residual sums of squares between the model without the term
-  and its higher-order relatives and the model without the relatives only;
+* type I (``anova.lm``): the term's rows of the R factor of X = QR (its columns in model order),
+  whose Wald sum of squares is the sequential sum of squares (the squared QR effects);
+
+* type II tests each term after every term that does not contain it (marginality): the same R
+  rows with the columns reordered as (the other terms, the term, its higher-order relatives);
 * type III with ``coding="treatment"`` tests each term's own columns (Wald F), which is what
   ``car::Anova(type = 3)`` does with R's default treatment contrasts: a main effect is then
   tested at the reference level of the factors it interacts with (and at 0 of a covariate);
@@ -17,8 +25,12 @@ Type II and type III follow ``car::Anova`` for ``lm`` (R's reference for these t
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
+from statsmodels.stats.diagnostic import het_breuschpagan
+from statsmodels.stats.stattools import durbin_watson as sm_durbin_watson
 
 from mixgui.errors import FitWarning
 
@@ -42,13 +54,58 @@ def _residual_row(fit):
             "mean_sq": float(fit.rss / fit.df_residual), "f": None, "p": None}
 
 
-def _rss(X, y, cols):
-    if not cols:
-        return float(y @ y)
-    Xs = X[:, cols]
-    b = np.linalg.lstsq(Xs, y, rcond=None)[0]
-    r = y - Xs @ b
-    return float(r @ r)
+def _reduced(L):
+    """L reduced to an orthonormal basis of its row space (None when it is empty)."""
+    L = np.atleast_2d(np.asarray(L, float))
+    if L.size == 0:
+        return None
+    _, sv, vt = np.linalg.svd(L, full_matrices=False)
+    rank = int(np.sum(sv > _RANK_TOL * sv[0])) if sv.size and sv[0] > 0 else 0
+    return vt[:rank] if rank else None
+
+
+def _f_row(fit, term, L):
+    """One table row: statsmodels' F test of L beta = 0 on the full fit; SS = F * df * MS(residual)."""
+    ms_res = fit.rss / fit.df_residual
+    L = _reduced(L)
+    if L is None:
+        return _row(term, None, 0, ms_res, fit.df_residual)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test = fit.results.f_test(L)
+    f, df = float(np.squeeze(test.fvalue)), int(L.shape[0])
+    if not np.isfinite(f):  # a perfect fit: no residual variance to test against
+        return _row(term, np.nan, df, ms_res, fit.df_residual)
+    return {"term": term, "df": df, "sum_sq": f * df * ms_res, "mean_sq": f * ms_res, "f": f,
+            "p": float(np.squeeze(test.pvalue))}
+
+
+def _sequential_hypothesis(X, before, cols, after):
+    """L whose Wald sum of squares is SS(cols | before) with ``after`` fitted last (QR of X reordered)."""
+    order = list(before) + list(cols) + list(after)
+    r = np.linalg.qr(X[:, order], mode="r")
+    rows = r[len(before):len(before) + len(cols)]
+    L = np.zeros((len(cols), X.shape[1]))
+    L[:, order] = rows
+    return L
+
+
+def anova_type1(fit) -> list:
+    """Sequential (type I) ANOVA table, as R's ``anova(lm)``.
+
+    Returns
+    -------
+    list of dict
+        {term, df, sum_sq, mean_sq, f, p} per term in model order (a term whose columns were all
+        aliased is left out, as R does), then ``Residuals``.
+    """
+    r = np.linalg.qr(fit.X, mode="r")
+    rows = []
+    for term, cols in zip(fit.terms, fit.term_columns):
+        if cols:  # r is upper triangular: the term's rows only involve it and later columns
+            rows.append(_f_row(fit, term, r[cols]))
+    rows.append(_residual_row(fit))
+    return rows
 
 
 def _contains(fit):
@@ -74,36 +131,23 @@ def anova_type2(fit) -> list:
         {term, df, sum_sq, mean_sq, f, p} per term in the model's order, then ``Residuals``.
         A term whose columns were all aliased has df 0 and None elsewhere.
     """
-    X, y, p = fit.X, fit.y, fit.X.shape[1]
-    ms_res = fit.rss / fit.df_residual
+    p = fit.X.shape[1]
     rows = []
     contained_in = _contains(fit)
     for i, (term, cols) in enumerate(zip(fit.terms, fit.term_columns)):
-        rel = {c for j in contained_in[i] for c in fit.term_columns[j]}
-        base = [c for c in range(p) if c not in rel]
-        without = [c for c in base if c not in set(cols)]
-        ss = _rss(X, y, without) - _rss(X, y, base) if cols else None
-        rows.append(_row(term, ss, len(cols), ms_res, fit.df_residual))
+        rel = [c for j in contained_in[i] for c in fit.term_columns[j]]
+        before = [c for c in range(p) if c not in set(rel) and c not in set(cols)]
+        L = _sequential_hypothesis(fit.X, before, cols, rel) if cols else None
+        rows.append(_f_row(fit, term, L) if cols else _row(term, None, 0, 1.0, fit.df_residual))
     rows.append(_residual_row(fit))
     return rows
 
 
-def _wald_ss(fit, L):
-    """Sum of squares of the hypothesis L beta = 0, reduced to L's row space first."""
-    L = np.atleast_2d(np.asarray(L, float))
-    if L.size == 0:
-        return None, 0
-    _, sv, vt = np.linalg.svd(L, full_matrices=False)
-    rank = int(np.sum(sv > _RANK_TOL * sv[0])) if sv.size and sv[0] > 0 else 0
-    if rank == 0:
-        return None, 0
-    L = vt[:rank]
-    Lb = L @ fit.beta
-    return float(Lb @ np.linalg.solve(L @ fit.xtx_inv @ L.T, Lb)), rank
-
-
 def sas_type3_hypotheses(fit) -> list:
     """SAS type III hypothesis matrices, one per term (and the intercept), in the coefficients of X.
+
+    Ours because statsmodels has no SAS type III: its ``anova_lm(typ=3)`` tests each term's own
+    treatment-coded columns (``coding="treatment"`` below), which is not what SAS or SPSS print.
 
     Built as lmerTest does for merMod and lm fits: with rdX the over-parametrised design (every
     level of every factor, :meth:`Design.full_indicator_matrix`) and X the fitted (treatment-coded)
@@ -171,7 +215,6 @@ def anova_type3(fit, coding: str = "treatment") -> list:
         {term, df, sum_sq, mean_sq, f, p}: ``(Intercept)`` (when the model has one), each term,
         then ``Residuals``. sum_sq is F * df * residual mean square, as car reports it.
     """
-    ms_res = fit.rss / fit.df_residual
     p = fit.X.shape[1]
     if coding == "treatment":
         hyps = [("(Intercept)", np.eye(p)[[0]])] if fit.intercept else []
@@ -180,10 +223,7 @@ def anova_type3(fit, coding: str = "treatment") -> list:
         hyps = sas_type3_hypotheses(fit)
     else:
         raise ValueError(f'coding must be "treatment" or "sas", not {coding!r}')
-    rows = []
-    for term, L in hyps:
-        ss, df = _wald_ss(fit, L)
-        rows.append(_row(term, ss, df, ms_res, fit.df_residual))
+    rows = [_f_row(fit, term, L) for term, L in hyps]
     rows.append(_residual_row(fit))
     return rows
 
@@ -195,23 +235,26 @@ def _fmt_p(p: float) -> str:
 
 
 def durbin_watson(resid) -> float:
-    """Durbin-Watson statistic (lmtest::dwtest's statistic): sum of squared successive differences / RSS."""
-    e = np.asarray(resid, float)
-    return float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
+    """Durbin-Watson statistic (lmtest::dwtest's statistic), by statsmodels."""
+    return float(sm_durbin_watson(np.asarray(resid, float)))
 
 
-def breusch_pagan(resid, Z) -> tuple:
+def breusch_pagan(resid, Z, intercept: bool = True) -> tuple:
     """Studentised (Koenker) Breusch-Pagan test on regressors Z, as ``lmtest::bptest`` by default.
 
-    The squared residuals, centred at their mean, are regressed on Z; the statistic is
-    n * (explained sum of squares) / (total sum of squares of the centred squares), referred to a
-    chi-square on ncol(Z) - 1 df (Z includes the intercept column).
+    With an intercept this is statsmodels' ``het_breuschpagan(robust=True)``: n R^2 of the
+    squared residuals regressed on Z, chi-square on ncol(Z) - 1 df. Without an intercept
+    statsmodels refuses (it wants a constant column) while bptest still regresses the centred
+    squared residuals on Z through the origin; that case is computed here as bptest does.
 
     Returns
     -------
     (statistic, df, p_value)
     """
     e = np.asarray(resid, float)
+    if intercept:
+        stat, p, _, _ = het_breuschpagan(e, Z, robust=True)
+        return float(stat), Z.shape[1] - 1, float(p)
     n = len(e)
     w = e ** 2 - np.mean(e ** 2)
     fitted = Z @ np.linalg.lstsq(Z, w, rcond=None)[0]
@@ -220,7 +263,7 @@ def breusch_pagan(resid, Z) -> tuple:
     return stat, df, float(stats.chi2.sf(stat, df))
 
 
-def residual_diagnostics(resid, X, perfect: bool = False) -> tuple:
+def residual_diagnostics(resid, X, perfect: bool = False, intercept: bool = True) -> tuple:
     """Durbin-Watson, Breusch-Pagan and Shapiro-Wilk on the residuals, with verdict sentences.
 
     Parameters
@@ -231,6 +274,8 @@ def residual_diagnostics(resid, X, perfect: bool = False) -> tuple:
         The model's regressors (Breusch-Pagan's auxiliary regression uses them, as bptest).
     perfect : bool
         The fit is perfect; no test is computed.
+    intercept : bool
+        Whether X holds the intercept (see :func:`breusch_pagan`).
 
     Returns
     -------
@@ -274,7 +319,7 @@ def residual_diagnostics(resid, X, perfect: bool = False) -> tuple:
     elif np.ptp(e ** 2) == 0:
         notes["breusch_pagan"] = "Not computed: all squared residuals are equal."
     else:
-        bp, bdf, bpp = breusch_pagan(e, X)
+        bp, bdf, bpp = breusch_pagan(e, X, intercept)
         out.update(breusch_pagan=bp, breusch_pagan_df=bdf, breusch_pagan_p=bpp)
         if bpp < 0.05:
             notes["breusch_pagan"] = (

@@ -1,16 +1,17 @@
-"""Ordinary least-squares regression with R's numbers.
+"""Ordinary least-squares regression with R's numbers, computed by statsmodels.
 
-:func:`fit_ols` fits a :class:`~mixgui.engine.design.Design` without random terms and returns an
-:class:`OlsFit` holding what R's ``summary(lm)``, ``broom::glance``, ``anova(lm)``,
-``hatvalues``, ``rstandard``, ``rstudent`` and ``cooks.distance`` give, plus the residual checks
-of :mod:`mixgui.engine.ols.checks` (Durbin-Watson, Breusch-Pagan, Shapiro-Wilk).
-:func:`to_contract` turns it into the ``lm`` part of the results file, :func:`plot_data` into the
-arrays the residual plots draw, and :func:`anova_type2` / :func:`anova_type3` give ``car::Anova``
-tables.
+:func:`fit_ols` fits a :class:`~mixgui.engine.design.Design` without random terms with
+``statsmodels.api.OLS`` (formula-free, on our design matrix, which already holds R's columns in
+R's order with aliased ones dropped) and returns an :class:`OlsFit` holding what R's
+``summary(lm)``, ``broom::glance``, ``anova(lm)``, ``hatvalues``, ``rstandard``, ``rstudent`` and
+``cooks.distance`` give, plus the residual checks of :mod:`mixgui.engine.ols.checks`
+(Durbin-Watson, Breusch-Pagan, Shapiro-Wilk). :func:`to_contract` turns it into the ``lm`` part
+of the results file; :func:`anova_type2` / :func:`anova_type3` give ``car::Anova`` tables.
 
-The fit goes through a QR decomposition of X (no pivoting: the design has already dropped
-aliased columns in R's order), so sequential sums of squares come straight from the effects
-Q'y, as R's ``anova.lm`` computes them.
+statsmodels is told whether the model has an intercept (``hasconst``), which makes its R^2 and
+overall F follow R's rule (centred with an intercept, uncentred without). R's AIC and BIC count
+the residual variance as a parameter, statsmodels' do not, so they are taken from its
+log-likelihood here.
 """
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, stats
+import statsmodels.api as sm
+from scipy import stats
 
-from mixgui.data.levels import as_labels, sorted_levels
 from mixgui.engine.design import Design
-from mixgui.engine.ols.checks import anova_type2, anova_type3, residual_diagnostics  # noqa: F401 (re-exported)
+from mixgui.engine.ols.checks import anova_type1, anova_type2, anova_type3, residual_diagnostics
 from mixgui.errors import FitWarning, ModelError
 
-__all__ = ["OlsFit", "fit_ols", "to_contract", "plot_data", "residuals_by_group", "anova_type2", "anova_type3"]
+__all__ = ["OlsFit", "fit_ols", "to_contract", "normal_qq", "anova_type2", "anova_type3"]
 
 # R's lm.influence treats a hat value this close to 1 as exactly 1 (the row is fitted perfectly)
 _HAT_ONE = 1.0 - 10 * np.finfo(float).eps
@@ -84,8 +85,8 @@ class OlsFit:
         The residuals are zero up to rounding (R's "essentially perfect fit").
     warnings : list of FitWarning
         Warnings of the fit itself.
-    effects : ndarray (p,)
-        Q'y of the QR decomposition (R's ``effects`` for the coefficients); type I sums of squares.
+    results : statsmodels RegressionResults
+        The statsmodels fit every number above comes from (its ``f_test`` gives the ANOVA tables).
 
     ``terms``, ``term_columns`` and ``term_vars`` are the design's.
     """
@@ -115,7 +116,7 @@ class OlsFit:
     diagnostic_notes: dict
     perfect_fit: bool
     warnings: list = field(default_factory=list)
-    effects: np.ndarray = field(default=None, repr=False)
+    results: object = field(default=None, repr=False)
 
     @property
     def terms(self) -> list:
@@ -156,14 +157,14 @@ def fit_ols(design: Design) -> OlsFit:
         raise ModelError(
             f"the model has {p} coefficient{'s' if p != 1 else ''} but only {n} row{'s' if n != 1 else ''} with "
             "complete data, so nothing is left to estimate the residual variance; use fewer predictors or more rows")
-    Q, R = np.linalg.qr(X)
-    effects = Q.T @ y
-    beta = linalg.solve_triangular(R, effects)
-    R_inv = linalg.solve_triangular(R, np.eye(p))
-    xtx_inv = R_inv @ R_inv.T
-    fitted = X @ beta
-    resid = y - fitted
-    rss = float(resid @ resid)
+    # QR rather than statsmodels' default pseudo-inverse: the columns are full rank (aliased ones
+    # were dropped in R's order), and QR is what R's lm uses
+    res = sm.OLS(y, X, hasconst=bool(design.intercept)).fit(method="qr")
+    beta = np.asarray(res.params, float)
+    xtx_inv = np.asarray(res.normalized_cov_params, float)
+    fitted = np.asarray(res.fittedvalues, float)
+    resid = np.asarray(res.resid, float)
+    rss = float(res.ssr)
     rdf = n - p
     resvar = rss / rdf
     sigma = float(np.sqrt(resvar))
@@ -175,94 +176,80 @@ def fit_ols(design: Design) -> OlsFit:
             "perfect_fit", "The model fits the data perfectly (the residuals are zero up to rounding), so standard "
             "errors, tests and residual checks mean nothing. Check that the outcome is not computed from the "
             "predictors, or that there are more rows than coefficients.", "model"))
-    vcov = resvar * xtx_inv
-    leverage = np.sum(Q * Q, axis=1)
-    std_r, stud_r, cooks = _influence(resid, leverage, sigma, rdf, p)
-    coefs = _coefficients(design.column_names, beta, vcov, rdf)
-    glance = _glance(y, fitted, rss, n, p, rdf, design.intercept)
-    type1 = _anova_type1(effects, design, rss, rdf)
-    diag, notes, dwarn = residual_diagnostics(resid, X, perfect)
+    vcov = np.asarray(res.cov_params(), float)
+    std_r, stud_r, cooks, leverage = _influence(res, p)
+    coefs = _coefficients(design.column_names, res)
+    glance = _glance(res, n, p, rdf, design.intercept)
+    diag, notes, dwarn = residual_diagnostics(resid, X, perfect, bool(design.intercept))
     warns.extend(dwarn)
-    return OlsFit(design, X, y, beta, vcov, xtx_inv, list(design.column_names), rdf, sigma, rss, n,
-                  design.intercept, fitted, resid, leverage, std_r, stud_r, cooks, coefs, glance, type1, diag,
-                  notes, bool(perfect), warns, effects)
+    fit = OlsFit(design, X, y, beta, vcov, xtx_inv, list(design.column_names), rdf, sigma, rss, n,
+                 design.intercept, fitted, resid, leverage, std_r, stud_r, cooks, coefs, glance, [], diag,
+                 notes, bool(perfect), warns, res)
+    fit.anova_type1 = anova_type1(fit)
+    return fit
 
 
 # ---------------------------------------------------------------------------------------------
-def _influence(resid, h, sigma, rdf, p):
-    """rstandard, rstudent and cooks.distance as R computes them (lm.influence)."""
+def _influence(res, p):
+    """rstandard, rstudent, cooks.distance and hat values from statsmodels' OLSInfluence.
+
+    R's lm.influence treats a hat value within 10 eps of 1 as 1 (the row is fitted exactly) and
+    then reports NaN for the three residual measures; statsmodels returns huge or infinite
+    numbers there, so those rows are set to NaN as in R.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        infl = res.get_influence()
+        h = np.asarray(infl.hat_matrix_diag, float)
+        std_r = np.array(infl.resid_studentized_internal, float)
+        cooks = np.array(infl.cooks_distance[0], float)
+        rdf = float(res.df_resid)
+        if rdf > 1:
+            # statsmodels' own leave-one-out sigma refits the model n times (O(n^2)); the textbook
+            # identity s_(i)^2 = ((n-p) s^2 - e_i^2 / (1 - h_i)) / (n-p-1), as R's lm.influence, is exact
+            e = np.asarray(res.resid, float)
+            s2_i = (float(res.ssr) - e ** 2 / (1.0 - h)) / (rdf - 1)
+            stud_r = np.array(infl.get_resid_studentized_external(sigma=np.sqrt(np.maximum(s2_i, 0.0))), float)
+        else:  # leave-one-out sigma is undefined with 1 residual df
+            stud_r = np.full_like(h, np.nan)
     h = np.where(h >= _HAT_ONE, 1.0, h)
     one = h == 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = np.sqrt(1.0 - h)
-        std_r = resid / (sigma * denom)
-        # leave-one-out sigma: ((n-p) s^2 - e^2/(1-h)) / (n-p-1); undefined when rdf = 1
-        if rdf > 1:
-            s_i2 = (rdf * sigma ** 2 - resid ** 2 / (1.0 - h)) / (rdf - 1)
-            stud_r = resid / (np.sqrt(np.maximum(s_i2, 0.0)) * denom)
-        else:
-            stud_r = np.full_like(resid, np.nan)
-        cooks = (resid / (sigma * (1.0 - h))) ** 2 * h / p
     for a in (std_r, stud_r, cooks):
         a[one | ~np.isfinite(a)] = np.nan
-    return std_r, stud_r, cooks
+    return std_r, stud_r, cooks, h
 
 
-def _coefficients(names, beta, vcov, rdf):
-    se = np.sqrt(np.maximum(np.diag(vcov), 0.0))
-    q = stats.t.ppf(0.5 + CONF_LEVEL / 2, rdf)
-    out = {}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = beta / se
-    for k, name in enumerate(names):
-        out[name] = {"estimate": float(beta[k]), "std_error": float(se[k]), "df": float(rdf),
-                     "t_value": float(t[k]), "p_value": float(2 * stats.t.sf(abs(t[k]), rdf)),
-                     "ci_lower": float(beta[k] - q * se[k]), "ci_upper": float(beta[k] + q * se[k])}
-    return out
+def _coefficients(names, res):
+    """summary(lm)'s coefficient table with 95 % t intervals, from statsmodels."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = np.asarray(res.conf_int(alpha=1 - CONF_LEVEL), float)
+        est, se = np.asarray(res.params, float), np.asarray(res.bse, float)
+        t, pv = np.asarray(res.tvalues, float), np.asarray(res.pvalues, float)
+    rdf = float(res.df_resid)
+    return {name: {"estimate": float(est[k]), "std_error": float(se[k]), "df": rdf, "t_value": float(t[k]),
+                   "p_value": float(pv[k]), "ci_lower": float(ci[k, 0]), "ci_upper": float(ci[k, 1])}
+            for k, name in enumerate(names)}
 
 
-def _glance(y, fitted, rss, n, p, rdf, intercept):
-    """broom::glance(lm), i.e. summary.lm's R^2 and F plus logLik.lm."""
+def _glance(res, n, p, rdf, intercept):
+    """broom::glance(lm): statsmodels' R^2, F and log-likelihood; AIC/BIC counting sigma as R does."""
     df_int = 1 if intercept else 0
-    # Without an intercept R compares with the zero model: uncentred sums of squares.
-    mss = float(np.sum((fitted - fitted.mean()) ** 2)) if intercept else float(fitted @ fitted)
-    resvar = rss / rdf
-    if p != df_int:
-        r2 = mss / (mss + rss) if mss + rss > 0 else np.nan
-        adj = 1 - (1 - r2) * ((n - df_int) / rdf)
-        numdf = p - df_int
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fstat = (mss / numdf) / resvar
-        pval = float(stats.f.sf(fstat, numdf, rdf)) if np.isfinite(fstat) else (0.0 if fstat == np.inf else np.nan)
-    else:  # intercept only: nothing to test
-        r2 = adj = 0.0
-        numdf, fstat, pval = 0, np.nan, np.nan
-    with np.errstate(divide="ignore"):
-        loglik = 0.5 * (-n * (np.log(2 * np.pi) + 1 - np.log(n) + np.log(rss)))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if p != df_int:
+            r2, adj = float(res.rsquared), float(res.rsquared_adj)
+            numdf, fstat = p - df_int, float(res.fvalue)
+            pval = float(res.f_pvalue) if np.isfinite(fstat) else (0.0 if fstat == np.inf else np.nan)
+        else:  # intercept only: nothing to test, R reports R^2 = 0
+            r2 = adj = 0.0
+            numdf, fstat, pval = 0, np.nan, np.nan
+        loglik = float(res.llf)
     k = p + 1  # coefficients plus the residual variance
-    return {"r_squared": float(r2), "adj_r_squared": float(adj), "sigma": float(np.sqrt(resvar)),
-            "statistic": float(fstat), "p_value": pval, "df": int(numdf), "loglik": float(loglik),
+    return {"r_squared": r2, "adj_r_squared": adj, "sigma": float(np.sqrt(res.ssr / rdf)),
+            "statistic": fstat, "p_value": pval, "df": int(numdf), "loglik": loglik,
             "aic": float(-2 * loglik + 2 * k), "bic": float(-2 * loglik + np.log(n) * k),
-            "deviance": float(rss), "df_residual": int(rdf), "nobs": int(n)}
-
-
-def _anova_type1(effects, design, rss, rdf):
-    """Sequential sums of squares: squared QR effects summed over each term's columns (anova.lm)."""
-    ms_res = rss / rdf
-    rows = []
-    for term, cols in zip(design.terms, design.term_columns):
-        if not cols:  # every column aliased: R leaves the term out of the table
-            continue
-        ss = float(np.sum(effects[cols] ** 2))
-        df = len(cols)
-        ms = ss / df
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = ms / ms_res
-        rows.append({"term": term, "df": df, "sum_sq": ss, "mean_sq": ms, "f": float(f),
-                     "p": float(stats.f.sf(f, df, rdf)) if np.isfinite(f) else np.nan})
-    rows.append({"term": "Residuals", "df": int(rdf), "sum_sq": float(rss), "mean_sq": float(ms_res),
-                 "f": None, "p": None})
-    return rows
+            "deviance": float(res.ssr), "df_residual": int(rdf), "nobs": int(n)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,22 +295,6 @@ def _ppoints(n: int) -> np.ndarray:
     return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
 
 
-def _lowess(x, y):
-    """R's panel.smooth curve: lowess(f = 2/3, iter = 3), or None when it cannot be computed."""
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0:
-        return None
-    from statsmodels.nonparametric.smoothers_lowess import lowess
-
-    # few distinct x values make the robustness weights 0/0; then there is no curve worth drawing
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sm = lowess(y[ok], x[ok], frac=2.0 / 3.0, it=3, delta=0.01 * np.ptp(x[ok]))
-    if not np.isfinite(sm).all():
-        return None
-    return {"x": sm[:, 0], "y": sm[:, 1]}
-
-
 def normal_qq(values, level: float = 0.95) -> dict:
     """Normal QQ plot data for ``values`` (non-finite values left out), as R's qqnorm + qqline.
 
@@ -361,90 +332,3 @@ def normal_qq(values, level: float = 0.95) -> dict:
         env_lo = env_hi = np.full(n, np.nan)
     return {"theoretical": theo, "sample": sample, "order": order, "line_intercept": icpt, "line_slope": slope,
             "envelope_lower": env_lo, "envelope_upper": env_hi, "level": level}
-
-
-def residuals_by_group(fit: OlsFit, values, standardised: bool = False) -> dict:
-    """Residuals split by the values of a column (e.g. a subject or a factor), for a strip or box plot.
-
-    Parameters
-    ----------
-    fit : OlsFit
-    values : array-like (n,)
-        One value per row used in the fit, e.g. ``fit.design.frame["Subject"]``.
-    standardised : bool
-        Use standardised residuals (rstandard) instead of raw ones.
-
-    Returns
-    -------
-    dict
-        ``levels`` (labels in R's order), ``groups`` (residual array per level), ``rows`` (row
-        positions per level), ``n``, ``mean``, ``sd`` (per level; sd NaN for a single row),
-        ``x_label``, ``y_label``.
-    """
-    import pandas as pd
-
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
-    if len(series) != fit.nobs:
-        raise ValueError(f"residuals_by_group needs one value per row used in the fit ({fit.nobs}), got {len(series)}")
-    r = fit.std_residuals if standardised else fit.residuals
-    # labels written as R prints levels (8, not 8.0), so they match sorted_levels
-    labels = as_labels(series.reset_index(drop=True)).to_numpy()
-    levels = sorted_levels(series)
-    groups, rows, ns, means, sds = [], [], [], [], []
-    for lv in levels:
-        idx = np.flatnonzero(labels == lv)
-        g = r[idx]
-        rows.append(idx)
-        groups.append(g)
-        ns.append(len(idx))
-        means.append(float(np.nanmean(g)) if len(g) else np.nan)
-        sds.append(float(np.nanstd(g, ddof=1)) if len(g) > 1 else np.nan)
-    name = getattr(values, "name", None)
-    return {"levels": levels, "groups": groups, "rows": rows, "n": ns, "mean": np.array(means), "sd": np.array(sds),
-            "x_label": str(name) if name is not None else "Group",
-            "y_label": "Standardised residuals" if standardised else "Residuals"}
-
-
-def plot_data(fit: OlsFit) -> dict:
-    """Arrays for the residual plots (nothing is drawn here).
-
-    Returns
-    -------
-    dict
-        ``row_labels``: 1-based row numbers in the input table, to identify points.
-        ``residuals_vs_fitted``: x, y, x_label, y_label, title, smooth ({x, y} lowess or None).
-        ``scale_location``: x (fitted), y (sqrt |standardised residual|), labels, smooth.
-        ``normal_qq``: :func:`normal_qq` of the standardised residuals (as R's plot.lm) plus labels.
-        ``residuals_vs_leverage``: x (leverage), y (standardised residuals), cooks, labels.
-        ``residuals_vs_predictors``: list of {variable, x, y, x_label, y_label, title, smooth},
-        one per numeric predictor variable.
-        ``residuals_by_factor``: list of :func:`residuals_by_group` results, one per factor predictor.
-    """
-    d = fit.design
-    sqrt_abs = np.sqrt(np.abs(fit.std_residuals))
-    out = {
-        "row_labels": np.asarray(d.rows) + 1,
-        "residuals_vs_fitted": {"x": fit.fitted, "y": fit.residuals, "x_label": "Fitted values",
-                                "y_label": "Residuals", "title": "Residuals vs fitted",
-                                "smooth": _lowess(fit.fitted, fit.residuals)},
-        "scale_location": {"x": fit.fitted, "y": sqrt_abs, "x_label": "Fitted values",
-                           "y_label": "\u221a|Standardised residuals|", "title": "Scale-location",
-                           "smooth": _lowess(fit.fitted, sqrt_abs)},
-        "normal_qq": {**normal_qq(fit.std_residuals), "x_label": "Theoretical quantiles",
-                      "y_label": "Standardised residuals", "title": "Normal QQ"},
-        "residuals_vs_leverage": {"x": fit.leverage, "y": fit.std_residuals, "cooks": fit.cooks_distance,
-                                  "x_label": "Leverage", "y_label": "Standardised residuals",
-                                  "title": "Residuals vs leverage"},
-        "residuals_vs_predictors": [],
-        "residuals_by_factor": [],
-    }
-    variables = list(dict.fromkeys(v for t in d.term_vars for v in t))
-    for v in variables:
-        if v in d.factor_levels:
-            out["residuals_by_factor"].append(residuals_by_group(fit, d.frame[v]))
-        else:
-            x = d.frame[v].to_numpy(float)
-            out["residuals_vs_predictors"].append(
-                {"variable": v, "x": x, "y": fit.residuals, "x_label": v, "y_label": "Residuals",
-                 "title": f"Residuals vs {v}", "smooth": _lowess(x, fit.residuals)})
-    return out

@@ -100,8 +100,9 @@ class ModelBuilder(QWidget):
         self.reference_box.referenceRequested.connect(lambda col, lv: self._edit(
             B.set_reference_level(self._draft, col, lv), f"Reference level of {col}"))
         self.emmeans_box = EmmeansBox()
-        self.emmeans_box.addRequested.connect(lambda f: self._edit(B.add_emmeans(self._draft, f),
-                                                                   f"Marginal means of {f}"))
+        self.emmeans_box.addRequested.connect(lambda specs, by: self._edit(
+            B.add_emmeans(self._draft, specs, by),
+            f"Marginal means of {' × '.join(specs)}" + (f" at each level of {' × '.join(by)}" if by else "")))
         self.emmeans_box.removeRequested.connect(lambda i: self._edit(B.remove_emmeans(self._draft, i),
                                                                       "Remove marginal means"))
         self.emmeans_box.contrastsRequested.connect(lambda i, cs: self._edit(

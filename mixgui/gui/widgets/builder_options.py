@@ -293,14 +293,16 @@ class WeightsEditor(QWidget):
 
 
 class EmmeansBox(QWidget):
-    """Marginal means per factor and the contrasts among them.
+    """Marginal means of one or two factors, optionally at each level of another, and their contrasts.
 
     Signals
     -------
-    addRequested(factor), removeRequested(index), contrastsRequested(index, contrasts)
+    addRequested(specs, by) with tuples of factor names, removeRequested(index),
+    contrastsRequested(index, contrasts)
     """
 
-    addRequested = Signal(str)
+    NONE = "(none)"
+    addRequested = Signal(tuple, tuple)
     removeRequested = Signal(int)
     contrastsRequested = Signal(int, tuple)
 
@@ -310,10 +312,19 @@ class EmmeansBox(QWidget):
         self._factor_levels: dict = {}
         self.factor_combo = QComboBox()
         self.factor_combo.setToolTip(HELP["emmeans"])
+        self.factor_combo.currentIndexChanged.connect(lambda _: self._update_add())
+        # a second factor: means of every combination (Arm × week)
+        self.and_combo = QComboBox()
+        self.and_combo.setToolTip("Optional second factor: means of every combination of the two (e.g. Arm × week).")
+        self.and_combo.currentIndexChanged.connect(lambda _: self._update_add())
+        # "A at each level of B": means and comparisons within each level of this factor
+        self.by_combo = QComboBox()
+        self.by_combo.setToolTip("Optional: compare the levels of the first factor separately at each level of this "
+                                 "one (e.g. Arm at each week). Use it when the two interact in the model.")
+        self.by_combo.currentIndexChanged.connect(lambda _: self._update_add())
         self.add_button = QPushButton("Add means")
-        self.add_button.setToolTip("Estimate the marginal means of the chosen factor, with pairwise comparisons.")
-        self.add_button.clicked.connect(lambda: self.factor_combo.currentText()
-                                        and self.addRequested.emit(self.factor_combo.currentText()))
+        self.add_button.setToolTip("Estimate the marginal means of the chosen factor(s), with pairwise comparisons.")
+        self.add_button.clicked.connect(self._add_means)
         self.requests = QListWidget()
         self.requests.setMaximumHeight(60)
         self.requests.setToolTip("Marginal means asked for; select one to edit its contrasts.")
@@ -345,8 +356,14 @@ class EmmeansBox(QWidget):
         self.weights.changed.connect(self._update_buttons)
         self.weights.hide()
         top = QHBoxLayout()
+        top.addWidget(QLabel("Means of"))
         top.addWidget(self.factor_combo, 1)
-        top.addWidget(self.add_button)
+        top.addWidget(QLabel("×"))
+        top.addWidget(self.and_combo, 1)
+        by_row = QHBoxLayout()
+        by_row.addWidget(QLabel("at each level of"))
+        by_row.addWidget(self.by_combo, 1)
+        by_row.addWidget(self.add_button)
         req = QHBoxLayout()
         req.addWidget(self.requests, 1)
         req.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -362,6 +379,7 @@ class EmmeansBox(QWidget):
         layout.setSpacing(4)
         layout.addWidget(_section("Marginal means", HELP["emmeans"]))
         layout.addLayout(top)
+        layout.addLayout(by_row)
         layout.addLayout(req)
         self.contrast_area = QWidget()
         ca = QVBoxLayout(self.contrast_area)
@@ -379,14 +397,43 @@ class EmmeansBox(QWidget):
         self.factor_combo.clear()
         self.factor_combo.addItems(list(d.factors))
         self.factor_combo.setCurrentIndex(max(self.factor_combo.findText(current), 0))
-        self.add_button.setEnabled(bool(d.factors))
+        for combo in (self.and_combo, self.by_combo):
+            kept = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([self.NONE] + list(d.factors))
+            combo.setCurrentIndex(max(combo.findText(kept), 0))
+            combo.blockSignals(False)
+        self._update_add()
         row = self.requests.currentRow()
         self.requests.blockSignals(True)
         self.requests.clear()
-        self.requests.addItems([" × ".join(e.specs) + (f" by {', '.join(e.by)}" if e.by else "") for e in d.emmeans])
+        self.requests.addItems([" × ".join(e.specs) + (f" at each level of {' × '.join(e.by)}" if e.by else "")
+                                for e in d.emmeans])
         self.requests.setCurrentRow(min(row, len(d.emmeans) - 1) if row >= 0 else len(d.emmeans) - 1)
         self.requests.blockSignals(False)
         self._show_contrasts()
+
+    def chosen(self) -> tuple:
+        """(specs, by) as chosen in the three drop-downs; a factor chosen twice counts once."""
+        first = self.factor_combo.currentText()
+        second = self.and_combo.currentText()
+        by = self.by_combo.currentText()
+        specs = tuple(v for v in dict.fromkeys((first, second)) if v and v != self.NONE)
+        return specs, tuple(v for v in (by,) if v and v != self.NONE)
+
+    def _update_add(self) -> None:
+        specs, by = self.chosen()
+        clash = bool(set(specs) & set(by))
+        self.add_button.setEnabled(bool(specs) and not clash)
+        self.add_button.setToolTip(
+            f"{by[0]} cannot be both a factor of the means and the one they are compared within; choose another."
+            if clash else "Estimate the marginal means of the chosen factor(s), with pairwise comparisons.")
+
+    def _add_means(self) -> None:
+        specs, by = self.chosen()
+        if specs and not set(specs) & set(by):
+            self.addRequested.emit(specs, by)
 
     def _request(self):
         r = self.requests.currentRow()

@@ -22,15 +22,7 @@ import pytest
 
 from mixgui.analysis.formula import parse_formula
 from mixgui.engine.design import build_design
-from mixgui.engine.ols.fit import (
-    anova_type2,
-    anova_type3,
-    fit_ols,
-    normal_qq,
-    plot_data,
-    residuals_by_group,
-    to_contract,
-)
+from mixgui.engine.ols.fit import anova_type2, anova_type3, fit_ols, normal_qq, to_contract
 from mixgui.errors import ModelError
 
 HERE = Path(__file__).resolve().parents[2] / "reference" / "ols"
@@ -191,15 +183,12 @@ def test_per_row_influence_and_qq_match_r():
              "rstudent": fit.stud_residuals, "hatvalues": fit.leverage, "cooks": fit.cooks_distance}
     for key, ours in pairs.items():
         np.testing.assert_allclose(ours, ref[key], rtol=EST, atol=1e-10, err_msg=key)
-    qq = plot_data(fit)["normal_qq"]
+    qq = normal_qq(fit.std_residuals)
     # R's qqnorm returns theoretical quantiles in data order; ours are sorted, with `order` pointing back
     np.testing.assert_allclose(qq["theoretical"], np.asarray(ref["qq_theoretical"])[qq["order"]], rtol=EST)
     np.testing.assert_allclose(qq["sample"], np.sort(ref["rstandard"]), rtol=EST)
     assert qq["line_intercept"] == pytest.approx(ref["qqline_intercept"], rel=EST, abs=1e-12)
     assert qq["line_slope"] == pytest.approx(ref["qqline_slope"], rel=EST)
-    # the smooth curve of the residual plot is R's lowess (what plot.lm draws)
-    np.testing.assert_allclose(plot_data(fit)["residuals_vs_fitted"]["smooth"]["y"], ref["lowess_resid_fitted"],
-                               rtol=EST, atol=1e-9)
 
 
 def test_qq_envelope_and_ppoints_small_n():
@@ -211,24 +200,6 @@ def test_qq_envelope_and_ppoints_small_n():
     assert np.all(q["envelope_lower"] < line) and np.all(line < q["envelope_upper"])
     # the median order statistic's band is symmetric about the line
     assert line[2] - q["envelope_lower"][2] == pytest.approx(q["envelope_upper"][2] - line[2])
-
-
-def test_plot_data_keys_and_groups():
-    fit = fit_ols(design("distance ~ agen * Sex"))
-    pdata = plot_data(fit)
-    assert set(pdata) == {"row_labels", "residuals_vs_fitted", "scale_location", "normal_qq", "residuals_vs_leverage",
-                          "residuals_vs_predictors", "residuals_by_factor"}
-    assert [p["variable"] for p in pdata["residuals_vs_predictors"]] == ["agen"]
-    assert pdata["residuals_by_factor"][0]["levels"] == ["Female", "Male"]
-    np.testing.assert_allclose(pdata["scale_location"]["y"], np.sqrt(np.abs(fit.std_residuals)))
-    assert pdata["residuals_vs_fitted"]["smooth"] is not None
-    g = residuals_by_group(fit, ORTHO["Subject"])  # no row was dropped, so the table's column lines up
-    assert len(g["levels"]) == 27 and sum(g["n"]) == 108
-    k = g["levels"].index("M01")
-    np.testing.assert_allclose(g["groups"][k], fit.residuals[:4])
-    assert g["mean"][k] == pytest.approx(fit.residuals[:4].mean())
-    num = residuals_by_group(fit, ORTHO["age"])  # numbers become R-style labels: 8, not 8.0
-    assert num["levels"] == ["8", "10", "12", "14"] and num["n"] == [27] * 4
 
 
 def test_exposes_what_marginal_means_need():
@@ -277,7 +248,7 @@ def test_leverage_one_rows_get_nan_like_r():
     assert fit.leverage[4] == pytest.approx(1.0)
     for arr in (fit.std_residuals, fit.stud_residuals, fit.cooks_distance):
         assert np.isnan(arr[4]) and np.isfinite(np.delete(arr, 4)).all()
-    qq = plot_data(fit)["normal_qq"]
+    qq = normal_qq(fit.std_residuals)
     assert len(qq["sample"]) == 5 and 4 not in qq["order"]
 
 

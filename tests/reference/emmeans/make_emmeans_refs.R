@@ -1,6 +1,12 @@
 # Reference numbers for mixgui/engine/emmeans.py (tests/engine/test_emmeans.py).
 # Run from this folder:  Rscript make_emmeans_refs.R   -> writes emmeans_refs.json
-# Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4-1, jsonlite.
+# Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4-1, mvtnorm, jsonlite
+# (the exact versions are written into the JSON's "versions" field).
+#
+# Contrast rows also hold confint()'s limits (lower, upper, adjusted as emmeans adjusts them: holm,
+# fdr and hommel intervals are Bonferroni's) and its "Conf-level adjustment" message; every request
+# records whether emmeans printed its "Results may be misleading due to involvement in interactions"
+# note. mvt uses mvtnorm's randomised integration: the seed is fixed before each contrast.
 #
 # For every case the file stores what the Python side needs to check its own arithmetic
 # independently of MixGUI's fitting code: the fixed-effect names (all, and those kept after
@@ -10,7 +16,7 @@
 suppressMessages({
   library(lme4); library(lmerTest); library(pbkrtest); library(emmeans); library(jsonlite)
 })
-emm_options(msg.interaction = FALSE, msg.nesting = FALSE)
+emm_options(msg.interaction = TRUE, msg.nesting = FALSE)
 
 orth <- read.csv("orthodont.csv")
 long <- read.csv("orthodont_long.csv")
@@ -37,10 +43,15 @@ cases <- list(
         ctr("pairwise", "tukey"), ctr("consec", "holm"), ctr("trt.vs.ctrl", "bonferroni"),
         ctr("custom", "none", weights = c(0, -0.5, -0.5, 1), name = "T14 - (T10+T12)/2"),
         ctr("poly", "none"), ctr("trt.vs.ctrl", "holm", ref = "12"), ctr("consec", "tukey"),
-        ctr("pairwise", "sidak"), ctr("poly", "bonferroni"))),
+        ctr("pairwise", "sidak"), ctr("poly", "bonferroni"),
+        ctr("trt.vs.ctrl", "dunnettx"), ctr("trt.vs.ctrl", "mvt"), ctr("pairwise", "mvt"),
+        ctr("pairwise", "fdr"), ctr("pairwise", "hommel"), ctr("consec", "dunnettx"), ctr("pairwise", "none"))),
       list(specs = "Sex", by = "age", contrasts = list(ctr("pairwise", "tukey"))),
-      list(specs = "age", by = "Sex", contrasts = list(ctr("pairwise", "tukey"), ctr("trt.vs.ctrl", "holm"))),
-      list(specs = c("age", "Sex"), contrasts = list(ctr("pairwise", "tukey"), ctr("consec", "sidak"))),
+      list(specs = "age", by = "Sex", contrasts = list(ctr("pairwise", "tukey"), ctr("trt.vs.ctrl", "holm"),
+        ctr("trt.vs.ctrl", "dunnettx"), ctr("trt.vs.ctrl", "mvt"), ctr("pairwise", "fdr"),
+        ctr("consec", "hommel"), ctr("pairwise", "sidak"), ctr("pairwise", "bonferroni"))),
+      list(specs = c("age", "Sex"), contrasts = list(ctr("pairwise", "tukey"), ctr("consec", "sidak"),
+        ctr("trt.vs.ctrl", "mvt"), ctr("pairwise", "holm"))),
       list(specs = "Sex", contrasts = list(ctr("pairwise", "tukey"))))),
   orthodont_cov = list(
     data = "orthodont_long.csv", formula = "distance ~ Sex * agen + (1 | Subject)", model = "lmer",
@@ -87,6 +98,7 @@ one_contrast <- function(emm, c) {
     meth <- list(c$weights); names(meth) <- c$name
     return(contrast(emm, meth, adjust = c$adjust))
   }
+  set.seed(20260101)
   if (c$method == "trt.vs.ctrl" && !is.null(c$ref))
     return(contrast(emm, "trt.vs.ctrl", ref = match(c$ref, levs), adjust = c$adjust))
   contrast(emm, c$method, adjust = c$adjust)
@@ -121,7 +133,10 @@ for (nm in names(cases)) {
     rq <- list(specs = req$specs, by = if (is.null(req$by)) character(0) else req$by,
                at = req$at, contrasts = req$contrasts, results = list())
     for (dfm in dfms) {
-      emm <- emm_call(m, req, if (dfm == "residual") NULL else dfm)
+      notes <- character(0)
+      emm <- withCallingHandlers(emm_call(m, req, if (dfm == "residual") NULL else dfm),
+                                 message = function(e) { notes <<- c(notes, conditionMessage(e)); invokeRestart("muffleMessage") })
+      interaction_note <- any(grepl("involvement in interactions", notes))
       s <- as.data.frame(summary(emm))
       L <- emm@linfct
       vars <- c(req$specs, req$by)
@@ -131,18 +146,24 @@ for (nm in names(cases)) {
         lower = s$lower.CL[i], upper = s$upper.CL[i], L = setNames(as.numeric(L[i, ]), NULL)))
       con <- lapply(req$contrasts, function(c) {
         ce <- one_contrast(emm, c)
+        set.seed(20260101)
         cs_ <- summary(ce)
         mesg <- attr(cs_, "mesg")
         cs_ <- as.data.frame(cs_)
+        set.seed(20260101)
+        ci <- confint(ce)
+        ci_mesg <- attr(ci, "mesg")
+        ci <- as.data.frame(ci)
         LC <- ce@linfct
-        list(method = c$method, adjust = c$adjust, mesg = mesg,
+        list(method = c$method, adjust = c$adjust, mesg = mesg, ci_mesg = ci_mesg,
              rows = lapply(seq_len(nrow(cs_)), function(i) list(
                contrast = as.character(cs_$contrast[i]),
                by = setNames(lapply(req$by, function(v) as.character(cs_[[v]][i])), req$by),
                estimate = cs_$estimate[i], std_error = cs_$SE[i], df = cs_$df[i],
-               t_value = cs_$t.ratio[i], p_value = cs_$p.value[i], L = setNames(as.numeric(LC[i, ]), NULL))))
+               t_value = cs_$t.ratio[i], p_value = cs_$p.value[i], lower = ci$lower.CL[i], upper = ci$upper.CL[i],
+               L = setNames(as.numeric(LC[i, ]), NULL))))
       })
-      rq$results[[dfm]] <- list(emmeans = em_rows, contrasts = con)
+      rq$results[[dfm]] <- list(emmeans = em_rows, contrasts = con, interaction_note = interaction_note)
     }
     reqs[[length(reqs) + 1]] <- rq
   }
@@ -151,6 +172,11 @@ for (nm in names(cases)) {
 }
 # emmeans's integer polynomial contrasts for 2 to 10 equally spaced levels
 results$poly <- lapply(2:10, function(k) unname(as.matrix(emmeans:::poly.emmc(seq_len(k)))))
+results$versions <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
+                         lmerTest = as.character(packageVersion("lmerTest")),
+                         pbkrtest = as.character(packageVersion("pbkrtest")),
+                         emmeans = as.character(packageVersion("emmeans")),
+                         mvtnorm = as.character(packageVersion("mvtnorm")))
 writeLines(toJSON(results, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
            "emmeans_refs.json")
 cat("wrote emmeans_refs.json\n")
