@@ -5,13 +5,13 @@ import numpy as np
 
 from mixgui.engine import effects, ols
 from mixgui.engine import inference as inf
-from mixgui.engine.inference.anova3 import anova_table
 from mixgui.engine.design import Design
 from mixgui.engine.emmeans.means import emmeans
-from mixgui.engine.lmm.fit import fit_lmm
+from mixgui.engine.inference.anova3 import anova_table
 from mixgui.engine.inference.lrt import random_effect_tests
-from mixgui.engine.repeated.fit import fit_repeated
+from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
+from mixgui.engine.repeated.fit import fit_repeated
 from mixgui.errors import DataError, FitWarning, ModelError
 from mixgui.results import additional, repeated_sections
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mixgui.engine.repeated import post
-from mixgui.engine.repeated.structures import STRUCTURES, Structure, make_structure
-from mixgui.engine.repeated.tools import vech
 from mixgui.engine.repeated.likelihood import Grid, build_grid
 from mixgui.engine.repeated.model import Model, check_structure, optimise
+from mixgui.engine.repeated.structures import STRUCTURES, Structure, make_structure
+from mixgui.engine.repeated.tools import vech
 from mixgui.errors import ModelError
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from mixgui.engine.repeated.structures import Structure
 from mixgui.engine.numerics import complex_step_jacobian
+from mixgui.engine.repeated.likelihood import Grid, evaluate, evaluate_fast, pattern_stats
+from mixgui.engine.repeated.structures import Structure
 from mixgui.engine.repeated.tools import (
     n_vech,
     psi_from_theta,
@@ -17,7 +18,6 @@ from mixgui.engine.repeated.tools import (
     unvech,
     vech,
 )
-from mixgui.engine.repeated.likelihood import Grid, evaluate, evaluate_fast, pattern_stats
 from mixgui.errors import FitWarning, ModelError
 
 GRAD_TOL = 1e-3  # max |d(-2 logLik)/d theta| accepted as converged
