@@ -34,7 +34,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mixgui.data.importing import EXCEL_SUFFIXES, TEXT_SUFFIXES, ImportOptions, parse_codes, preview, raw_rows
+from mixgui.data.importing import (
+    EXCEL_SUFFIXES,
+    TEXT_SUFFIXES,
+    ImportOptions,
+    parse_codes,
+    preview,
+    raw_rows,
+    suggest_options,
+)
 from mixgui.data.readers import excel_sheets
 from mixgui.errors import MixGUIError
 from mixgui.gui.models.data_model import DataFrameModel
@@ -69,8 +77,15 @@ class ImportDialog(QDialog):
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
         self._build()
-        self.set_options(options or ImportOptions())
+        self.set_options(options or self._suggested())
         self.refresh()
+
+    def _suggested(self) -> ImportOptions:
+        """The first look: title rows above the header already skipped (the user can change it)."""
+        try:
+            return suggest_options(self.path)
+        except MixGUIError:
+            return ImportOptions()  # the preview then shows what is wrong with the file
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
