@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
+from mixgui.gui.widgets.equations_card import EquationsCard, flash
 from mixgui.results.tables import Table
 
 PLACEHOLDER = "Build a model in the middle pane; the results appear here."
@@ -130,6 +131,7 @@ class TableCard(QFrame):
     def copy(self) -> None:
         """Put the table on the clipboard as HTML and as tab-separated text."""
         QApplication.clipboard().setMimeData(table_mime_data(self.table))
+        flash(self.copy_button)
 
 
 #: figure kinds whose points carry an index into the fitted rows rather than a dataset row
@@ -230,7 +232,7 @@ class ResultsPanel(QWidget):
     # -- queries (also used by tests) -------------------------------------------------
     def table_keys(self) -> list:
         """Keys of the tables shown, in order."""
-        return list(self._cards)
+        return [k for k, c in self._cards.items() if isinstance(c, TableCard)]
 
     def card(self, key: str) -> TableCard | None:
         return self._cards.get(key)
@@ -275,6 +277,11 @@ class ResultsPanel(QWidget):
         for table in result.tables:
             card = TableCard(table, self._body)
             self._cards[table.key] = card
+            self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+        equations = (getattr(result, "data", None) or {}).get("equations")
+        if equations:
+            card = EquationsCard(equations, self._body)
+            self._cards["equations"] = card
             self._body_layout.insertWidget(self._body_layout.count() - 1, card)
         self._show_plots(result)
         self.revision = revision
