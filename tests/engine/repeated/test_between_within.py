@@ -2,16 +2,12 @@
 change within a subject get N - S - rank(X_within); a contrast the smallest df of its columns."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_repeated import fit_case  # noqa: E402
-
 from mixgui.engine.inference.core import Inference  # noqa: E402
+
+from .cases import fit_case  # noqa: E402
 
 
 @pytest.mark.parametrize("missing", [False, True])

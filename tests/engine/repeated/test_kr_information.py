@@ -8,16 +8,12 @@ of the entries, rounding ~1e-8, so 2e-5 agreement in correlation units is demand
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_repeated import fit_case  # noqa: E402
-
 from mixgui.engine.inference.kenward_roger import KenwardRoger  # noqa: E402
+
+from .cases import fit_case  # noqa: E402
 
 
 def fd_hessian(fit, h_rel=3e-4):
