@@ -29,11 +29,12 @@ def _line(x0, y0, x1, y1, colour, width=1.5, dash=""):
 
 def lines(slopes: bool) -> str:
     body = ""
-    offsets = [-40, -22, -8, 6, 20, 38]
+    offsets = [-30, -18, -6, 6, 18, 30]
     for k, off in enumerate(offsets):
-        s = 0.35 + (0.12 * (k - 2.5) / 2.5 if slopes else 0)
-        body += _line(40, 150 - off, 300, 150 - off - s * 260, COL[k], 1.5)
-    body += _line(40, 150, 300, 150 - 0.35 * 260, "#222", 3.5)
+        # with random slopes each line has its own steepness (here unrelated to its start)
+        s = 0.3 + (0.22 * ((k * 7) % 6 - 2.5) / 2.5 if slopes else 0)
+        body += _line(40, 140 - off, 300, 140 - off - s * 260, COL[k], 1.5)
+    body += _line(40, 140, 300, 140 - 0.3 * 260, "#222", 3.5)
     return _frame(body, "time → (thick: population line; thin: one line per patient)")
 
 
