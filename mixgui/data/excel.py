@@ -104,6 +104,8 @@ def _column(values: list) -> pd.Series:
         return pd.to_datetime(s)
     if kinds == {bool}:
         return s.astype("boolean") if s.isna().any() else s.astype(bool)
+    if kinds <= {str}:
+        return pd.Series(s.tolist())  # pandas' own text dtype, as its CSV and Excel readers give
     return s
 
 

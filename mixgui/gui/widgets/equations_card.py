@@ -17,7 +17,8 @@ def flash(button: QPushButton, text: str = "Copied ✓", ms: int = 1500) -> None
     old = button.property("idleText") or button.text()
     button.setProperty("idleText", old)
     button.setText(text)
-    QTimer.singleShot(ms, lambda: button.setText(old))
+    # the button as the timer's context: a card closed before the timer fires takes the timer with it
+    QTimer.singleShot(ms, button, lambda: button.setText(old))
 
 
 class EquationsCard(QFrame):

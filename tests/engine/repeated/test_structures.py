@@ -121,9 +121,13 @@ def test_unstructured_matrix_is_the_cholesky_product():
     assert make_structure("UN", T4).matrix(theta)[0, 0] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("name", [s for s in STRUCTURES if not s.startswith("SP(")])
 def test_start_recovers_theta_of_an_exact_structure(name):
-    """Given sigma^2 W(theta) itself, the starting values are theta (moments of an exact matrix)."""
+    """Given sigma^2 W(theta) itself, the starting values are theta (moments of an exact matrix).
+
+    Not the spatial structures: their start is a moment guess of the correlation over unit distance,
+    which the optimiser refines (their fits are checked against nlme in test_new_structures).
+    """
     s = make_structure(name, T4, LABELS)
     theta = np.random.default_rng(5).normal(scale=0.3, size=s.n_theta)
     got = s.start(3.7 * s.matrix(theta))
