@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from mixgui.engine.lmm.fit import fit_lmm
-from mixgui.engine.lmm.result import LmmFit
 from mixgui.engine.lmm.intervals import variance_component_cis
+from mixgui.engine.lmm.result import LmmFit
 
 __all__ = ['fit_lmm', 'LmmFit', 'variance_component_cis']

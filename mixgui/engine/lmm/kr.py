@@ -6,7 +6,7 @@ run as batched linear algebra instead of a Python loop over thousands of cluster
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
