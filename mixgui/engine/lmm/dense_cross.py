@@ -38,11 +38,12 @@ class DenseCross:
     Bz : sparse (mz, q1 * L1)
         Later terms' cross-products with the first term, columns entry-major (``a * L1 + level``).
     L1, q1 : levels and columns of the first term
-    chunk_bytes : int
-        Largest dense piece of Bz held at once.
+    chunk_bytes : int, optional
+        Largest dense piece of Bz held at once (default ``CHUNK_BYTES``).
     """
 
-    def __init__(self, Bz, L1: int, q1: int, chunk_bytes: int = CHUNK_BYTES):
+    def __init__(self, Bz, L1: int, q1: int, chunk_bytes: int | None = None):
+        chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
         self.mz, self.L1, self.q1 = Bz.shape[0], L1, q1
         self.Bc = Bz.tocsc()
         per_level = 8 * self.mz * q1
