@@ -24,10 +24,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack, solve_triangular
 
+from mixgui.engine.lmm.dense_cross import DenseCross
 from mixgui.engine.lmm.kernels import PairPattern, em_chol, em_mul, em_t, em_tri_inv
 from mixgui.errors import ModelError
 
 LOG2PI = np.log(2.0 * np.pi)
+# A multiply-add inside a dense BLAS product (dsyrk, dtrsm) costs about this fraction of one pair
+# of the sparse pattern (an indexed sparse mat-vec entry); measured on a 2-core x86-64 machine.
+DENSE_PER_PAIR = 0.05
 
 
 class CompBlock:
@@ -106,10 +110,10 @@ class Problem:
         Largest dense part (random effects of the non-first terms + p + 1) accepted; a few
         matrices of this order are held at once (6000: about 300 MB each).
     max_pairs : float
-        Largest pattern of level-sharing pairs kept for one-mat-vec updates (else multiply).
+        Largest pattern of level-sharing pairs kept for one-mat-vec updates (else dense products).
     """
 
-    def __init__(self, y, X, blocks, theta_slices, max_dense: int = 6000, max_pairs: float = 6e7):
+    def __init__(self, y, X, blocks, theta_slices, max_dense: int = 6000, max_pairs: float = 2e7):
         n, p = X.shape
         self.n, self.p = n, p
         self.ntheta = theta_slices[-1].stop if theta_slices else 0
@@ -165,10 +169,17 @@ class Problem:
         self.D1 = D1
         self.Bxy = np.stack([_level_sums(c1.codes, L1, W * c1.Z[:, [b]]) for b in range(q1)])  # (q1, p+1, L1)
         self.Bz = sp.vstack([_cross_sparse(c, c1, True) for c in rest]).tocsr() if rest else None
-        # The fixed pattern of Bz M Bz' (one sparse mat-vec per evaluation), unless too large.
-        self.pattern = None
-        if rest and PairPattern.count_pairs(self.Bz, L1, q1) <= max_pairs:
-            self.pattern = PairPattern(self.Bz, L1, q1, m)
+        # Bz M Bz' per evaluation: a fixed sparse pattern of level-sharing pairs (one sparse mat-vec)
+        # when the factors meet sparsely, dense BLAS products when they are well crossed (the pairs
+        # then fill most of each level's block and the dense product is much faster per entry).
+        self.pattern = self.dense = None
+        if rest:
+            npairs = PairPattern.count_pairs(self.Bz, L1, q1)
+            dense_work = 0.5 * float(mz) * mz * q1 * L1
+            if npairs <= max_pairs and npairs < DENSE_PER_PAIR * dense_work:
+                self.pattern = PairPattern(self.Bz, L1, q1, m)
+            else:
+                self.dense = DenseCross(self.Bz, L1, q1)
         A22 = np.zeros((m, m))
         for i, ci in enumerate(rest):
             oi, wi = self.offsets[i], ci.L * ci.q
@@ -255,10 +266,8 @@ class Problem:
             M = em_mul(em_t(K), K)  # T1 (T1' D T1 + I)^{-1} T1' per level
             if self.pattern is not None:
                 self.pattern.subtract_from(C, M)
-            else:  # very large pattern: multiply directly
-                Kz = self._kbig(K)
-                Uz = (self.Bz @ Kz.T).tocsr()
-                C[:mz, :mz] -= np.tril((Uz @ Uz.T).toarray())
+            else:
+                self.dense.subtract_from(C, K)
             G = np.stack([sum(M[b, a] * self.Bxy[a] for a in range(q1)) for b in range(q1)])
             C[mz:, :mz] -= (self.Bz @ G.transpose(0, 2, 1).reshape(q1 * c1.L, p + 1)).T
             self._scale_rest(C, theta_s)
@@ -266,14 +275,17 @@ class Problem:
         R, info = lapack.dpotrf(C, lower=1, clean=0, overwrite_a=1)
         return {"theta": theta_s, "L11": L11, "Linv": Linv, "K": K, "Uxy": Uxy, "R": R, "info": info}
 
-    def _kbig(self, K):
-        """Sparse matrix of the per-level K (rows a*L1 + l, columns b*L1 + l)."""
-        q1, L1 = K.shape[0], K.shape[2]
-        lv = np.arange(L1)
-        rows = np.concatenate([a * L1 + lv for a in range(q1) for b in range(q1)])
-        cols = np.concatenate([b * L1 + lv for a in range(q1) for b in range(q1)])
-        data = np.concatenate([K[a, b] for a in range(q1) for b in range(q1)])
-        return sp.csr_matrix((data, (rows, cols)), shape=(q1 * L1, q1 * L1))
+    def lambda_rest_rows(self, D, theta_s):
+        """Lambda_r' D in place for an array whose first axis runs over the later terms' effects."""
+        for k, c in enumerate(self.comp[1:]):
+            o, w = self.offsets[k], c.L * c.q
+            T = c.T(theta_s)
+            if c.q == 1:
+                D[o:o + w] *= T[0, 0]
+            else:
+                blk = D[o:o + w].reshape(c.L, c.q, -1)
+                D[o:o + w] = np.matmul(T.T, blk).reshape(D[o:o + w].shape)
+        return D
 
     def _scale_rest(self, C, theta_s, transpose: bool = False):
         """C <- Lambda_r' C Lambda_r (or Lambda_r C Lambda_r' with ``transpose``) on the rows and

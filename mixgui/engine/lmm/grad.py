@@ -38,17 +38,33 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
         Gradient with NaN for the entries that must be obtained by finite differences; None
         when no analytic gradient is available at all.
     """
+    pieces = gradient_pieces(pb, theta_s, reml)
+    if pieces is None:
+        return np.inf, None
+    f, parts, dlog, dr2 = pieces
+    dev = pb.deviance_from(parts, reml)
+    if dlog is None:
+        return dev, None
+    cfac = pb.n - pb.p if reml else pb.n
+    return dev, dlog + cfac * dr2 / parts[2]
+
+
+def gradient_pieces(pb, theta_s, reml: bool):
+    """The factor at internal theta and the two parts of the deviance's gradient.
+
+    Returns
+    -------
+    None when the factorisation fails, else ``(f, parts, dlog, dr2)``: the factor, its
+    (log|L|^2, log|R_X|^2, r^2), d log|Psi| / d theta (NaN where finite differences are needed;
+    None when unavailable) and d r^2 / d theta, all in internal units.
+    """
     f = pb.factor(theta_s)
     parts = pb.parts(f)
     dev = pb.deviance_from(parts, reml)
     if not np.isfinite(dev):
-        return np.inf, None
-    r2 = parts[2]
-    n, p, mz = pb.n, pb.p, pb.mz
-    cfac = n - p if reml else n
-    if mz and pb.pattern is None:
-        return dev, None
-    grad = np.zeros(pb.ntheta)
+        return None
+    p, mz = pb.p, pb.mz
+    grad = np.zeros(pb.ntheta)  # the log-determinant part
     c1, rest = pb.comp[0], pb.comp[1:]
     q1, L1 = c1.q, c1.L
     us, beta = pb.solve(f)
@@ -72,7 +88,6 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
     for c, ze, u in zip(pb.comp, ze_list, us):
         for t, i, j in zip(c.t_idx, c.t_row, c.t_col):
             dr2[t] = -2.0 * np.dot(ze[:, i], u[:, j])
-    grad += cfac * dr2 / r2
 
     # -- log-determinant part -----------------------------------------------------------------
     Linv = f["Linv"]
@@ -85,8 +100,8 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
     if mprime:
         Cinv, info = lapack.dpotri(f["R"][:mprime, :mprime], lower=1)
         if info != 0:
-            return dev, None
-        Fall = _schur_quad(pb, Cinv, theta_s, reml)
+            return f, parts, None, dr2
+        Fall = _schur_quad(pb, Cinv, theta_s, reml, f["R"][:mprime, :mprime])
     for t, i, j in zip(c1.t_idx, c1.t_row, c1.t_col):
         g = 2.0 * np.sum(Y[j, i])  # d log|P11|
         if mprime:
@@ -114,16 +129,19 @@ def deviance_and_gradient(pb, theta_s, reml: bool):
         G = (c.L * np.eye(c.q) - S) @ np.linalg.inv(T)
         for t, i, j in zip(c.t_idx, c.t_row, c.t_col):
             grad[t] += 2.0 * G[j, i]
-    return dev, grad
+    return f, parts, grad, dr2
 
 
-def _schur_quad(pb, Cinv, theta_s, reml):
+def _schur_quad(pb, Cinv, theta_s, reml, R0):
     """Per-level forms W_l' C^-1 W_l, (q1, q1, L1), with W = [Lambda_r' Bz; X'Z1] (X rows under REML).
 
     Then <C^-1, W dM W'> = sum(dM * result) for any symmetric per-level dM: one pass over the
     pattern serves every first-term parameter.
     """
     q1, L1, p, mz = pb.comp[0].q, pb.comp[0].L, pb.p, pb.mz
+    if mz and pb.dense is not None:  # W' C^-1 W from one triangular solve with C's factor R0
+        extra = pb.Bxy[:, :p].transpose(1, 0, 2) if reml and p else None
+        return pb.dense.quad(R0, lambda D: pb.lambda_rest_rows(D, theta_s), extra)
     out = np.zeros((q1, q1, L1))
     if mz:
         Cs = Cinv.copy()

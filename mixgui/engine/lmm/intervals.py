@@ -84,7 +84,22 @@ def variance_component_cis(fit, level: float = 0.95) -> list:
     # taken around zero so that they are absolute: a relative step on log(sigma) would depend on
     # the units of y.
     start = phi[free].copy()
-    H = richardson_hessian(lambda z: dev(start + z), np.zeros_like(start), d=0.1, eps=CI_STEP, r=1)
+    derivs = fit.varpar_derivatives() if hasattr(fit, "varpar_derivatives") else None
+    if derivs is not None:
+        # The deviance's gradient and Hessian in (theta, sigma) are known: differentiate its
+        # quadratic expansion through the map phi -> (theta, sigma) (no factorisation; the chain
+        # rule's second-order term included), with small steps and Richardson's extrapolation.
+        v0, g, Hv = np.asarray(fit.varpar, float), derivs["gradient"], derivs["hessian"]
+
+        def quad(z):
+            p = phi.copy()
+            p[free] = start + z
+            dv = _phi_to_varpar(p, fit.blocks) - v0
+            return float(g @ dv + 0.5 * dv @ Hv @ dv)
+
+        H = richardson_hessian(quad, np.zeros_like(start), d=0.1, eps=1e-3, r=4)
+    else:
+        H = richardson_hessian(lambda z: dev(start + z), np.zeros_like(start), d=0.1, eps=CI_STEP, r=1)
     try:
         cov = 2 * np.linalg.inv(H)
     except np.linalg.LinAlgError:

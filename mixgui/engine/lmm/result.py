@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from mixgui.engine.covmodel import ClusterPieces, RandomBlock
+from mixgui.engine.lmm.curvature import varpar_derivatives
 from mixgui.engine.lmm.kr import kr_batches
 from mixgui.errors import FitWarning, ModelError
 
@@ -72,6 +73,7 @@ class LmmFit:
     nevals: int = 0
     optimizer: str = ""
     _problem: object = field(default=None, repr=False)
+    _derivs: object = field(default=None, repr=False)
 
     @property
     def resid_standardised(self) -> np.ndarray:
@@ -114,6 +116,22 @@ class LmmFit:
         pb = self._problem
         f, _, s = self._at(varpar)
         return (s * pb.sy) ** 2 * _rx_inv(pb, f)
+
+    def varpar_derivatives(self) -> dict | None:
+        """Gradient and Hessian of :meth:`deviance_at`, Jacobian of :meth:`vcov_at`, at ``varpar``.
+
+        From the analytic gradient (2 factorisations per theta, computed once and kept), for the
+        Satterthwaite df and the variance-component intervals. None when not available (a
+        variance on its boundary): then differentiate :meth:`deviance_at` numerically.
+
+        Returns
+        -------
+        dict or None
+            ``gradient`` (k,), ``hessian`` (k, k), ``vcov_jacobian`` (p * p, k).
+        """
+        if self._derivs is None:
+            self._derivs = varpar_derivatives(self, _rx_inv) or False
+        return self._derivs or None
 
     def kr_clusters(self) -> Iterator[ClusterPieces]:
         """Independent clusters with V and its derivatives in pbkrtest's linear parametrisation.
