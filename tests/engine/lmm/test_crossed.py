@@ -27,7 +27,7 @@ from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.grad import deviance_and_gradient
 from mixgui.engine.numerics import richardson_hessian, richardson_jacobian
 
-REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
+REF = Path(__file__).resolve().parents[2] / "reference" / "lmm"
 
 
 def _factor(values):
