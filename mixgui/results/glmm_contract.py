@@ -19,6 +19,7 @@ from mixgui.engine.glmm.outcome import binary_codes, check_outcome
 from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
+from mixgui.results.contract import blup_dict
 
 Z95 = float(stats.norm.ppf(0.975))
 FAMILY_WORDS = {"binomial": "binary (logistic)", "poisson": "Poisson", "negative_binomial": "negative binomial"}
@@ -124,16 +125,6 @@ def variance_rows(fit) -> list:
     return rows
 
 
-def _blups(fit) -> dict:
-    out: dict = {}
-    for b, u, s in zip(fit.blocks, fit.blups, fit.blup_sd):
-        d = out.setdefault(b.group, {"levels": list(b.levels)})
-        for k, n in enumerate(b.names):
-            d[n] = np.asarray(u)[:, k].tolist()
-            d["se_" + n] = np.asarray(s)[:, k].tolist()
-    return out
-
-
 def glmm_contract(spec, design: Design, dataset, progress):
     """Fit the generalized model of ``spec`` on ``design``; return (data, fit, inference, extras)."""
     nt = _trials(spec, design, dataset)
@@ -147,7 +138,7 @@ def glmm_contract(spec, design: Design, dataset, progress):
             "df_method": "none", "nobs": fit.nobs, "n_groups": dict(fit.n_groups), "converged": fit.converged,
             "singular": fit.singular, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic,
             "deviance": fit.deviance, "fixed_effects": fixed_rows(fit), "variance_components": variance_rows(fit),
-            "blups": _blups(fit)}
+            "blups": blup_dict(fit.blocks, fit.blups, fit.blup_sd)}
     if spec.trials:
         data["trials"] = spec.trials
     if fit.nb_theta is not None:
