@@ -45,6 +45,24 @@ def recovery_folder(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _collect_between_tests():
+    """Python's cyclic collector runs between GUI tests, not inside one.
+
+    A collection that starts in the event loop while a worker thread fits can free PySide and
+    pyqtgraph wrappers in the middle of Qt's processing (seen once as a segfault on a fresh clone,
+    never reproduced alone); each test's garbage is collected after its windows are closed instead.
+    """
+    import gc
+
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def _no_close_question(monkeypatch):
     """Windows close without asking about unsaved work (a modal question would block teardown);
     tests of the question set ``window.confirm_close = True``."""
