@@ -20,6 +20,7 @@ from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
 from mixgui.results.contract import blup_dict
+from mixgui.results.contract import variance_rows as linear_variance_rows
 
 Z95 = float(stats.norm.ppf(0.975))
 FAMILY_WORDS = {"binomial": "binary (logistic)", "poisson": "Poisson", "negative_binomial": "negative binomial"}
@@ -110,19 +111,8 @@ def fixed_rows(fit) -> list:
 
 
 def variance_rows(fit) -> list:
-    """``as.data.frame(VarCorr(m))`` of a glmer fit: no Residual row."""
-    rows = []
-    for b, G in zip(fit.blocks, fit.varcorr):
-        G = np.atleast_2d(G)
-        sd = np.sqrt(np.clip(np.diag(G), 0, None))
-        for i, n in enumerate(b.names):
-            rows.append({"group": b.group, "var1": n, "var2": None, "vcov": float(G[i, i]), "sdcor": float(sd[i])})
-        for i in range(len(b.names)):
-            for j in range(i + 1, len(b.names)):
-                corr = G[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else float("nan")
-                rows.append({"group": b.group, "var1": b.names[i], "var2": b.names[j], "vcov": float(G[i, j]),
-                             "sdcor": float(corr)})
-    return rows
+    """``as.data.frame(VarCorr(m))`` of a glmer fit: the linear model's rows without the Residual row."""
+    return linear_variance_rows(fit.blocks, fit.varcorr, float("nan"))[:-1]
 
 
 def glmm_contract(spec, design: Design, dataset, progress):

@@ -192,7 +192,7 @@ def test_orthodont_factorial_with_reference_level_and_marginal_means(make_builde
 
 
 def reference_orthodont_cat() -> AnalysisSpec:
-    """The analysis file of the orthodont_cat reference case (written out here: tests never read ../shared)."""
+    """The analysis file of the orthodont_cat reference case (written out here, so the test needs nothing outside the repo)."""
     emmeans = [{"specs": "age", "contrasts": [
         {"method": "pairwise", "adjust": "tukey"}, {"method": "consec", "adjust": "holm"},
         {"method": "trt.vs.ctrl", "adjust": "bonferroni"},
