@@ -47,6 +47,11 @@ HELP = {
                "Press Delete on a level to remove it.",
     "subject": "The unit measured repeatedly (patient): residuals of one subject may correlate.",
     "index": "The time or visit column that orders a subject's measurements; a missing visit is a gap.",
+    "time": "A numeric time (days, hours): spatial structures use the distance between two measurements' times, "
+            "so unequally spaced visits are handled as they were made.",
+    "repeated_group": "Optional: a factor (e.g. treatment arm) whose levels each get their own covariance "
+                      "parameters (SAS GROUP=).",
+    "bands": "Banded Toeplitz TOEP(k): correlations at lags 1 to k-1, zero beyond. 'All' is the full Toeplitz.",
     "structure": "How the residuals of one subject's measurements are allowed to vary and correlate.",
     "method": "REML: less biased variances, use it to report a model. "
               "ML: use it to compare models with different fixed effects.",
@@ -258,7 +263,8 @@ def set_grouping(d: ModelDraft, index: int, **changes) -> ModelDraft:
 
 def set_repeated(d: ModelDraft, **changes) -> ModelDraft:
     """Set subject / index / structure of the repeated part (``None`` values clear it)."""
-    rep = replace(d.repeated or Repeated(), **{k: v or "" for k, v in changes.items()})
+    # group's "none" is None (as in the analysis file), the slots' is ""
+    rep = replace(d.repeated or Repeated(), **{k: v or (None if k == "group" else "") for k, v in changes.items()})
     rep = replace(rep, structure=rep.structure or Repeated.structure)
     if not rep.subject and not rep.index and rep.structure == Repeated.structure:
         return replace(d, repeated=None)

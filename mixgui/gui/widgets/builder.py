@@ -20,8 +20,9 @@ from mixgui.analysis.spec import AnalysisSpec, pooling_columns
 from mixgui.data.levels import sorted_levels
 from mixgui.errors import SpecError
 from mixgui.gui.widgets.builder_extras import ExtrasBox
-from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, ReferenceBox, RepeatedBox
+from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, ReferenceBox
 from mixgui.gui.widgets.builder_random import RandomEffectsBox
+from mixgui.gui.widgets.builder_repeated import RepeatedBox
 from mixgui.gui.widgets.builder_roles import RoleBox, TermsBox, VariableSource
 from mixgui.session.document import ANALYSIS, DATASET, LOADED, VARIABLES, Session
 

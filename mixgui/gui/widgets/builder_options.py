@@ -6,7 +6,7 @@ it an undoable command and redraws them with ``set_draft``.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -20,15 +20,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QRadioButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from mixgui.analysis.builder import CONTRAST_HELP, HELP, LABELS, STRUCTURE_HELP, ModelDraft
-from mixgui.analysis.spec import ADJUSTMENTS, CONTRAST_METHODS, DF_METHODS, STRUCTURES, Contrast, Repeated
-from mixgui.gui.widgets.builder_roles import ColumnModel, ColumnView, VariableSource
-from mixgui.gui.widgets.pattern_icons import pattern_icon, pattern_pixmap
+from mixgui.analysis.builder import CONTRAST_HELP, HELP, LABELS, ModelDraft
+from mixgui.analysis.spec import ADJUSTMENTS, CONTRAST_METHODS, DF_METHODS, Contrast
 
 
 def _section(text: str, help_text: str) -> QLabel:
@@ -41,81 +38,6 @@ def _section(text: str, help_text: str) -> QLabel:
 def default_adjust(method: str) -> str:
     """The adjustment the analysis file assumes when none is given (Tukey for pairwise, else none)."""
     return "tukey" if method == "pairwise" else "none"
-
-
-class RepeatedBox(QWidget):
-    """Subject and index slots (drop targets with arrows) and the structure with its pattern picture.
-
-    Signals
-    -------
-    changeRequested(changes)
-        For :func:`mixgui.analysis.builder.set_repeated`: subject / index / structure.
-    """
-
-    changeRequested = Signal(dict)
-
-    def __init__(self, source: VariableSource, parent=None):
-        super().__init__(parent)
-        self._source = source
-        self.slots = {}
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        for row, (key, title) in enumerate((("subject", "Subject"), ("index", "Index"))):
-            model = ColumnModel(f"repeated:{key}")
-            model.columnsDropped.connect(lambda cols, src, k=key: self.changeRequested.emit({k: cols[0]}))
-            view = ColumnView(model, rows=1)
-            view.setToolTip(HELP[key])
-            view.deleteRequested.connect(lambda cols, k=key: self.changeRequested.emit({k: None}))
-            arrow = QToolButton()
-            arrow.setText("▸")
-            arrow.setAccessibleName(f"Set repeated-measures {key}")
-            arrow.setToolTip(f"Use the selected variable as the {key}. {HELP[key]}")
-            arrow.clicked.connect(lambda _=False, k=key: self._arrow(k))
-            label = QLabel(title)
-            label.setToolTip(HELP[key])
-            grid.addWidget(arrow, row, 0)
-            grid.addWidget(label, row, 1)
-            grid.addWidget(view, row, 2)
-            self.slots[key] = (model, view, arrow)
-        self.structure_combo = QComboBox()
-        self.structure_combo.setIconSize(QSize(22, 22))
-        for s in STRUCTURES:
-            self.structure_combo.addItem(pattern_icon(s, 22), LABELS["structure"][s], s)
-            self.structure_combo.setItemData(self.structure_combo.count() - 1, STRUCTURE_HELP[s],
-                                             Qt.ItemDataRole.ToolTipRole)
-        self.structure_combo.setToolTip(HELP["structure"])
-        self.structure_combo.activated.connect(
-            lambda i: self.changeRequested.emit({"structure": self.structure_combo.itemData(i)}))
-        self.pattern_label = QLabel()
-        self.pattern_help = QLabel()
-        self.pattern_help.setObjectName("muted")
-        self.pattern_help.setWordWrap(True)
-        srow = QHBoxLayout()
-        srow.addWidget(self.structure_combo, 1)
-        srow.addWidget(self.pattern_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(_section("Repeated measures", HELP["structure"]))
-        layout.addLayout(grid)
-        layout.addLayout(srow)
-        layout.addWidget(self.pattern_help)
-
-    def _arrow(self, key: str) -> None:
-        cols = self._source.selected_columns()
-        if cols:
-            self.changeRequested.emit({key: cols[0]})
-
-    def set_draft(self, d: ModelDraft, levels: dict) -> None:
-        rep = d.repeated or Repeated()
-        for key in ("subject", "index"):
-            value = getattr(rep, key)
-            self.slots[key][0].set_columns([value] if value else [], levels)
-        i = self.structure_combo.findData(rep.structure)
-        self.structure_combo.setCurrentIndex(max(i, 0))
-        self.pattern_label.setPixmap(pattern_pixmap(rep.structure, 40))
-        self.pattern_label.setToolTip(STRUCTURE_HELP.get(rep.structure, ""))
-        self.pattern_help.setText(STRUCTURE_HELP.get(rep.structure, ""))
 
 
 class EstimationBox(QWidget):
