@@ -81,7 +81,7 @@ def worker(model: str, data_dir: Path, insteval: Path, repeat: int) -> None:
     sys.path.insert(0, str(HERE.parent))
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.data.readers import read_table
-    from mixgui.results.run import run
+    from mixgui.pipeline.run import run
 
     fname, formula, factors = SPECS[model]
     path = insteval if fname is None else data_dir / fname

@@ -34,7 +34,7 @@ FORMULA = "y ~ time * treat + age + (time | patient)"
 def ours(frame: pd.DataFrame, df_method: str) -> tuple:
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.data.dataset import Dataset
-    from mixgui.results.run import run
+    from mixgui.pipeline.run import run
 
     spec = AnalysisSpec.from_dict({"data": {"path": "long_100k.csv"}, "formula": FORMULA, "df_method": df_method})
     t0 = time.perf_counter()
