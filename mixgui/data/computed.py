@@ -97,14 +97,20 @@ class Standardize(Recipe):
 
 
 @dataclass(frozen=True)
-class ClusterMean(Recipe):
-    """The mean of ``source`` within each level of ``cluster`` (a between-cluster predictor)."""
+class _ByCluster(Recipe):
+    """A recipe computed within each level of a ``cluster`` column."""
 
     cluster: str = ""
-    kind: ClassVar[str] = "cluster_mean"
 
     def columns_used(self):
         return [self.source, self.cluster]
+
+
+@dataclass(frozen=True)
+class ClusterMean(_ByCluster):
+    """The mean of ``source`` within each level of ``cluster`` (a between-cluster predictor)."""
+
+    kind: ClassVar[str] = "cluster_mean"
 
     def compute(self, frame):
         x = self._numeric(frame)
@@ -117,14 +123,10 @@ class ClusterMean(Recipe):
 
 
 @dataclass(frozen=True)
-class ClusterCenter(Recipe):
+class ClusterCenter(_ByCluster):
     """Within-cluster centred: value minus its cluster's mean (a within-cluster predictor)."""
 
-    cluster: str = ""
     kind: ClassVar[str] = "cluster_center"
-
-    def columns_used(self):
-        return [self.source, self.cluster]
 
     def compute(self, frame):
         x = self._numeric(frame)

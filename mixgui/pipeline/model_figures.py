@@ -146,9 +146,11 @@ def within_between_data(design, x: str) -> dict:
     xm = np.bincount(b.codes, weights=xv, minlength=L) / n
     ym = np.bincount(b.codes, weights=y, minlength=L) / n
     dx, dy = xv - xm[b.codes], y - ym[b.codes]
-    within = float(dx @ dy / (dx @ dx)) if dx @ dx > 0 else float("nan")
+    # "no variation" relative to x's own spread: rounding leaves ~1e-30 where the means are all equal
+    tiny = 1e-12 * max(float(np.sum((xv - xv.mean()) ** 2)), 1e-300)
+    within = float(dx @ dy / (dx @ dx)) if dx @ dx > tiny else float("nan")
     cx = xm - xm.mean()
-    between = float(cx @ (ym - ym.mean()) / (cx @ cx)) if cx @ cx > 0 else float("nan")
+    between = float(cx @ (ym - ym.mean()) / (cx @ cx)) if cx @ cx > tiny / len(xv) * L else float("nan")
     return {"group": b.group, "x_label": x, "y_label": design.formula.response, "x": xv[:MAX_POINTS],
             "y": y[:MAX_POINTS], "cluster_x": xm, "cluster_y": ym, "within_slope": within, "between_slope": between,
             "between_intercept": float(ym.mean() - between * xm.mean())}

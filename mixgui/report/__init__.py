@@ -33,6 +33,8 @@ class ReportParts:
     tables : list of Table
     notes : list of str
         Cautions that concern the whole analysis (e.g. about computed variables).
+    equations : dict
+        The results file's ``equations`` (LaTeX per part); empty when the result has none.
     plots : dict
         Plot name -> PNG bytes.
     analysis_json : str
@@ -45,6 +47,7 @@ class ReportParts:
     methods: str
     tables: list
     notes: list = field(default_factory=list)
+    equations: dict = field(default_factory=dict)
     plots: dict = field(default_factory=dict)
     analysis_json: str = ""
     r_script: str = ""
@@ -84,7 +87,8 @@ def build_parts(result, *, data_path=None, import_options=None, steps=(), recipe
     return ReportParts(
         title=spec.title or f"Analysis of {result.info.get('formula') or spec.formula}",
         subtitle=f"Data: {name} · {when}",
-        methods=methods, tables=list(result.tables), notes=recipe_notes(recipes), plots=dict(plots or {}),
+        methods=methods, tables=list(result.tables), notes=recipe_notes(recipes),
+        equations=dict(result.section("equations") or {}), plots=dict(plots or {}),
         analysis_json=json.dumps(analysis, indent=2, ensure_ascii=False),
         r_script=r_script(result, data_path, import_options=import_options, steps=steps, recipes=recipes))
 

@@ -54,6 +54,15 @@ def table_csv(table) -> str:
     return buf.getvalue()
 
 
+def equations_text(equations: dict) -> str:
+    """The model's equations as plain text, then as LaTeX."""
+    from mixgui.report.equation_runs import plain_text, report_equations
+    from mixgui.results.equations import latex_block
+
+    body = "\n\n".join(f"{label}\n{plain_text(runs)}" for label, runs in report_equations(equations))
+    return f"{body}\n\nLaTeX:\n{latex_block(equations)}\n"
+
+
 def write_csv_folder(parts: ReportParts, folder) -> list:
     """Write the report's files into ``folder`` (created if needed); returns their paths."""
     folder = Path(folder)
@@ -69,6 +78,8 @@ def write_csv_folder(parts: ReportParts, folder) -> list:
 
     notes = "".join(f"\nNote. {n}\n" for n in parts.notes)
     put("00_methods.txt", f"{parts.title}\n{parts.subtitle}\n\n{parts.methods}\n{notes}")
+    if parts.equations:
+        put("00_model_equations.txt", equations_text(parts.equations))
     for k, t in enumerate(parts.tables, 1):
         extra = "".join(f"# Note. {f}\n" for f in t.footnotes) + "".join(f"# Warning: {w}\n" for w in t.warnings)
         put(f"{k:02d}_{_slug(t.key)}.csv", BOM + table_csv(t))

@@ -15,10 +15,13 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
 from mixgui.report import ReportParts, atomic_write_bytes
+from mixgui.report.equation_runs import report_equations
+from mixgui.results.equations import latex_block
 
 BODY_PT = 11
 TABLE_PT = 9.5
 CODE_FONT = "Consolas"
+EQUATION_FONT = "Cambria Math"
 
 
 def _set_borders(cell, **edges) -> None:
@@ -96,6 +99,28 @@ def _code_block(doc, text: str) -> None:
         run.font.size = Pt(8)
 
 
+def add_equations(doc, equations: dict) -> None:
+    """The model's equations as editable text (sub- and superscripts set), then their LaTeX."""
+    shown = report_equations(equations)
+    if not shown:
+        return
+    doc.add_heading("Model", level=2)
+    for label, runs in shown:
+        doc.add_paragraph().add_run(label).italic = True
+        p = doc.add_paragraph()
+        for text, style in runs:
+            if text == "\n":
+                p = doc.add_paragraph()
+                continue
+            run = p.add_run(text)
+            run.font.name = EQUATION_FONT
+            run.font.subscript = style == "sub"
+            run.font.superscript = style == "sup"
+            run.bold = style == "bold"
+    doc.add_paragraph("The same equations in LaTeX, for a manuscript:")
+    _code_block(doc, latex_block(equations))
+
+
 def build_document(parts: ReportParts):
     """The report as a python-docx Document (not yet saved)."""
     doc = Document()
@@ -109,6 +134,7 @@ def build_document(parts: ReportParts):
         p = doc.add_paragraph()
         p.add_run("Note. ").italic = True
         p.add_run(note)
+    add_equations(doc, parts.equations)
     doc.add_heading("Results", level=2)
     for k, table in enumerate(parts.tables, 1):
         add_apa_table(doc, k, table)

@@ -7,6 +7,7 @@ import html
 
 from mixgui.analysis.spec import atomic_write_text
 from mixgui.report import ReportParts
+from mixgui.results.equations import PARTS, latex_block, to_html
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222;
@@ -24,6 +25,7 @@ p.note { font-size: 0.9em; margin: 0.2em 0; }
 p.warning { font-size: 0.9em; margin: 0.2em 0; color: #9c2a00; }
 .table-number { font-weight: 600; margin: 1.6em 0 0 0; }
 figure { margin: 1em 0; } figure img { max-width: 100%; } figcaption { font-style: italic; }
+p.equation { margin: 0.5em 0; font-family: "Cambria Math", "STIX Two Math", Georgia, serif; }
 pre { background: #f6f6f6; border: 1px solid #ddd; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 @media print { pre { white-space: pre-wrap; } }
 """
@@ -43,6 +45,7 @@ def render_html(parts: ReportParts) -> str:
            f"<h1>{e(parts.title)}</h1>", f'<p class="subtitle">{e(parts.subtitle)}</p>',
            '<h2>Methods</h2>', f'<p class="methods">{e(parts.methods)}</p>']
     out += [f'<p class="note"><i>Note.</i> {e(n)}</p>' for n in parts.notes]
+    out += _equations(parts.equations)
     out.append("<h2>Results</h2>")
     for k, table in enumerate(parts.tables, 1):
         out.append(f'<p class="table-number">Table {k}</p>')
@@ -58,6 +61,18 @@ def render_html(parts: ReportParts) -> str:
             "<h2>R script</h2>", "<p>The same analysis in R.</p>",
             f'<pre id="r-script">{e(parts.r_script)}</pre>', "</body></html>"]
     return "\n".join(out) + "\n"
+
+
+def _equations(equations: dict) -> list:
+    """The model's equations, rendered, with the LaTeX folded away for a manuscript."""
+    shown = [(label, equations[key]) for key, label in PARTS if equations.get(key)]
+    if not shown:
+        return []
+    out = ["<h2>Model</h2>", '<div class="equations">']
+    out += [f'<p class="equation"><i>{html.escape(label)}</i><br>{to_html(tex)}</p>' for label, tex in shown]
+    out += ["</div>", "<details><summary>LaTeX</summary>",
+            f'<pre id="equations-latex">{html.escape(latex_block(equations))}</pre></details>']
+    return out
 
 
 def write_html(parts: ReportParts, path) -> None:

@@ -13,11 +13,14 @@ import re
 import struct
 
 from openpyxl import Workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from mixgui.report import ReportParts, atomic_write_bytes
+from mixgui.report.equation_runs import report_equations
 
 NUM = "0.000"
 SCI = "0.00E+00"
@@ -140,6 +143,37 @@ def _write_lines(ws, title: str, text: str) -> None:
     ws.column_dimensions["A"].width = 120
 
 
+def _rich_lines(runs: list) -> list:
+    """Runs split at line breaks, each line as an Excel rich-text value (sub- and superscripts kept)."""
+    lines, current = [], []
+    for text, style in runs + [("\n", "")]:
+        if text == "\n":
+            if current:
+                lines.append(CellRichText(*current))
+            current = []
+            continue
+        font = InlineFont(rFont="Cambria Math", sz=11, vertAlign={"sub": "subscript", "sup": "superscript"}
+                          .get(style), b=style == "bold" or None)
+        current.append(TextBlock(font, text))
+    return lines
+
+
+def write_equations(ws, row: int, equations: dict) -> int:
+    """The model's equations from ``row`` down on ``ws``; returns the next free row."""
+    shown = report_equations(equations)
+    if not shown:
+        return row
+    ws.cell(row, 1, "Model").font = BOLD
+    row += 1
+    for label, runs in shown:
+        ws.cell(row, 1, label).font = Font(italic=True)
+        row += 1
+        for line in _rich_lines(runs):
+            ws.cell(row, 1).value = line
+            row += 1
+    return row + 1
+
+
 def build_workbook(parts: ReportParts) -> Workbook:
     """The report as an openpyxl Workbook (not yet saved)."""
     wb = Workbook()
@@ -158,6 +192,7 @@ def build_workbook(parts: ReportParts) -> Workbook:
     for note in parts.notes:
         ws.cell(r, 1, f"Note. {note}").alignment = Alignment(wrap_text=True)
         r += 1
+    r = write_equations(ws, r + 1, parts.equations) - 1
     ws.cell(r + 1, 1, "Sheets: " + ", ".join(t.title for t in parts.tables) + "; the analysis file and the R "
             "script are the last two sheets.").font = Font(italic=True, color="555555")
     used = {"methods", "analysis file", "r script"}

@@ -17,7 +17,28 @@ from mixgui.results.tables import format_number
 DEVIATION = ("u", "v", "r", "s", "q")  # one letter per grouping factor
 INDEX = ("j", "k", "l", "m", "n")
 
+PARTS = (("level1", "Level 1 — an observation within its cluster"),
+         ("level2", "Level 2 — each cluster's coefficients"),
+         ("combined", "Combined (reduced) form"),
+         ("distributions", "Distributions"))
+
 _LATEX_SPECIAL = re.compile(r"([\\{}_^#$%&~])")
+
+
+def latex_block(equations: dict) -> str:
+    """All parts of ``equations`` as one LaTeX ``aligned`` block, ready to paste into a manuscript.
+
+    Parameters
+    ----------
+    equations : dict
+        The results file's ``equations`` (see :func:`model_equations`).
+
+    Returns
+    -------
+    str
+    """
+    lines = [equations[k] for k, _ in PARTS if equations.get(k)]
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 
 def _tex(name: str) -> str:

@@ -19,6 +19,7 @@ from mixgui.engine.glmm.glm import fit_glm
 from mixgui.engine.glmm.laplace import Model
 from mixgui.engine.glmm.result import GlmmFit, fit_warnings
 from mixgui.engine.glmm.system import block_factors, make_system
+from mixgui.engine.modelfit import information_criteria
 from mixgui.errors import ModelError, Progress
 
 GRAD_H = 1e-5     # central-difference step of the optimiser's gradient (whitened units)
@@ -237,7 +238,7 @@ def fit_glmm(y, X, blocks, family: str = "binomial", link: str | None = None, n_
         theta_hessian_var = V[-1, -1] if hess_ok else np.nan
     fit = GlmmFit(
         family=fam.name, link=fam.link, nagq=nagq, beta=beta, vcov=vcov, theta=th, varcorr=[T @ T.T for T in Ts],
-        loglik=loglik, deviance=dev, aic=dev + 2 * npar, bic=dev + np.log(n) * npar, nobs=n,
+        loglik=loglik, deviance=dev, **information_criteria(dev, npar, n), nobs=n,
         n_groups={b.group: b.n_levels for b in blocks}, converged=bool(scaled_ok and hess_ok),
         singular=bool(np.any(th[np.isfinite(lower)] < 1e-4)), warnings=[], blups=blups, blup_sd=blup_sd,
         eta=eta, mu=mu, eta_marginal=fixed, y=y, X=X, n_trials=nt, offset=off, blocks=blocks,

@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mixgui.engine.modelfit import ModelFit
 from mixgui.errors import FitWarning
 
 
-@dataclass
-class GlmmFit:
+@dataclass(eq=False)
+class GlmmFit(ModelFit):
     """A fitted generalized linear mixed model.
 
     Attributes
@@ -26,33 +27,16 @@ class GlmmFit:
     nb_theta : float or None    NB2 dispersion theta (glmmTMB's ``sigma()``)
     """
 
+    # the fields every fit has come from ModelFit; these are the generalized model's own
     family: str
     link: str
     nagq: int
-    beta: np.ndarray
-    vcov: np.ndarray
-    theta: np.ndarray
-    varcorr: list
-    loglik: float
-    deviance: float
-    aic: float
-    bic: float
-    nobs: int
-    n_groups: dict
-    converged: bool
-    singular: bool
-    warnings: list
-    blups: list
-    blup_sd: list
     eta: np.ndarray
     mu: np.ndarray
     eta_marginal: np.ndarray
     y: np.ndarray
-    X: np.ndarray
     n_trials: np.ndarray
     offset: np.ndarray
-    blocks: list
-    column_names: list
     nb_theta: float | None = None
     nb_log_theta_var: float | None = None
     nevals: int = 0

@@ -18,6 +18,7 @@ from mixgui.engine.lmm.result import (
     few_groups_warnings,
     singular_warnings,
 )
+from mixgui.engine.modelfit import information_criteria
 from mixgui.errors import ModelError, Progress
 
 __all__ = ["fit_lmm", "LmmFit", "lme4_order"]
@@ -282,7 +283,7 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
         warnings.append(convergence_warning(maxgrad, predictor))
     return LmmFit(
         beta=beta, vcov=vcov, sigma=float(sigma), theta=theta, reml=reml, loglik=loglik, deviance=deviance,
-        aic=deviance + 2 * npar, bic=deviance + np.log(n) * npar, nobs=n, n_groups=n_groups,
+        **information_criteria(deviance, npar, n), nobs=n, n_groups=n_groups,
         converged=bool(ok), singular=singular, warnings=warnings, varcorr=varcorr, blups=blups,
         blup_sd=blup_sd, fitted_marginal=fitted_m, fitted_conditional=fitted_c, residuals=resid,
         resid_pearson=resid / sigma, blocks=blocks, X=X, column_names=column_names,

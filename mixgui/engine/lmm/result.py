@@ -11,6 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from mixgui.engine.covmodel import ClusterPieces, RandomBlock
 from mixgui.engine.lmm.curvature import varpar_derivatives
 from mixgui.engine.lmm.kr import kr_batches
+from mixgui.engine.modelfit import ModelFit
 from mixgui.errors import FitWarning, ModelError
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on the relative (theta) scale
@@ -18,7 +19,7 @@ KR_MAX_ROWS = 4000
 
 
 @dataclass(eq=False)
-class LmmFit:
+class LmmFit(ModelFit):
     """A fitted linear mixed model, with lme4's numbers and the inference protocol.
 
     Satisfies :class:`mixgui.engine.covmodel.CovarianceModel`. All per-term lists
@@ -45,30 +46,13 @@ class LmmFit:
     nevals : number of deviance evaluations; optimizer : which optimiser found the optimum
     """
 
-    beta: np.ndarray
-    vcov: np.ndarray
+    # the fields every fit has come from ModelFit; these are the linear model's own
     sigma: float
-    theta: np.ndarray
     reml: bool
-    loglik: float
-    deviance: float
-    aic: float
-    bic: float
-    nobs: int
-    n_groups: dict
-    converged: bool
-    singular: bool
-    warnings: list
-    varcorr: list
-    blups: list
-    blup_sd: list
     fitted_marginal: np.ndarray
     fitted_conditional: np.ndarray
     residuals: np.ndarray
     resid_pearson: np.ndarray
-    blocks: list
-    X: np.ndarray
-    column_names: list
     varpar: np.ndarray
     nevals: int = 0
     optimizer: str = ""

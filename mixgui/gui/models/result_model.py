@@ -93,12 +93,16 @@ class ResultTableModel(QAbstractTableModel):
         return table_mime_data(self._table)
 
 
+MINUS = "\u2212"
+
+
 def table_mime_data(table: Table) -> QMimeData:
     """A :class:`QMimeData` holding ``table`` as ``text/html`` and as tab-separated ``text/plain``."""
     mime = QMimeData()
     # Word and Excel read a complete HTML document more reliably than a bare fragment.
     html = ('<html><head><meta charset="utf-8"></head><body>'
             + table.to_html(full_precision_titles=False) + "</body></html>")
-    mime.setHtml(html)
-    mime.setText(table.to_tsv())
+    # the window's minus sign (U+2212) reads well but Excel pastes "−0.048" as text: copies get "-"
+    mime.setHtml(html.replace(MINUS, "-"))
+    mime.setText(table.to_tsv().replace(MINUS, "-"))
     return mime

@@ -78,6 +78,11 @@ def within_between_plot(d: dict, title: str) -> PlotView:
     if np.isfinite(d["between_slope"]):
         v.add_line(xs, d["between_intercept"] + d["between_slope"] * xs, colour_=colour(1), width=3,
                    name=f"Between {d['group']}: slope {d['between_slope']:.3g}")
+    else:  # say why the between line is missing rather than leave the reader looking for it
+        note = pg.TextItem(f"{d['x_label']} has the same mean in every {d['group']}: there is no between slope",
+                           color="#555", anchor=(0, 1))
+        note.setPos(float(xs[0]), float(np.nanmin(d["y"])))
+        v.addItem(note)
     mx, my = float(np.mean(d["cluster_x"])), float(np.mean(d["cluster_y"]))
     if np.isfinite(d["within_slope"]):
         v.add_line(xs, my + d["within_slope"] * (xs - mx), colour_=ACCENT, width=3, style=Qt.DashLine,

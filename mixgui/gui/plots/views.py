@@ -70,7 +70,9 @@ class PlotView(pg.PlotWidget):
 
     def add_legend(self) -> None:
         if self.legend is None:
-            self.legend = self.addLegend(offset=(10, 10), labelTextColor="#222")
+            # a translucent white box: the legend stays readable over lines drawn beneath it
+            self.legend = self.addLegend(offset=(10, 10), labelTextColor="#222", pen=pg.mkPen("#c8c8c8"),
+                                         brush=pg.mkBrush(255, 255, 255, 215))
 
     def n_points(self) -> int:
         """How many points the scatters hold (for tests)."""

@@ -4,12 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from mixgui.results.equations import to_html
-
-PARTS = (("level1", "Level 1 — an observation within its cluster"),
-         ("level2", "Level 2 — each cluster's coefficients"),
-         ("combined", "Combined (reduced) form"),
-         ("distributions", "Distributions"))
+from mixgui.results.equations import PARTS, latex_block, to_html
 
 
 def flash(button: QPushButton, text: str = "Copied ✓", ms: int = 1500) -> None:
@@ -55,8 +50,7 @@ class EquationsCard(QFrame):
 
     def latex(self) -> str:
         """All parts as one LaTeX block (an aligned environment a manuscript can paste)."""
-        lines = [self.equations[k] for k, _ in PARTS if self.equations.get(k)]
-        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+        return latex_block(self.equations)
 
     def copy_latex(self) -> None:
         mime = QMimeData()

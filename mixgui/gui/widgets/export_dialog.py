@@ -61,20 +61,43 @@ def export_report(result, session, path) -> Path:
                         recipes=list(prov.recipes), plots=plots)
 
 
+def start_folder(session, last_folder: str | None = None) -> str:
+    """Where the export dialog opens: beside the project or analysis file, else beside the data file,
+    else where the last export went, else the home folder."""
+    ds = session.dataset
+    for near in (session.project_path, session.analysis_path, ds.source if ds is not None else None):
+        if near and Path(near).parent.is_dir():
+            return str(Path(near).resolve().parent)
+    if last_folder and Path(last_folder).is_dir():
+        return last_folder
+    return str(Path.home())
+
+
+def resolve_export_path(path: str, chosen_filter: str) -> str:
+    """The file to write, from what the user typed and the format chosen in the dialog.
+
+    A name typed with a report suffix (``report.html``) is taken as typed, whatever format the list
+    shows: the name is the user's deliberate act, the list is often just last time's choice. A name
+    without one gets the chosen format's suffix; ``x.csv`` with the CSV folder means the folder ``x``.
+    """
+    typed = Path(path).suffix.lower()
+    if typed in {suffix.lower() for _, suffix in FORMATS if suffix} | {".htm"}:
+        return path
+    suffix = dict(FORMATS).get(chosen_filter, "")
+    if suffix:
+        return path + suffix
+    return path[:-4] if typed == ".csv" else path
+
+
 def ask_export_path(session, settings, parent=None) -> str | None:
     """Ask where to export (a file dialog with the formats, next to the session's files); None when cancelled."""
-    near = session.project_path or session.analysis_path
-    start_folder = str(Path(near).parent) if near else str(Path.home())
+    folder = start_folder(session, settings.value("export/folder", None))
     last = settings.value("export/filter", FORMATS[0][0])
     stem = (session.dataset.name if session.dataset else "results").split(":")[0].strip() or "results"
-    path, chosen = QFileDialog.getSaveFileName(parent, "Export results", os.path.join(start_folder, f"{stem} results"),
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export results", os.path.join(folder, f"{stem} results"),
                                                ";;".join(f for f, _ in FORMATS), last)
     if not path:
         return None
     settings.setValue("export/filter", chosen)
-    suffix = dict(FORMATS).get(chosen, "")
-    if suffix and not path.lower().endswith(suffix.lower()):
-        path += suffix
-    elif not suffix and Path(path).suffix.lower() == ".csv":
-        path = path[:-4]  # "results.csv" for the CSV folder means the folder "results"
-    return path
+    settings.setValue("export/folder", str(Path(path).parent))
+    return resolve_export_path(path, chosen)
