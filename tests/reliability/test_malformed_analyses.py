@@ -365,7 +365,7 @@ def test_every_file_writer_goes_through_fileio():
 @pytest.mark.xfail(strict=True, reason="engine bug (kenward_roger.py:179, inference.py:115): on a fit that did not "
                    "converge (orthodont, 14 subjects, agef*Sex + (1 | Subject) with a CSH R-side structure) the "
                    "Kenward-Roger adjusted covariance has a negative diagonal (NaN standard errors) and the type III "
-                   "F test raises numpy's LinAlgError 'Singular matrix'; results/contract.py now falls back to "
+                   "F test raises numpy's LinAlgError 'Singular matrix'; engine/inference/fixed.py now falls back to "
                    "Satterthwaite with a warning, this test checks the engine itself")
 def test_kenward_roger_on_a_non_converged_csh_fit_gives_finite_tests(orthodont):
     import numpy as np
