@@ -34,13 +34,13 @@ FORMULA = "y ~ time * treat + age + (time | patient)"
 def ours(frame: pd.DataFrame, df_method: str) -> tuple:
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.data.dataset import Dataset
-    from mixgui.results.run import run
+    from mixgui.pipeline.run import run
 
     spec = AnalysisSpec.from_dict({"data": {"path": "long_100k.csv"}, "formula": FORMULA, "df_method": df_method})
     t0 = time.perf_counter()
-    result = run(spec, Dataset(frame.copy(), name="long_100k"))
+    result = run(spec, Dataset(frame.copy(), name="long_100k"), figures=False)  # as `mixgui fit`
     wall = time.perf_counter() - t0
-    return result.data["fit_seconds"], wall, result.data["loglik"]
+    return result.info.fit_seconds, wall, result.info.loglik
 
 
 def main(argv: list) -> int:

@@ -54,7 +54,7 @@ def _power(args) -> int:
 
     from mixgui.analysis.spec import atomic_write_text
     from mixgui.planning import plan_file
-    from mixgui.results.run import _clean
+    from mixgui.results.result import json_value as _clean
 
     text = json.dumps(_clean(plan_file(args.design)), indent=2, ensure_ascii=False) + "\n"
     if args.json_out:
@@ -78,16 +78,17 @@ def _headless(run_fn, args) -> int:
         return _guarded(run_fn, args)
 
 
-def _load_and_run(path, cache: dict | None = None):
+def _load_and_run(path, cache: dict | None = None, figures: bool = False):
     """Read an analysis file and its data, check them, fit: (FitResult, data path).
 
-    ``cache`` maps (data path, sheet) to a Dataset already read, so analyses of one file read it once.
+    ``cache`` maps (data path, sheet) to a Dataset already read, so analyses of one file read it once;
+    ``figures``: also compute the figures' data (for plots and reports).
     """
     import json
 
     from mixgui.analysis.spec import load_spec
     from mixgui.data.importing import load_analysis_data
-    from mixgui.results.run import check_columns, run
+    from mixgui.pipeline.run import check_columns, run
 
     spec, data_path = load_spec(path)
     cache = {} if cache is None else cache
@@ -98,15 +99,15 @@ def _load_and_run(path, cache: dict | None = None):
         cache[key] = load_analysis_data(data_path, d)[0]
     dataset = cache[key]
     check_columns(spec, dataset.columns, dataset.name)
-    return run(spec, dataset), data_path
+    return run(spec, dataset, figures=figures), data_path
 
 
 def _compare(args) -> int:
     import json
 
     from mixgui.analysis.spec import atomic_write_text
-    from mixgui.results.compare import compare_analyses
-    from mixgui.results.run import _clean
+    from mixgui.pipeline.compare import compare_analyses
+    from mixgui.results.result import json_value as _clean
 
     if len(args.analyses) < 2:
         raise MixGUIError("a comparison needs at least two analysis files, like: mixgui compare m0.json m1.json")
@@ -125,7 +126,7 @@ def _compare(args) -> int:
 def _fit(args) -> int:
     from mixgui.analysis.spec import atomic_write_text
 
-    result, data_path = _load_and_run(args.analysis)
+    result, data_path = _load_and_run(args.analysis, figures=bool(args.report or args.plots))
     text = result.to_json()
     if args.json_out:
         atomic_write_text(args.json_out, text + "\n")

@@ -127,7 +127,7 @@ def fitted_truth(raw: dict, folder: Path, progress: Progress | None = None) -> F
     """Fit the analysis a design names and return it as the truth to simulate from."""
     from mixgui.analysis.spec import load_spec
     from mixgui.data.readers import read_table
-    from mixgui.results.run import check_columns, run
+    from mixgui.pipeline.run import check_columns, run
 
     path = Path(raw["from_analysis"])
     if not path.is_absolute():

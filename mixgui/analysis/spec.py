@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from mixgui.analysis import options as O
@@ -145,6 +146,17 @@ class AnalysisSpec:
     def with_(self, **changes) -> AnalysisSpec:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+    @cached_property
+    def parsed(self) -> Formula:
+        """The formula parsed once per spec (a changed spec is a new object, parsed again when asked).
+
+        Raises
+        ------
+        SpecError
+            The formula is not valid lme4 syntax (not cached: asked again, it raises again).
+        """
+        return parse_formula(self.formula)
 
     @property
     def link_name(self) -> str:

@@ -39,7 +39,8 @@ class FitController(QObject):
     Parameters
     ----------
     run_fn : callable, optional
-        ``run_fn(spec, dataset, progress) -> FitResult``; defaults to :func:`mixgui.results.run.run`.
+        ``run_fn(spec, dataset, progress) -> FitResult``; defaults to :func:`mixgui.pipeline.run` (which also
+        renders the tables and computes the figures' data, so nothing of a fit is left for the GUI thread).
         Tests inject slow or failing fakes here.
     parent : QObject, optional
 
@@ -74,7 +75,7 @@ class FitController(QObject):
     def __init__(self, run_fn=None, parent=None):
         super().__init__(parent)
         if run_fn is None:
-            from mixgui.results.run import run as run_fn
+            from mixgui.pipeline import run as run_fn
         self._run_fn = run_fn
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)  # the newest fit plus a cancelled one winding down

@@ -54,7 +54,7 @@ class ReportParts:
 
 
 def build_parts(result, *, data_path=None, import_options=None, steps=(), recipes=(), plots=None) -> ReportParts:
-    """Collect the parts of a report from a :class:`~mixgui.results.run.FitResult`.
+    """Collect the parts of a report from a :class:`~mixgui.pipeline.run.FitResult`.
 
     Parameters
     ----------
@@ -72,7 +72,7 @@ def build_parts(result, *, data_path=None, import_options=None, steps=(), recipe
 
     spec = result.spec
     extra = [f'"{r.name}" is {r.describe()}.' for r in recipes]
-    methods = methods_paragraph(spec, result.data, extra)
+    methods = methods_paragraph(spec, result.data, extra)  # the methods describe the results file
     analysis = spec.to_dict()
     if data_path is not None:
         analysis["data"] = dict(analysis["data"], path=Path(data_path).as_posix())
@@ -83,12 +83,12 @@ def build_parts(result, *, data_path=None, import_options=None, steps=(), recipe
     if recipes:
         analysis["computed"] = [r.to_dict() for r in recipes]
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    name = result.data.get("data_name") or Path(spec.data.path).name
+    name = result.info.get("data_name") or Path(spec.data.path).name
     return ReportParts(
-        title=spec.title or f"Analysis of {result.data.get('formula') or spec.formula}",
+        title=spec.title or f"Analysis of {result.info.get('formula') or spec.formula}",
         subtitle=f"Data: {name} · {when}",
         methods=methods, tables=list(result.tables), notes=recipe_notes(recipes),
-        equations=dict(result.data.get("equations") or {}), plots=dict(plots or {}),
+        equations=dict(result.section("equations") or {}), plots=dict(plots or {}),
         analysis_json=json.dumps(analysis, indent=2, ensure_ascii=False),
         r_script=r_script(result, data_path, import_options=import_options, steps=steps, recipes=recipes))
 

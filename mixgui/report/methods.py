@@ -9,7 +9,7 @@ import platform
 from importlib import metadata
 
 from mixgui import __version__
-from mixgui.analysis.formula import parse_formula, term_label
+from mixgui.analysis.formula import term_label
 from mixgui.errors import MixGUIError
 
 STRUCTURE_WORDS = {
@@ -141,7 +141,7 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
     """
     data = data or {}
     try:
-        formula = parse_formula(spec.formula)
+        formula = spec.parsed
     except MixGUIError:
         formula = None
     n = data.get("nobs")

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from mixgui import __version__
-from mixgui.analysis.formula import parse_formula, quote
+from mixgui.analysis.formula import quote
 from mixgui.data.computed import Center, ClusterCenter, ClusterMean, Dichotomize, Log, Recode, Standardize
 from mixgui.data.levels import level_label
 from mixgui.data.reshape import LongToWide, WideToLong, parse_index
@@ -342,7 +342,7 @@ def r_script(result_or_spec, data_path=None, *, import_options=None, steps=(), r
     design = getattr(result_or_spec, "design", None)
     if factor_levels is None:
         factor_levels = dict(getattr(design, "factor_levels", {}) or {})
-    formula = parse_formula(spec.formula)
+    formula = spec.parsed
     rep = spec.repeated
     kind = ("lmer" if rep is None else "lme") if formula.random else ("gls" if rep is not None else "lm")
     if spec.family != "gaussian":

@@ -1,12 +1,13 @@
-"""Turn a results contract into the tables the window and the reports show.
+"""Turn a typed result into the tables the window and the reports show.
 
-Tables are built from the contract dict only, so what the window shows is exactly what
-``mixgui fit --json`` writes.
+Tables are built from the :class:`~mixgui.results.result.FitResult` whose :meth:`to_dict` is the
+results file, so what the window shows is exactly what ``mixgui fit --json`` writes.
 """
 from __future__ import annotations
 
 from mixgui.results import render_extra as extra
-from mixgui.results.repeated_sections import kr_footnote
+from mixgui.results.render_extra import kr_footnote
+from mixgui.results.result import FitResult, Glance
 from mixgui.results.tables import Column, Table
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual",
@@ -14,35 +15,35 @@ DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", 
             "none": "z (no small-sample df)"}
 
 
-def _model_info(d: dict) -> Table:
-    rows = [{"what": "Formula", "value": d.get("formula", "")}]
-    if d.get("model") == "lm":
-        g = d.get("glance", {})
+def _model_info(r: FitResult) -> Table:
+    i = r.info
+    rows = [{"what": "Formula", "value": i.get("formula", "")}]
+    if i.model == "lm":
+        g = r.glance or Glance(*[None] * 12)
         rows += [{"what": "Model", "value": "Linear regression (ordinary least squares)"},
-                 {"what": "Observations", "value": str(d.get("nobs"))},
-                 {"what": "R² / adjusted R²", "value": f"{_n(g.get('r_squared'))} / {_n(g.get('adj_r_squared'))}"},
-                 {"what": "Residual SD (σ)", "value": _n(g.get("sigma"))},
-                 {"what": "F test of the model", "value": f"F({g.get('df')}, {g.get('df_residual')}) = "
-                                                         f"{_n(g.get('statistic'))}, p {_p(g.get('p_value'))}"},
-                 {"what": "Log-likelihood / AIC / BIC",
-                  "value": f"{_n(g.get('loglik'))} / {_n(g.get('aic'))} / {_n(g.get('bic'))}"}]
+                 {"what": "Observations", "value": str(i.nobs)},
+                 {"what": "R² / adjusted R²", "value": f"{_n(g.r_squared)} / {_n(g.adj_r_squared)}"},
+                 {"what": "Residual SD (σ)", "value": _n(g.sigma)},
+                 {"what": "F test of the model", "value": f"F({g.df}, {g.df_residual}) = "
+                                                         f"{_n(g.statistic)}, p {_p(g.p_value)}"},
+                 {"what": "Log-likelihood / AIC / BIC", "value": f"{_n(g.loglik)} / {_n(g.aic)} / {_n(g.bic)}"}]
     else:
-        kind = "Linear mixed model" if d.get("model") == "lmm" else "Linear model with correlated residuals (GLS)"
-        if d.get("model") == "glmm":
-            how = "Laplace" if (d.get("nagq") or 1) == 1 else f"adaptive quadrature, {d.get('nagq')} points"
-            kind = f"Generalized linear mixed model: {d.get('family')}, {d.get('link')} link; {how}"
-        groups = ", ".join(f"{v} {k}" for k, v in (d.get("n_groups") or {}).items())
-        rows += [{"what": "Model", "value": f"{kind} ({d.get('method')})"},
-                 {"what": "Observations", "value": f"{d.get('nobs')}" + (f"; groups: {groups}" if groups else "")},
-                 {"what": "Degrees of freedom", "value": DF_LABEL.get(d.get("df_method"), str(d.get("df_method")))},
-                 {"what": "Log-likelihood" + (" (REML)" if d.get("method") == "REML" else ""),
-                  "value": _n(d.get("loglik"))},
-                 {"what": "AIC / BIC", "value": f"{_n(d.get('aic'))} / {_n(d.get('bic'))}"},
-                 {"what": "Converged", "value": "yes" if d.get("converged") else "NO"}]
-        if d.get("singular"):
+        kind = "Linear mixed model" if i.model == "lmm" else "Linear model with correlated residuals (GLS)"
+        if i.model == "glmm":
+            nagq = i.get("nagq") or 1
+            how = "Laplace" if nagq == 1 else f"adaptive quadrature, {nagq} points"
+            kind = f"Generalized linear mixed model: {i.get('family')}, {i.get('link')} link; {how}"
+        groups = ", ".join(f"{v} {k}" for k, v in (i.get("n_groups") or {}).items())
+        rows += [{"what": "Model", "value": f"{kind} ({i.method})"},
+                 {"what": "Observations", "value": f"{i.nobs}" + (f"; groups: {groups}" if groups else "")},
+                 {"what": "Degrees of freedom", "value": DF_LABEL.get(i.df_method, str(i.df_method))},
+                 {"what": "Log-likelihood" + (" (REML)" if i.method == "REML" else ""), "value": _n(i.get("loglik"))},
+                 {"what": "AIC / BIC", "value": f"{_n(i.get('aic'))} / {_n(i.get('bic'))}"},
+                 {"what": "Converged", "value": "yes" if i.get("converged") else "NO"}]
+        if i.get("singular"):
             rows.append({"what": "Singular fit", "value": "yes (a variance is zero or a correlation ±1)"})
-    if d.get("fit_seconds") is not None:
-        rows.append({"what": "Fit time", "value": f"{d['fit_seconds']:.3g} s"})
+    if i.get("fit_seconds") is not None:
+        rows.append({"what": "Fit time", "value": f"{i.fit_seconds:.3g} s"})
     return Table("model", "Model", [Column("what", "", "text"), Column("value", "", "text")], rows)
 
 
@@ -57,101 +58,105 @@ def _p(v):
     return s if s.startswith("<") else "= " + s
 
 
-def _fixed(d: dict) -> Table:
-    rows = [dict(r, ci=(r.get("ci_lower"), r.get("ci_upper"))) for r in d.get("fixed_effects", [])]
-    stat = "z" if d.get("df_method") == "none" else "t"
+def _fixed(r: FitResult) -> Table:
+    i = r.info
+    rows = [dict(f.raw(), ci=(f.ci_lower, f.ci_upper)) for f in r.fixed_effects]
+    stat = "z" if i.df_method == "none" else "t"
     cols = [Column("term", "Term", "text"), Column("estimate", "Estimate"), Column("std_error", "SE")]
-    if d.get("df_method") != "none":
+    if i.df_method != "none":
         cols.append(Column("df", "df", "df"))
-    cols += [Column("z_value" if d.get("model") == "glmm" else "t_value", stat), Column("p_value", "p", "p"),
+    cols += [Column("z_value" if i.model == "glmm" else "t_value", stat), Column("p_value", "p", "p"),
              Column("ci", "95% CI", "ci")]
     notes = []
-    if d.get("model") != "lm":
-        notes.append(f"df and p-values: {DF_LABEL.get(d.get('df_method'), d.get('df_method'))}.")
-        kr = kr_footnote(d)
+    if i.model != "lm":
+        notes.append(f"df and p-values: {DF_LABEL.get(i.df_method, i.df_method)}.")
+        kr = kr_footnote(i)
         if kr:
             notes.append(kr)
     return Table("fixed_effects", "Fixed effects", cols, rows, notes)
 
 
-def _variances(d: dict) -> Table:
+def _variances(r: FitResult) -> Table:
     rows = []
-    for r in d.get("variance_components", []):
-        if r.get("var2") is None:
-            rows.append({"group": r["group"], "term": r.get("var1") or "", "variance": r["vcov"], "sd": r["sdcor"],
-                         "corr": None, "ci": (r.get("sdcor_lower"), r.get("sdcor_upper"))})
+    for v in r.variance_components or []:
+        ci = (v.get("sdcor_lower"), v.get("sdcor_upper"))
+        if v.var2 is None:
+            rows.append({"group": v.group, "term": v.var1 or "", "variance": v.vcov, "sd": v.sdcor,
+                         "corr": None, "ci": ci})
         else:
-            rows.append({"group": r["group"], "term": f"{r['var1']} ~ {r['var2']}", "variance": r["vcov"],
-                         "sd": None, "corr": r["sdcor"], "ci": (r.get("sdcor_lower"), r.get("sdcor_upper"))})
+            rows.append({"group": v.group, "term": f"{v.var1} ~ {v.var2}", "variance": v.vcov,
+                         "sd": None, "corr": v.sdcor, "ci": ci})
     cols = [Column("group", "Group", "text"), Column("term", "Term", "text"), Column("variance", "Variance"),
             Column("sd", "SD"), Column("corr", "Correlation")]
     notes = []
-    if any(r.get("sdcor_lower") is not None for r in d.get("variance_components", [])):
+    if any(v.get("sdcor_lower") is not None for v in r.variance_components or []):
         cols.append(Column("ci", "95% CI (SD or corr.)", "ci"))
         notes.append("Intervals: Wald on the log-SD and Fisher-z scales; R's profile intervals "
                      "(confint) can differ for components near zero, which get no interval here.")
-    if d.get("r2_marginal") is not None:
-        notes.append(f"R² marginal {_n(d.get('r2_marginal'))}, conditional {_n(d.get('r2_conditional'))}; "
-                     f"ICC (adjusted) {_n(d.get('icc_adjusted'))} (Nakagawa & Schielzeth).")
+    r2 = r.r_squared
+    if r2 is not None and r2.get("r2_marginal") is not None:
+        notes.append(f"R² marginal {_n(r2.r2_marginal)}, conditional {_n(r2.get('r2_conditional'))}; "
+                     f"ICC (adjusted) {_n(r2.get('icc_adjusted'))} (Nakagawa & Schielzeth).")
     return Table("variance_components", "Random effects", cols, rows, notes)
 
 
-def _anova(d: dict) -> Table | None:
-    if d.get("model") == "lm":
-        rows = d.get("anova_type1") or []
+def _anova(r: FitResult) -> Table | None:
+    if r.info.model == "lm":
+        rows = [a.raw() for a in r.anova_type1 or []]
         cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
                 Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
         return Table("anova", "Analysis of variance (type I, sequential)", cols, rows)
-    rows = d.get("anova") or []
+    rows = [a.raw() for a in r.anova or []]
     if not rows:
         return None
     cols = [Column("term", "Term", "text"), Column("num_df", "num df", "df"), Column("den_df", "den df", "df"),
             Column("f_value", "F"), Column("p_value", "p", "p")]
-    return Table("anova", f"Type III tests ({DF_LABEL.get(d.get('df_method'), d.get('df_method'))})", cols, rows)
+    return Table("anova", f"Type III tests ({DF_LABEL.get(r.info.df_method, r.info.df_method)})", cols, rows)
 
 
-def _lm_anovas(d: dict) -> list:
+def _lm_anovas(r: FitResult) -> list:
     cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
             Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
     out = []
-    if d.get("anova_type2"):
-        out.append(Table("anova_type2", "Analysis of variance (type II)", cols, d["anova_type2"],
+    if r.anova_type2:
+        out.append(Table("anova_type2", "Analysis of variance (type II)", cols, [a.raw() for a in r.anova_type2],
                          ["Each term after all terms that do not contain it (as car::Anova type 2)."]))
-    if d.get("anova_type3"):
-        out.append(Table("anova_type3", "Analysis of variance (type III)", cols, d["anova_type3"],
+    if r.anova_type3:
+        out.append(Table("anova_type3", "Analysis of variance (type III)", cols, [a.raw() for a in r.anova_type3],
                          ["Each term after all others, SAS/SPSS hypotheses (as car::Anova type 3 with "
                           "sum-to-zero contrasts); the sequential table above depends on term order, this one does not."]))
     return out
 
 
-def _diagnostics(d: dict) -> Table | None:
-    g = d.get("diagnostics")
-    if not g:
+def _diagnostics(r: FitResult) -> Table | None:
+    g = r.diagnostics
+    if g is None:
         return None
-    verdicts = d.get("diagnostic_notes") or {}
-    rows = [{"test": "Durbin-Watson (independence)", "stat": g.get("durbin_watson"), "p": None,
+    verdicts = r.diagnostic_notes or {}
+    rows = [{"test": "Durbin-Watson (independence)", "stat": g.durbin_watson, "p": None,
              "verdict": verdicts.get("durbin_watson", "")},
-            {"test": "Breusch-Pagan (constant variance)", "stat": g.get("breusch_pagan"), "p": g.get("breusch_pagan_p"),
+            {"test": "Breusch-Pagan (constant variance)", "stat": g.breusch_pagan, "p": g.breusch_pagan_p,
              "verdict": verdicts.get("breusch_pagan", "")},
-            {"test": "Shapiro-Wilk (normal residuals)", "stat": g.get("shapiro_wilk"), "p": g.get("shapiro_wilk_p"),
+            {"test": "Shapiro-Wilk (normal residuals)", "stat": g.shapiro_wilk, "p": g.shapiro_wilk_p,
              "verdict": verdicts.get("shapiro_wilk", "")}]
     return Table("diagnostics", "Assumption checks", [Column("test", "Check", "text"), Column("stat", "Statistic"),
                                                        Column("p", "p", "p"), Column("verdict", "What it says", "text")],
                  rows, ["Each check is a test with its own power: read it together with the residual plots below."])
 
 
-def _re_tests(d: dict) -> Table | None:
-    rows = d.get("random_effect_tests")
-    if not rows:
+def _re_tests(r: FitResult) -> Table | None:
+    tests = r.random_effect_tests
+    if not tests:
         return None
+    rows = [t.raw() for t in tests]
     cols = [Column("term", "Removed", "text"), Column("statistic", "LR χ²"), Column("df", "df", "df"),
             Column("p_value", "p (boundary)", "p"), Column("p_value_naive", "p (naive χ²)", "p")]
     notes = ["ML fits with and without the term; p (boundary) uses the 50:50 mixture of χ²(k−1) and χ²(k), "
              "because a variance cannot be below zero; the naive χ² p-value is conservative."]
-    boot = next((r for r in rows if r.get("bootstrap_replicates")), None)
+    boot = next((t for t in tests if t.get("bootstrap_replicates")), None)
     if boot is not None:
         cols.append(Column("p_value_bootstrap", "p (bootstrap)", "p"))
-        n = boot["bootstrap_replicates"]
+        n = boot.bootstrap_replicates
         notes.append(f"bootstrap p from {n} parametric-bootstrap replicates (responses simulated from the model "
                      f"without the term, both models refitted; seed {boot.get('bootstrap_seed')}): the share of "
                      f"replicates whose χ² is at least the observed one, counted as (1 + count) / (1 + {n}), so it "
@@ -159,23 +164,24 @@ def _re_tests(d: dict) -> Table | None:
     return Table("random_effect_tests", "Likelihood-ratio tests of random effects", cols, rows, notes)
 
 
-def _repeated(d: dict) -> list:
-    rep = d.get("repeated")
-    if not rep:
+def _repeated(r: FitResult) -> list:
+    rep = r.repeated
+    if rep is None:
         return []
-    params = [{"name": k, "value": v} for k, v in (rep.get("parameters") or {}).items()]
-    t1 = Table("repeated", f"Residual covariance: {rep.get('structure')}",
+    params = [{"name": k, "value": v} for k, v in (rep.parameters or {}).items()]
+    t1 = Table("repeated", f"Residual covariance: {rep.structure}",
                [Column("name", "Parameter", "text"), Column("value", "Estimate")], params)
-    labels = rep.get("positions") or [str(i + 1) for i in range(len(rep.get("correlation") or []))]
-    rows = [{"pos": lab, **{f"c{j}": v for j, v in enumerate(row)}} for lab, row in zip(labels, rep.get("correlation") or [])]
-    t2 = Table("repeated_correlation", f"Implied correlations over {rep.get('index', 'index')}",
+    corr = rep.correlation or []
+    labels = rep.positions or [str(i + 1) for i in range(len(corr))]
+    rows = [{"pos": lab, **{f"c{j}": v for j, v in enumerate(row)}} for lab, row in zip(labels, corr)]
+    t2 = Table("repeated_correlation", f"Implied correlations over {rep.index}",
                [Column("pos", "", "text")] + [Column(f"c{j}", lab) for j, lab in enumerate(labels)], rows)
     return [t1, t2]
 
 
-def _emmeans(d: dict) -> list:
+def _emmeans(r: FitResult) -> list:
     out = []
-    for i, block in enumerate(d.get("emmeans") or []):
+    for i, block in enumerate(r.section("emmeans") or []):
         specs = block.get("specs")
         name = specs if isinstance(specs, str) else " × ".join(specs or [])
         rows = [dict(r, ci=(r.get("lower"), r.get("upper"))) for r in block.get("emmeans", [])]
@@ -200,24 +206,25 @@ def _emmeans(d: dict) -> list:
     return out
 
 
-def tables_from_contract(d: dict, warnings=()) -> list:
+def render_tables(r: FitResult) -> list:
     """All tables for one result, in reading order, each with the warnings that concern it.
 
     Optional blocks come right after the table they belong to: f² after the fixed effects, the
     variance shares and the pooling comparison after the random effects, the structure
     comparison after the residual covariance.
     """
-    tables = [_model_info(d), _fixed(d), *extra.f2_tables(d)]
-    if d.get("variance_components"):
-        tables.append(_variances(d))
+    d = {key: s.data for key, s in r.sections.items()}  # the free-form sections the extra tables read
+    tables = [_model_info(r), _fixed(r), *extra.f2_tables(d)]
+    if r.variance_components:
+        tables.append(_variances(r))
     tables += extra.variance_tables(d) + extra.pooling_tables(d)
-    tables += _repeated(d) + extra.structure_tables(d)
-    for t in (_anova(d), *_lm_anovas(d), _re_tests(d), _diagnostics(d)):
+    tables += _repeated(r) + extra.structure_tables(d)
+    for t in (_anova(r), *_lm_anovas(r), _re_tests(r), _diagnostics(r)):
         if t is not None:
             tables.append(t)
-    tables += _emmeans(d)
+    tables += _emmeans(r)
     by_key = {t.key: t for t in tables}
-    for w in warnings:
+    for w in r.warnings:
         key = w.table if w.table in by_key else ("emmeans_0" if w.table == "emmeans" and "emmeans_0" in by_key else "model")
         by_key[key].warnings.append(w.message)
     return tables

@@ -1,11 +1,29 @@
 """Tables of the optional results blocks: effect sizes, structure comparison, pooling comparison.
 
-Each function takes the results dict and returns a (possibly empty) list of tables, so
-:func:`mixgui.results.render.tables_from_contract` can place them after the table they explain.
+Each function takes the free-form sections by key and returns a (possibly empty) list of tables,
+so :func:`mixgui.results.render.render_tables` can place them after the table they explain.
 """
 from __future__ import annotations
 
 from mixgui.results.tables import Column, Table
+
+KR_NOTE = {
+    "observed": "Kenward-Roger with the observed information (as SAS PROC MIXED DDFM=KR)",
+    "expected": "Kenward-Roger with the expected information (as R's pbkrtest)",
+}
+
+
+def kr_footnote(info) -> str | None:
+    """The fixed-effects table's note saying which Kenward-Roger was computed (None otherwise).
+
+    ``info``: the result's :class:`~mixgui.results.result.ModelInfo`.
+    """
+    if info.df_method != "kenward-roger" or info.get("kr_information") not in KR_NOTE:
+        return None
+    text = KR_NOTE[info.kr_information]
+    if info.get("kr_variant") == "linear":
+        text += "; KR(LINEAR): the adjusted covariance leaves out the second-derivative term"
+    return text + "."
 
 COMPONENT_WORDS = {"fixed": "Fixed effects", "random": "Random effects", "residual": "Residual"}
 

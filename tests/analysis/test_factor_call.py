@@ -10,7 +10,7 @@ from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.engine.design import build_design
 from mixgui.errors import DataError, SpecError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 
 @pytest.fixture()

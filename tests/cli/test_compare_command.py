@@ -20,8 +20,8 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.errors import MixGUIError
-from mixgui.results.compare import compare_analyses
-from mixgui.results.run import run
+from mixgui.pipeline.compare import compare_analyses
+from mixgui.pipeline.run import run
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 R_CMP = json.loads((REF / "compare" / "compare_refs.json").read_text())

@@ -213,7 +213,7 @@ def _assert_same(a, b, path="result"):
 
 
 def _fit_all(tmp_path, spec_dict):
-    from mixgui.results.run import run
+    from mixgui.pipeline.run import run
     paths = _four_forms(tmp_path)
     results = {}
     for kind, (p, sheet) in paths.items():

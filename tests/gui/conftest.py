@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 
 from mixgui.analysis.spec import AnalysisSpec  # noqa: E402
 from mixgui.errors import Cancelled  # noqa: E402
-from mixgui.results.run import FitResult  # noqa: E402
+from mixgui.results.result import FitResult, ModelInfo  # noqa: E402
 from mixgui.results.tables import Column, Table  # noqa: E402
 
 
@@ -106,7 +106,7 @@ def fake_result(spec: AnalysisSpec, label: str) -> FitResult:
     """A tiny FitResult whose fixed-effects table says which request made it."""
     table = Table("fixed_effects", "Fixed effects", [Column("term", "Term", "text"), Column("estimate", "Estimate")],
                   [{"term": label, "estimate": 1.0}])
-    return FitResult(spec, {"formula": spec.formula, "made_by": label}, [table], [])
+    return FitResult(spec, ModelInfo("lm", "OLS", "residual", 0, formula=spec.formula), tables=[table])
 
 
 class GatedRun:

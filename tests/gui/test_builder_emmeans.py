@@ -15,7 +15,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt  # noqa: E402
 from mixgui.data.readers import read_table  # noqa: E402
 from mixgui.gui.widgets.builder import ModelBuilder  # noqa: E402
 from mixgui.gui.widgets.builder_roles import columns_mime  # noqa: E402
-from mixgui.results.run import run  # noqa: E402
+from mixgui.pipeline.run import run  # noqa: E402
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 

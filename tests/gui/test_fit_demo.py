@@ -108,7 +108,7 @@ def test_copy_puts_html_table_and_tsv_on_clipboard(make_window, qtbot, gated_run
 def test_warnings_sit_next_to_their_table(qtbot):
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.gui.widgets.results_panel import ResultsPanel
-    from mixgui.results.run import FitResult
+    from mixgui.results.result import FitResult, ModelInfo
     from mixgui.results.tables import Column, Table
 
     t = Table("variance_components", "Random effects", [Column("group", "Group", "text"), Column("variance", "Variance")],
@@ -116,7 +116,7 @@ def test_warnings_sit_next_to_their_table(qtbot):
               warnings=["The variance of clinic is estimated as zero."])
     panel = ResultsPanel()
     qtbot.addWidget(panel)
-    panel.show_result(3, FitResult(AnalysisSpec(formula="y ~ 1"), {}, [t], []))
+    panel.show_result(3, FitResult(AnalysisSpec(formula="y ~ 1"), ModelInfo("lm", "OLS", "residual", 0), tables=[t]))
     card = panel.card("variance_components")
     assert [w.text() for w in card.warning_labels] == ["⚠  The variance of clinic is estimated as zero."]
     assert panel.revision == 3 and panel.table_keys() == ["variance_components"]

@@ -108,7 +108,7 @@ class _SlowAfterFirst:
         self.gate = threading.Event()
 
     def __call__(self, spec, dataset, progress):
-        from mixgui.results.run import run
+        from mixgui.pipeline.run import run
 
         n, self.calls = self.calls, self.calls + 1
         i = 0

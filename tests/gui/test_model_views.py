@@ -11,8 +11,7 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.gui.plots import model_views
-from mixgui.results.figures import figures
-from mixgui.results.run import run
+from mixgui.pipeline import run
 
 SLEEP = Path(__file__).resolve().parents[1] / "reference" / "lmm" / "sleepstudy.csv"
 
@@ -21,7 +20,7 @@ SLEEP = Path(__file__).resolve().parents[1] / "reference" / "lmm" / "sleepstudy.
 def model_figs():
     data = pd.read_csv(SLEEP)
     res = run(AnalysisSpec(formula="Reaction ~ Days + (Days | Subject)"), Dataset(data, name="sleep"))
-    return {f.kind: f for f in figures(res) if f.kind in model_views.VIEWS}
+    return {f.kind: f for f in res.figures if f.kind in model_views.VIEWS}
 
 
 def _items(view, kind):

@@ -4,7 +4,7 @@ import pytest
 
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
 

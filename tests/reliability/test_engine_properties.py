@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest, Repeated
 from mixgui.data.dataset import Dataset
 from mixgui.errors import MixGUIError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 PROFILE = settings.get_profile("mixgui-reliability")
 FEW = settings(PROFILE, max_examples=max(10, PROFILE.max_examples * 2 // 3))

@@ -1,7 +1,7 @@
 """The window under stress: close during a fit, new data during a fit, cancel ten times, a million rows,
 and a storm of model edits, analysis switches and undos while the results refit after each.
 
-Real fits (``mixgui.results.run.run``) on data big enough to take a while, plus the gated fake
+Real fits (``mixgui.pipeline.run.run``) on data big enough to take a while, plus the gated fake
 fits of tests/gui where a test must decide when a fit ends. The fixtures are tests/gui's own
 (imported below), so the same leak check runs after every test here: no window left open, no fit
 thread left running. A "QThread destroyed while running" would abort the whole pytest process,

@@ -41,7 +41,7 @@ from mixgui.data.dataset import Dataset
 from mixgui.engine.emmeans import ADJUSTMENTS as ENGINE_ADJUSTMENTS  # noqa: E402
 from mixgui.engine.repeated import STRUCTURES as ENGINE_STRUCTURES  # noqa: E402
 from mixgui.errors import MixGUIError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 ENGINE_DF_METHODS = tuple(DF_METHODS)  # between-within: repeated structures only (refused without one)
 
@@ -365,7 +365,7 @@ def test_every_file_writer_goes_through_fileio():
 @pytest.mark.xfail(strict=True, reason="engine bug (kenward_roger.py:179, inference.py:115): on a fit that did not "
                    "converge (orthodont, 14 subjects, agef*Sex + (1 | Subject) with a CSH R-side structure) the "
                    "Kenward-Roger adjusted covariance has a negative diagonal (NaN standard errors) and the type III "
-                   "F test raises numpy's LinAlgError 'Singular matrix'; results/contract.py now falls back to "
+                   "F test raises numpy's LinAlgError 'Singular matrix'; engine/inference/fixed.py now falls back to "
                    "Satterthwaite with a warning, this test checks the engine itself")
 def test_kenward_roger_on_a_non_converged_csh_fit_gives_finite_tests(orthodont):
     import numpy as np
@@ -374,7 +374,7 @@ def test_kenward_roger_on_a_non_converged_csh_fit_gives_finite_tests(orthodont):
     from mixgui.engine.design import build_design
     from mixgui.engine.inference.anova3 import anova_table
     from mixgui.engine.inference.core import Inference
-    from mixgui.results.contract import fit_mixed
+    from mixgui.pipeline.contract import fit_mixed
 
     spec = AnalysisSpec(formula="distance ~ agef * Sex + (1 | Subject)", factors=("agef",),
                         repeated=Repeated("CSH", "Subject", "age"), df_method="kenward-roger")

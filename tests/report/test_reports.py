@@ -17,11 +17,11 @@ from mixgui.data.importing import ImportOptions, read_with_options
 from mixgui.data.readers import read_table
 from mixgui.data.reshape import WideToLong
 from mixgui.errors import MixGUIError
+from mixgui.pipeline.run import run
 from mixgui.report import build_parts, write_report
 from mixgui.report.methods import methods_paragraph
 from mixgui.report.rscript import r_script
 from mixgui.report.xlsx import P_FORMAT
-from mixgui.results.run import run
 
 REF = Path(__file__).parents[1] / "reference"
 ORTHODONT = (REF / "cli" / "orthodont_long.csv").resolve()

@@ -8,8 +8,8 @@ import pytest
 
 from mixgui.analysis.spec import AnalysisSpec, Repeated
 from mixgui.data.dataset import Dataset
+from mixgui.pipeline.run import run
 from mixgui.results.equations import model_equations
-from mixgui.results.run import run
 from mixgui.results.tables import format_number
 
 REF = Path(__file__).resolve().parents[1] / "reference"

@@ -8,7 +8,7 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.errors import SpecError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "ols"
 

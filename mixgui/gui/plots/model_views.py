@@ -1,4 +1,4 @@
-"""pyqtgraph views of the pictures that explain a mixed model (data from mixgui.results.model_figures).
+"""pyqtgraph views of the pictures that explain a mixed model (data from mixgui.pipeline.model_figures).
 
 Drawing only: every array comes computed and capped (at most 30 cluster lines, 5,000 points).
 """

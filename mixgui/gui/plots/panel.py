@@ -1,12 +1,24 @@
-"""The plots under the results: one tab per figure of the result, each with PNG/SVG export."""
+"""The plots under the results: one tab per figure of the result, each with PNG/SVG export.
+
+The figures' data come with the result (computed in the worker, :mod:`mixgui.pipeline.figures`);
+this module only draws them. A figure that cannot be drawn becomes a tab with a sentence saying
+why, and never takes the tables or the other plots with it.
+"""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from mixgui.gui.plots import model_views, views
-from mixgui.results.figures import Figure, figures
+from mixgui.results.figures import Figure
+
+log = logging.getLogger(__name__)
+
+#: what drawing a figure's data can raise when the data are not what the view expects
+DRAW_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
 
 def make_view(fig: Figure) -> views.PlotView:
@@ -39,8 +51,29 @@ def make_view(fig: Figure) -> views.PlotView:
     raise ValueError(f"no view for figure kind {fig.kind!r}")
 
 
+def _label(text: str, name: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class MessageTab(QWidget):
+    """A figure that has no plot: a sentence saying why (``figure.kind`` "unavailable", or a drawing error)."""
+
+    def __init__(self, fig: Figure, text: str, parent=None):
+        super().__init__(parent)
+        self.figure = fig
+        self.view = None
+        self.message = _label(text, "message")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+
+
 class PlotTab(QWidget):
-    """One figure with its export buttons."""
+    """One figure with its export buttons, and its note (e.g. which groups are drawn) under it."""
 
     def __init__(self, fig: Figure, parent=None):
         super().__init__(parent)
@@ -49,6 +82,9 @@ class PlotTab(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.view)
+        self.note = _label(fig.note, "footnote") if fig.note else None
+        if self.note is not None:
+            lay.addWidget(self.note)
         row = QHBoxLayout()
         row.addStretch(1)
         for label, suffix in (("Save PNG…", "png"), ("Save SVG…", "svg")):
@@ -77,12 +113,25 @@ class PlotPanel(QTabWidget):
         self.tabs: list = []
 
     def show_result(self, result) -> None:
+        """One tab per figure of ``result`` (its ``figures``, computed with it in the worker)."""
         self.clear_plots()
-        for fig in figures(result):
-            tab = PlotTab(fig)
-            tab.view.rowClicked.connect(self.rowClicked)
+        for fig in result.figures:
+            tab = self._tab(fig)
+            if tab.view is not None:
+                tab.view.rowClicked.connect(self.rowClicked)
             self.tabs.append(tab)
             self.addTab(tab, fig.title)
+
+    @staticmethod
+    def _tab(fig: Figure) -> QWidget:
+        if fig.kind == "unavailable":
+            return MessageTab(fig, fig.data.get("text", "This plot is not available for this model."))
+        try:
+            return PlotTab(fig)
+        except DRAW_ERRORS as e:  # a bug of ours in one view: the other plots and the tables stay
+            log.exception("the %s plot could not be drawn", fig.key)
+            return MessageTab(fig, f"This plot could not be drawn ({type(e).__name__}: {e}). The tables and "
+                                   "the other plots are not affected; please report it.")
 
     def clear_plots(self) -> None:
         while self.count():

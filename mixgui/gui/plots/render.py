@@ -28,12 +28,15 @@ def render_pngs(result, width_px: int = 900, height_px: int = 600, dpi: int = 20
 
     from mixgui.gui.plots.panel import make_view
     from mixgui.gui.plots.views import export_png
-    from mixgui.results.figures import figures
+    from mixgui.pipeline.figures import compute_figures
 
     app = _app()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for fig in figures(result):
+        # computed with the result (mixgui.pipeline.run); a result made without them gets them here
+        for fig in result.figures or compute_figures(result):
+            if fig.kind == "unavailable":
+                continue
             view = make_view(fig)
             view.resize(width_px, height_px)
             # lay the scene out at that size before exporting (an unshown view keeps its default size)

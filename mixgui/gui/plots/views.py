@@ -1,4 +1,4 @@
-"""pyqtgraph views over the Qt-free plot data of :mod:`mixgui.results.plotdata`.
+"""pyqtgraph views over the Qt-free plot data of :mod:`mixgui.pipeline.plotdata` (computed in the worker).
 
 No statistics here: each view takes a plot-data dict and draws it. Points carry their data-row
 index, so hovering shows the row and clicking emits ``rowClicked(row)`` for the data grid.
@@ -135,13 +135,22 @@ def histogram_plot(diag: dict) -> PlotView:
 
 
 def by_group_plot(data: dict, group_name: str = "group") -> PlotView:
-    """Residuals by cluster as a strip plot, clusters sorted by median."""
+    """Residuals by cluster as a strip plot, clusters sorted by median.
+
+    All strips are one scatter item and all median marks one line item (pairs of points): a few
+    hundred items per plot made drawing slow.
+    """
     v = PlotView(f"Residuals by {group_name}", group_name, "Residual")
     size = 5 if len(data["values"]) <= 30 else 3
-    for i, vals in enumerate(data["values"]):
-        jitter = (np.random.default_rng(i).random(len(vals)) - 0.5) * 0.3
-        v.add_points(i + jitter, vals, None, colour_=colour(0), size=size)
-        v.add_line([i - 0.3, i + 0.3], [data["medians"][i]] * 2, "#222", width=2)
+    values = [np.asarray(vals, float) for vals in data["values"]]
+    if values:
+        x = np.concatenate([i + (np.random.default_rng(i).random(len(vals)) - 0.5) * 0.3
+                            for i, vals in enumerate(values)])
+        v.add_points(x, np.concatenate(values), None, colour_=colour(0), size=size)
+        k = np.arange(len(values), dtype=float)
+        med = np.asarray(data["medians"], float)
+        v.addItem(pg.PlotDataItem(np.column_stack([k - 0.3, k + 0.3]).ravel(), np.repeat(med, 2), connect="pairs",
+                                  pen=pg.mkPen("#222", width=2)))
     _category_axis(v, data["levels"])
     return v
 
@@ -168,6 +177,12 @@ def caterpillar_plot(c: dict) -> PlotView:
     return v
 
 
+def _pairs(v: PlotView, x, y) -> None:
+    """Segments (x[0], y[0])-(x[1], y[1]), (x[2], y[2])-(x[3], y[3]) ... as one grey line item."""
+    if len(x):
+        v.addItem(pg.PlotDataItem(np.asarray(x, float), np.asarray(y, float), connect="pairs", pen=pg.mkPen(GREY)))
+
+
 def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
     """No-pooling estimates → mixed-model estimates; arrows toward the population value.
 
@@ -182,19 +197,17 @@ def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
         order = np.argsort(np.where(np.isfinite(s["no_pooling"][:, i]), s["no_pooling"][:, i], np.inf), kind="stable")
         y = np.arange(len(s["levels"]))
         a, b = s["no_pooling"][order, i], s["partial_pooling"][order, i]
-        for k in range(len(y)):
-            if np.isfinite(a[k]):
-                v.add_line([a[k], b[k]], [y[k], y[k]], GREY)
+        ok = np.isfinite(a)
+        _pairs(v, np.column_stack([a[ok], b[ok]]).ravel(), np.repeat(y[ok], 2))
         v.add_points(a, y, None, colour_=colour(1), size=7, name="own data only (no pooling)")
         v.add_points(b, y, None, colour_=colour(0), size=7, name="mixed model (partial pooling)")
         v.add_line([s["population"][i]] * 2, [-0.5, len(y) - 0.5], "#222", style=Qt.DashLine, name="population")
         _category_axis(v, [s["levels"][k] for k in order], "left")
     else:
         v = PlotView(f"Shrinkage by {s['group']}", names[i], names[j])
-        for k in range(len(s["levels"])):
-            if np.all(np.isfinite(s["no_pooling"][k, [i, j]])):
-                a, b = s["no_pooling"][k], s["partial_pooling"][k]
-                v.add_line([a[i], b[i]], [a[j], b[j]], GREY)
+        a, b = s["no_pooling"], s["partial_pooling"]
+        ok = np.all(np.isfinite(a[:, [i, j]]), axis=1)
+        _pairs(v, np.column_stack([a[ok, i], b[ok, i]]).ravel(), np.column_stack([a[ok, j], b[ok, j]]).ravel())
         for pts, c_, name in ((s["no_pooling"], colour(1), "own data only (no pooling)"),
                               (s["partial_pooling"], colour(0), "mixed model (partial pooling)")):
             item = v.add_points(pts[:, i], pts[:, j], None, colour_=c_, name=name)
@@ -205,12 +218,23 @@ def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
 
 
 def trajectory_plot(obs: dict, x_label: str, y_label: str, population: dict | None = None) -> PlotView:
-    """Observed trajectories per subject (thin lines) with population fits and confidence bands."""
+    """Observed trajectories per subject (thin lines) with population fits and confidence bands.
+
+    Subjects of one colour are one line item (broken between subjects) and one scatter item.
+    """
     v = PlotView("Trajectories", x_label, y_label)
-    for k, (x, y) in enumerate(zip(obs["x"], obs["y"])):
-        c = obs["colour"][k]
-        v.add_line(x, y, (colour(c) + "55") if c is not None else "#88888855", width=1)
-        v.add_points(x, y, obs["rows"][k], colour_=colour(c) if c is not None else GREY, size=4)
+    by_colour: dict = {}
+    for k, c in enumerate(obs["colour"]):
+        by_colour.setdefault(c, []).append(k)
+    for c, ks in by_colour.items():
+        x = np.concatenate([np.append(np.asarray(obs["x"][k], float), np.nan) for k in ks])
+        y = np.concatenate([np.append(np.asarray(obs["y"][k], float), np.nan) for k in ks])
+        v.addItem(pg.PlotDataItem(x, y, connect="finite",
+                                  pen=pg.mkPen((colour(c) + "55") if c is not None else "#88888855", width=1)))
+        rows = np.concatenate([np.asarray(obs["rows"][k]) for k in ks])
+        xs = np.concatenate([np.asarray(obs["x"][k], float) for k in ks])
+        ys = np.concatenate([np.asarray(obs["y"][k], float) for k in ks])
+        v.add_points(xs, ys, rows, colour_=colour(c) if c is not None else GREY, size=4)
     if population:
         for g, (lab, curve) in enumerate(population.items()):
             v.add_band(curve["x"], curve["lower"], curve["upper"], colour(g))

@@ -1,6 +1,6 @@
 """Analysis ▸ Compare analyses: R's ``anova(m0, m1, ...)`` over the fitted analyses of the session.
 
-The comparison itself is Qt-free (:func:`mixgui.results.compare.compare_analyses`); this module
+The comparison itself is Qt-free (:func:`mixgui.pipeline.compare.compare_analyses`); this module
 collects the analyses that have results for their current model, lets the user pick which to
 compare, and shows the table with a Copy button that pastes into Word and Excel.
 """
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from mixgui.errors import MixGUIError
 from mixgui.gui.models.result_model import table_mime_data
-from mixgui.results.compare import compare_analyses
+from mixgui.pipeline.compare import compare_analyses
 
 #: why the dialog cannot open, for the caller to show
 NOTHING_TO_COMPARE = ("A comparison needs two or more fitted analyses of the same data. Add one with "

@@ -278,7 +278,7 @@ class ResultsPanel(QWidget):
             card = TableCard(table, self._body)
             self._cards[table.key] = card
             self._body_layout.insertWidget(self._body_layout.count() - 1, card)
-        equations = (getattr(result, "data", None) or {}).get("equations")
+        equations = result.section("equations") if hasattr(result, "section") else None
         if equations:
             card = EquationsCard(equations, self._body)
             self._cards["equations"] = card
@@ -324,15 +324,10 @@ class ResultsPanel(QWidget):
 
     def _show_plots(self, result) -> None:
         self._grey_plots(False)
-        try:
-            self.plots.show_result(result)
-        except Exception:  # noqa: BLE001 - a plot bug must not hide the tables
-            import logging
-
-            logging.getLogger(__name__).exception("the plots of a result could not be drawn")
-            self.plots.clear_plots()
+        self.plots.show_result(result)  # a figure that cannot be drawn shows a sentence in its tab
         for tab in self.plots.tabs:
-            tab.view.rowClicked.connect(lambda value, fig=tab.figure: self._point_clicked(fig, value))
+            if tab.view is not None:
+                tab.view.rowClicked.connect(lambda value, fig=tab.figure: self._point_clicked(fig, value))
         was_hidden = self.plots.isHidden()
         self.plots.setVisible(bool(self.plots.tabs))
         if self.plots.tabs and was_hidden:

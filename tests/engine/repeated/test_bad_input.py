@@ -10,7 +10,7 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.errors import MixGUIError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 DATA = Path(__file__).resolve().parents[2] / "reference" / "repeated" / "orthodont_long.csv"
 

@@ -19,8 +19,8 @@ from mixgui.engine.glmm.outcome import binary_codes, check_outcome
 from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
-from mixgui.results.contract import blup_dict
-from mixgui.results.contract import variance_rows as linear_variance_rows
+from mixgui.pipeline.contract import Assembled, blup_dict
+from mixgui.pipeline.contract import variance_rows as linear_variance_rows
 
 Z95 = float(stats.norm.ppf(0.975))
 FAMILY_WORDS = {"binomial": "binary (logistic)", "poisson": "Poisson", "negative_binomial": "negative binomial"}
@@ -115,8 +115,8 @@ def variance_rows(fit) -> list:
     return linear_variance_rows(fit.blocks, fit.varcorr, float("nan"))[:-1]
 
 
-def glmm_contract(spec, design: Design, dataset, progress):
-    """Fit the generalized model of ``spec`` on ``design``; return (data, fit, inference, extras)."""
+def glmm_contract(spec, design: Design, dataset, progress) -> Assembled:
+    """Fit the generalized model of ``spec`` on ``design`` (no small-sample inference: z tests)."""
     nt = _trials(spec, design, dataset)
     y, n = check_outcome(design.y, spec.family, design.formula.response, nt, spec.trials or "")
     off = design.offset if design.offset is not None else np.zeros(len(y))
@@ -160,7 +160,7 @@ def glmm_contract(spec, design: Design, dataset, progress):
             out["type"] = req.type
             blocks.append(response_scale(out, spec.family, fit.link) if req.type == "response" else out)
         data["emmeans"] = blocks
-    return data, fit, None, {"warnings": warnings}
+    return Assembled(data, fit, None, warnings)
 
 
 def _two_valued(design) -> dict:

@@ -4,7 +4,7 @@
 ``structure_comparison`` (every residual structure on the same rows), ``pooling_comparison``
 (the grouping as a fixed factor beside the random effect) and the bootstrap fields of
 ``random_effect_tests``. Each function takes the already fitted model and returns plain dicts;
-:mod:`mixgui.results.contract` decides when to call them.
+:mod:`mixgui.pipeline.contract` decides when to call them.
 """
 from __future__ import annotations
 

@@ -30,8 +30,8 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.errors import Cancelled, Progress, SpecError
-from mixgui.results import additional
-from mixgui.results.run import run
+from mixgui.pipeline import additional
+from mixgui.pipeline.run import run
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 INF = REF / "inference"

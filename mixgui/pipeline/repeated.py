@@ -1,12 +1,9 @@
 """Result sections of repeated-measures (SAS PROC MIXED style) analyses, kept apart from the
-contract assembly: the Kenward-Roger settings and their footnote, and the settings echo.
+contract assembly: the Kenward-Roger settings, the settings echo, positions and the SAS extras.
+
+The Kenward-Roger footnote of the tables is :func:`mixgui.results.render_extra.kr_footnote`.
 """
 from __future__ import annotations
-
-KR_NOTE = {
-    "observed": "Kenward-Roger with the observed information (as SAS PROC MIXED DDFM=KR)",
-    "expected": "Kenward-Roger with the expected information (as R's pbkrtest)",
-}
 
 
 def kr_information(spec) -> str:
@@ -28,16 +25,6 @@ def settings_echo(spec, inference) -> dict:
         out["kr_information"] = inference.kr_information
         out["kr_variant"] = inference.kr_variant
     return out
-
-
-def kr_footnote(d: dict) -> str | None:
-    """The fixed-effects table's note saying which Kenward-Roger was computed (None otherwise)."""
-    if d.get("df_method") != "kenward-roger" or d.get("kr_information") not in KR_NOTE:
-        return None
-    text = KR_NOTE[d["kr_information"]]
-    if d.get("kr_variant") == "linear":
-        text += "; KR(LINEAR): the adjusted covariance leaves out the second-derivative term"
-    return text + "."
 
 
 def position_codes(design, dataset, rep):

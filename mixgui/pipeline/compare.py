@@ -12,7 +12,7 @@ import numpy as np
 
 from mixgui.engine.inference.lrt import compare_models, lm_loglik, ml_refit_needed
 from mixgui.errors import MixGUIError
-from mixgui.results import contract as C
+from mixgui.pipeline import contract as C
 from mixgui.results.tables import Column, Table
 
 
@@ -30,7 +30,7 @@ class _Likelihood:
 def _likelihood(result, ml: bool = False) -> _Likelihood:
     design, fit = result.design, result.fit
     n = design.nobs
-    if result.data.get("model") == "lm":
+    if result.info.model == "lm":
         # ML log-likelihood of lm (what R's logLik gives); parameters: coefficients and sigma
         return _Likelihood(lm_loglik(design.y, design.X), False, design.X, design.X.shape[1] + 1, n)
     if ml and fit.reml:
@@ -49,7 +49,7 @@ def check_same_rows(results, labels) -> None:
     """
     a, la = results[0], labels[0]
     for b, lb in zip(results[1:], labels[1:]):
-        da, db = a.data.get("data_name"), b.data.get("data_name")
+        da, db = a.info.get("data_name"), b.info.get("data_name")
         if da != db:
             raise MixGUIError(f'"{la}" uses the data {da} and "{lb}" uses {db}; models can be compared only when '
                               "they are fitted to the same data")
@@ -100,7 +100,7 @@ def compare_analyses(results, labels=None) -> tuple:
     if refit:
         fits = [_likelihood(r, ml=True) for r in results]
     out = compare_models(fits, labels)
-    formula = {lab: r.data.get("formula", r.spec.formula) for lab, r in zip(labels, results)}
+    formula = {lab: r.info.get("formula", r.spec.formula) for lab, r in zip(labels, results)}
     rows = [dict(row, formula=formula[row["model"]]) for row in out["rows"]]
     method = "REML" if out["reml"] else "ML"
     notes = ["Models are ordered by their number of parameters; each is tested against the one above it, which "
@@ -117,10 +117,10 @@ def compare_analyses(results, labels=None) -> tuple:
             # nlme's REML BIC (shown in each analysis' own table) counts log(n - p); lme4's anova log(n)
             notes.append("BIC here uses log(number of rows), as lme4's anova(); the REML BIC of a "
                          "repeated-measures model in its own table uses log(rows − fixed effects), as nlme.")
-    data = {"models": [{"label": lab, "formula": formula[lab], "method": r.data.get("method")}
+    data = {"models": [{"label": lab, "formula": formula[lab], "method": r.info.method}
                        for lab, r in zip(labels, results)],
             "rows": rows, "refitted_ml": bool(refit), "method": method, "nobs": results[0].design.nobs,
-            "data_name": results[0].data.get("data_name"), "notes": notes}
+            "data_name": results[0].info.get("data_name"), "notes": notes}
     return comparison_table(data), data
 
 

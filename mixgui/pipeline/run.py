@@ -1,66 +1,32 @@
-"""One entry point for every analysis: ``run(spec, dataset, progress) -> FitResult``.
+"""The one entry point for every analysis: ``run(spec, dataset, progress) -> FitResult``.
 
-Orchestration only: parse, build the design, pick the fitter (ordinary regression, mixed model,
-repeated-measures model), then the inference the spec asks for, and assemble the results
-contract (``spec/analysis-and-results.md``) from which every table is rendered.
+Both the window (in its worker thread, :mod:`mixgui.gui.workers`) and ``mixgui fit`` call it.
+Orchestration only: build the design, pick the fitter (ordinary regression, mixed,
+repeated-measures or generalized model), gather the warnings, type the result
+(:class:`~mixgui.results.result.FitResult`), render its tables and compute its figures' data, so
+the window only shows what this function returned.
 """
 from __future__ import annotations
 
-import json
-import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset, missing_column_message
-from mixgui.engine.design import Design, build_design
+from mixgui.engine.design import build_design
 from mixgui.engine.repeated.structures_more import is_supported as structure_supported
 from mixgui.errors import DataError, FitWarning, ModelError, Progress, SpecError
-from mixgui.results import contract as C
-from mixgui.results import glmm_contract as G
+from mixgui.pipeline import contract as C
+from mixgui.pipeline import glmm as G
+from mixgui.pipeline.figures import compute_figures
 from mixgui.results.equations import model_equations
-from mixgui.results.render import tables_from_contract
+from mixgui.results.render import render_tables
+from mixgui.results.result import FitResult
 
 
-@dataclass
-class FitResult:
-    """What one run produced: the results contract, its tables and the objects behind them."""
-
-    spec: AnalysisSpec
-    data: dict
-    tables: list
-    warnings: list
-    design: Design | None = None
-    fit: object = None
-    inference: object = None
-    extras: dict = field(default_factory=dict)
-
-    def to_json(self, indent: int = 2) -> str:
-        """The results file (NaN and inf written as null)."""
-        return json.dumps(_clean(self.data), indent=indent, ensure_ascii=False)
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
-def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) -> FitResult:
+def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None, *,
+        figures: bool = True) -> FitResult:
     """Fit the analysis ``spec`` on ``dataset``.
 
     Parameters
@@ -69,10 +35,14 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     dataset : Dataset
     progress : Progress, optional
         Reports progress; its ``cancel()`` stops the computation (raises ``Cancelled``).
+    figures : bool
+        Also compute the figures' data (``FitResult.figures``); ``mixgui fit`` without plots or a
+        report skips them.
 
     Returns
     -------
     FitResult
+        With its tables rendered and its figures computed: nothing is left for the caller's thread.
 
     Raises
     ------
@@ -81,7 +51,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     """
     progress = progress or Progress()
     refuse_unsupported(spec)
-    formula = parse_formula(spec.formula)
+    formula = spec.parsed
     rep = spec.repeated
     extra, factors = [], list(spec.factors)
     if rep is not None:
@@ -106,24 +76,29 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
     progress.step(0.05, "design built")
     t0 = time.perf_counter()
     if spec.family != "gaussian":
-        data, fit, inference, extras = G.glmm_contract(spec, design, dataset, progress)
+        part = G.glmm_contract(spec, design, dataset, progress)
     elif rep is None and not formula.random:
-        data, fit, inference, extras = C.ols_contract(spec, design)
+        part = C.ols_contract(spec, design)
     else:
-        data, fit, inference, extras = C.mixed_contract(spec, design, dataset, progress)
+        part = C.mixed_contract(spec, design, dataset, progress)
+    data, fit = part.data, part.fit
     data["fit_seconds"] = time.perf_counter() - t0
-    warnings = list(design.warnings) + list(getattr(fit, "warnings", []) or []) + extras.pop("warnings", [])
+    warnings = list(design.warnings) + list(getattr(fit, "warnings", []) or []) + part.warnings
     warnings += [FitWarning("missing_codes", note, "model") for note in getattr(dataset, "notes", [])]
     if spec.skipped_keys:
         warnings.append(FitWarning("skipped_keys", "This analysis file is from a newer MixGUI; these settings were "
                                    f"skipped: {', '.join(spec.skipped_keys)}. Update MixGUI to use them.", "model"))
-    data["warnings"] = [w.message for w in warnings]
-    data["warning_details"] = [{"kind": w.kind, "table": w.table, "message": w.message} for w in warnings]
+    data["warnings"] = data["warning_details"] = None  # written from the typed warnings, here in the file
     data["formula"] = formula.text()
     data["data_name"] = dataset.name
     data["equations"] = model_equations(design, data)
+    result = FitResult.from_contract(spec, data, warnings, design=design, fit=fit, inference=part.inference)
+    result.tables = render_tables(result)
+    if figures:
+        progress.step(0.95, "figures")
+        result.figures = compute_figures(result)
     progress.step(1.0, "done")
-    return FitResult(spec, data, tables_from_contract(data, warnings), warnings, design, fit, inference, extras)
+    return result
 
 
 def refuse_unsupported(spec: AnalysisSpec) -> None:
@@ -177,4 +152,4 @@ def check_columns(spec: AnalysisSpec, columns, where: str = "the data") -> None:
             raise DataError(missing_column_message(col, columns, where, "column with a reference level"))
 
 
-__all__ = ["run", "check_columns", "FitResult", "FitWarning", "ModelError"]
+__all__ = ["run", "check_columns", "refuse_unsupported", "FitResult", "FitWarning", "ModelError"]

@@ -1,5 +1,12 @@
-"""Assemble the results contract (``spec/analysis-and-results.md``) from engine objects."""
+"""Assemble the results contract (``spec/analysis-and-results.md``) from engine objects.
+
+Each ``*_contract`` function returns an :class:`Assembled`: the results file's keys in order and
+the engine objects behind them; :func:`mixgui.pipeline.run` types them as a
+:class:`~mixgui.results.result.FitResult`.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -7,17 +14,27 @@ from mixgui.engine import effects, ols
 from mixgui.engine import inference as inf
 from mixgui.engine.design import Design
 from mixgui.engine.emmeans.means import emmeans
-from mixgui.engine.inference.anova3 import anova_table
 from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
 from mixgui.engine.repeated.fit import fit_repeated
 from mixgui.errors import DataError, FitWarning, ModelError
-from mixgui.results import additional, repeated_sections
+from mixgui.pipeline import additional
+from mixgui.pipeline import repeated as repeated_sections
 
 
-def ols_contract(spec, design: Design):
-    """Ordinary regression: fit, contract dict, inference-like object for marginal means."""
+@dataclass
+class Assembled:
+    """One model's part of the results file (``data``, keys in file order), its engine objects and
+    the warnings of this step (the design's and the fit's are added by :func:`mixgui.pipeline.run`)."""
+
+    data: dict
+    fit: object
+    inference: object = None
+    warnings: list = field(default_factory=list)
+
+def ols_contract(spec, design: Design) -> Assembled:
+    """Ordinary regression: fit, its tests, the ANOVA tables asked for and marginal means."""
     fit = ols.fit_ols(design)
     data = {"model": "lm", "method": "OLS", "df_method": "residual", "nobs": design.nobs}
     data.update(ols.to_contract(fit))
@@ -26,17 +43,12 @@ def ols_contract(spec, design: Design):
     if 3 in spec.anova_types:
         # SAS/SPSS's type III hypotheses: what users comparing with those packages expect
         data["anova_type3"] = ols.anova_type3(fit, coding="sas")
-    extras = {"warnings": additional.not_applicable(spec, decomposable=False, has_random=False)}
+    warnings = additional.not_applicable(spec, decomposable=False, has_random=False)
     if spec.emmeans:
         df_res = float(fit.df_residual)
         data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, fit.vcov, lambda L: df_res, "residual")
-        extras["warnings"] += w
-    return data, fit, None, extras
-
-
-def _position_codes(design: Design, dataset, rep):
-    """Subject codes, index positions and labels (see :func:`repeated_sections.position_codes`)."""
-    return repeated_sections.position_codes(design, dataset, rep)[:3]
+        warnings += w
+    return Assembled(data, fit, None, warnings)
 
 
 def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
@@ -77,49 +89,26 @@ def blup_dict(blocks, blups, blup_sd) -> dict:
     return out
 
 
-def mixed_contract(spec, design: Design, dataset, progress):
+def mixed_contract(spec, design: Design, dataset, progress) -> Assembled:
     """Mixed model (random terms and/or a repeated structure): fit, inference, tables' data."""
     fit = fit_mixed(spec, design, dataset, progress)
     progress.step(0.6, "fitted; computing tests")
-    warnings: list = []
-    kr_information = repeated_sections.kr_information(spec)
-    try:
-        inference = inf.Inference.build(fit, spec.df_method, design.nobs, kr_information=kr_information,
-                                        kr_variant=spec.kr_variant)
-    except ModelError as e:  # e.g. Kenward-Roger on a huge crossed design: fall back, and say so
-        reason = str(e).rstrip()
-        reason += "" if reason.endswith((".", "!", "?")) else "."
-        warnings.append(FitWarning("df_method", f"{reason} Satterthwaite df are shown instead.", "fixed_effects"))
-        inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
-    warnings += list(getattr(inference, "warnings", []) or [])
+    adjust = None
     if spec.repeated is not None:
-        repeated_sections.apply_vcov(spec, fit, inference)
+        def adjust(inference):
+            repeated_sections.apply_vcov(spec, fit, inference)
+    tests = inf.fixed_effect_tests(fit, design, spec.df_method, design.nobs,
+                                   kr_information=repeated_sections.kr_information(spec),
+                                   kr_variant=spec.kr_variant, adjust=adjust)
+    inference, warnings = tests.inference, list(tests.warnings)
     has_random = bool(design.blocks)
     data = {"model": "lmm" if has_random else "gls", "method": spec.method, "df_method": inference.method,
             "nobs": design.nobs,
             "n_groups": {b.group: b.n_levels for b in design.blocks} if has_random else {},
             "converged": bool(fit.converged), "singular": bool(getattr(fit, "singular", False)),
             "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
-    data.update(repeated_sections.settings_echo(spec, inference))
-    try:
-        if inference.method == "kenward-roger" and not _positive_diagonal(inference.vcov):
-            raise np.linalg.LinAlgError("its adjusted covariance of the fixed effects is not positive definite")
-        data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
-        data["anova"] = anova_table(design, inference)
-    except (np.linalg.LinAlgError, FloatingPointError) as e:
-        if inference.method != "kenward-roger":
-            raise
-        # a safety net (reported as an engine bug): Kenward-Roger's adjustment can break down on a fit
-        # that has not converged; Satterthwaite df on the unadjusted covariance are still valid
-        warnings.append(FitWarning(
-            "df_method", "The Kenward-Roger adjustment could not be computed for this fit "
-            f"({str(e).rstrip('.') or 'a singular matrix'}; this happens when the fit has not converged). "
-            "Satterthwaite df are shown instead.", "fixed_effects"))
-        inference = inf.Inference.build(fit, "satterthwaite", design.nobs)
-        warnings += list(getattr(inference, "warnings", []) or [])
-        data["df_method"] = inference.method
-        data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
-        data["anova"] = anova_table(design, inference)
+    data.update(repeated_sections.settings_echo(spec, tests.asked))
+    data["fixed_effects"], data["anova"] = tests.fixed_effects, tests.anova
     if has_random:
         data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
         if spec.repeated is None:
@@ -136,7 +125,6 @@ def mixed_contract(spec, design: Design, dataset, progress):
         repeated_sections.add_sections(spec, design, fit, inference, data, warnings)
     if has_random and spec.repeated is None:
         data.update(effects.r2_icc(design, fit))
-    extras = {"warnings": warnings}
     decomposable = has_random and spec.repeated is None
     if spec.random_effect_tests and decomposable:
         progress.step(0.7, "likelihood-ratio tests of the random effects")
@@ -170,16 +158,11 @@ def mixed_contract(spec, design: Design, dataset, progress):
         data["emmeans"], w = _emmeans_blocks(spec, design, fit.beta, inference.vcov, inference.df,
                                              inference.method)
         warnings += w
-    return data, fit, inference, extras
+    return Assembled(data, fit, inference, warnings)
 
 
 def _sentence(e) -> str:
     return str(e).rstrip().rstrip(".") + "."
-
-
-def _positive_diagonal(vcov) -> bool:
-    d = np.diag(np.asarray(vcov, float))
-    return bool(np.all(np.isfinite(d)) and np.all(d > 0))
 
 
 def _lmm_fitter(progress):

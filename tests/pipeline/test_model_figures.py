@@ -9,14 +9,14 @@ import pytest
 
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
-from mixgui.results.model_figures import (
+from mixgui.pipeline.model_figures import (
     fitted_lines_data,
     model_figures,
     pooling_data,
     variance_data,
     within_between_data,
 )
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 

@@ -7,7 +7,7 @@ from scipy import stats
 from mixgui.analysis.formula import parse_formula
 from mixgui.engine.design import build_design
 from mixgui.engine.lmm import fit_lmm
-from mixgui.results import plotdata
+from mixgui.pipeline import plotdata
 
 SLEEP = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "reference" / "cli" / "sleepstudy.csv")
 

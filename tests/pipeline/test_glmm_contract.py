@@ -19,7 +19,7 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest
 from mixgui.data.dataset import Dataset
 from mixgui.errors import DataError, ModelError, SpecError
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "glmm"
 
