@@ -243,7 +243,14 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
 
     th_s, dev_s, ok, maxgrad, optname = _optimise(pb, reml, progress)
     f = pb.factor(th_s)
-    ldz, ldx, r2 = pb.parts(f)
+    parts = pb.parts(f)
+    if parts is None or not np.isfinite(dev_s):
+        # The factor fails at every theta tried when the fixed effects are (numerically) collinear:
+        # X'X minus its random-effects part is then not positive definite.
+        raise ModelError(
+            "The model could not be fitted because some fixed-effect predictors are combinations of "
+            "others (collinear) or differ hugely in scale: remove the redundant predictor or rescale it.")
+    ldz, ldx, r2 = parts
     sigma_s = np.sqrt(r2 / (n - p if reml else n))
     sigma = sigma_s * pb.sy
     deviance = float(dev_s + pb.offset(reml))
