@@ -310,6 +310,11 @@ class Problem:
         self._last = {"theta": theta_s.copy(), "L11": L11, "Linv": Linv, "K": K, "Uxy": Uxy, "R": R, "info": info}
         return self._last
 
+    def keep(self, grad_entry) -> None:
+        """Make a gradient evaluation (``grad_last``'s form) and its factor the kept ones again."""
+        self.grad_last = grad_entry
+        self._last = grad_entry[2][0] if grad_entry[2] is not None else None
+
     def forget(self) -> None:
         """Drop the kept factor (a fit keeps its problem; the factor is as large as the dense part)."""
         self._last = self.grad_last = None

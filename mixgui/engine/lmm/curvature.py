@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixgui.engine.lmm.blocks import same_theta
 from mixgui.engine.lmm.grad import gradient_pieces
 
 STEP = 1e-4  # relative central-difference step on theta (absolute 1e-5 near zero)
@@ -70,6 +71,11 @@ def derivatives_at(pb, varpar, reml: bool, rx_inv, tick=None):
     s = sigma / pb.sy
     c = pb.n - pb.p if reml else pb.n
     ts = pb.tscale
+    th_c = pb.to_internal(theta)
+    # The optimiser's last evaluation is usually at the centre: keep it, and put it back as the
+    # problem's kept factor afterwards (the fit's solutions and conditional variances reuse it).
+    last = pb.grad_last
+    centre = last if last is not None and last[0] == bool(reml) and same_theta(last[1], th_c) else None
     H = np.zeros((k + 1, k + 1))
     p = pb.p
     J = np.zeros((p * p, k + 1))
@@ -89,7 +95,9 @@ def derivatives_at(pb, varpar, reml: bool, rx_inv, tick=None):
         J[:, i] = sigma ** 2 * (rx_inv(pb, out[0][3]) - rx_inv(pb, out[1][3])).ravel() / (2.0 * h)
     H[:k, :k] = 0.5 * (H[:k, :k] + H[:k, :k].T)
     # The centre last: its factor is then the problem's kept one, reused by the fit's solutions.
-    base = _theta_gradient(pb, pb.to_internal(theta), s, reml)
+    if centre is not None:
+        pb.keep(centre)
+    base = _theta_gradient(pb, th_c, s, reml)
     if base is None:
         return None
     g_s, dr2, parts, f = base
