@@ -93,9 +93,36 @@ def _cross_sparse(a: CompBlock, b: CompBlock, b_entry_major: bool = False) -> sp
     return m.tocsr()
 
 
+def same_theta(a, b) -> bool:
+    """True when two theta vectors agree to a few units in the last place.
+
+    A theta mapped to original units and back differs in the last bit; the factorisations then
+    agree to rounding, so a kept one is reused.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= 4 * np.finfo(float).eps * np.abs(b)))
+
+
 def _level_sums(codes, L, w):
     """Sums of the columns of w (n, k) within each level: (k, L)."""
     return np.stack([np.bincount(codes, weights=w[:, j], minlength=L) for j in range(w.shape[1])])
+
+
+def _combine(views, T) -> None:
+    """views[a] <- sum_b T[b, a] views[b] in place (T' applied), for a triangular T.
+
+    Each view is updated from views not yet updated: in increasing order when T is lower
+    triangular (view a reads the views after it), in decreasing order when it is upper.
+    """
+    q = len(views)
+    lower = not np.any(np.triu(T, 1))
+    tmp = None
+    for a in (range(q) if lower else range(q - 1, -1, -1)):
+        views[a] *= T[a, a]
+        for b in (range(a + 1, q) if lower else range(a)):
+            if T[b, a] != 0.0:
+                tmp = np.multiply(views[b], T[b, a], out=tmp)
+                views[a] += tmp
 
 
 class Problem:
@@ -196,6 +223,8 @@ class Problem:
         A22[mz:, mz:] = W.T @ W
         self.A22 = A22
         self.nevals = 0
+        self._last = None
+        self.grad_last = None  # (reml, theta, pieces) of the last gradient (mixgui.engine.lmm.grad)
 
     # -- starting values ----------------------------------------------------------------------
     def start(self) -> np.ndarray:
@@ -242,7 +271,12 @@ class Problem:
         """Blocked Cholesky factor at internal theta; returns a dict of its pieces.
 
         Only the lower triangle of the dense part is formed and factored (LAPACK reads no more).
+        The last factor is kept: the fit asks for the one at its optimum several times (deviance,
+        gradient, solutions, conditional variances). Callers must not modify its arrays.
         """
+        theta_s = np.asarray(theta_s, dtype=float)
+        if self._last is not None and same_theta(self._last["theta"], theta_s):
+            return self._last
         self.nevals += 1
         c1 = self.comp[0]
         q1, mz, p = c1.q, self.mz, self.p
@@ -273,7 +307,17 @@ class Problem:
             self._scale_rest(C, theta_s)
             C[np.arange(mz), np.arange(mz)] += 1.0
         R, info = lapack.dpotrf(C, lower=1, clean=0, overwrite_a=1)
-        return {"theta": theta_s, "L11": L11, "Linv": Linv, "K": K, "Uxy": Uxy, "R": R, "info": info}
+        self._last = {"theta": theta_s.copy(), "L11": L11, "Linv": Linv, "K": K, "Uxy": Uxy, "R": R, "info": info}
+        return self._last
+
+    def keep(self, grad_entry) -> None:
+        """Make a gradient evaluation (``grad_last``'s form) and its factor the kept ones again."""
+        self.grad_last = grad_entry
+        self._last = grad_entry[2][0] if grad_entry[2] is not None else None
+
+    def forget(self) -> None:
+        """Drop the kept factor (a fit keeps its problem; the factor is as large as the dense part)."""
+        self._last = self.grad_last = None
 
     def lambda_rest_rows(self, D, theta_s):
         """Lambda_r' D in place for an array whose first axis runs over the later terms' effects."""
@@ -304,12 +348,11 @@ class Problem:
                 for a in range(c.q):
                     for b in range(a + 1, c.q):
                         C[lv + a, lv + b] = C[lv + b, lv + a]
-                # Matrix products (BLAS), not einsum: einsum here was half the time of a fit with
-                # crossed random slopes.
-                rows = C[o:o + w, :].reshape(c.L, c.q, -1)
-                C[o:o + w, :] = np.matmul(T.T, rows).reshape(w, -1)  # T' times each level's rows
-                cols = C[:, o:o + w].reshape(-1, c.q)  # (m * L, q): one matrix product
-                C[:, o:o + w] = (cols @ T).reshape(-1, w)
+                # Row a of every level's block is one strided view, so T' (T) acts on rows (columns)
+                # as q^2 / 2 scaled additions of whole views, in place. Batched matmul of q x q
+                # matrices was slower, and with threaded BLAS twenty times slower.
+                _combine([C[o + a:o + w:c.q, :] for a in range(c.q)], T)
+                _combine([C[:, o + a:o + w:c.q] for a in range(c.q)], T)
 
     def parts(self, f):
         """log|L_theta|^2, log|R_X|^2 and the penalised RSS r^2 from a factor (None if it failed)."""
@@ -372,6 +415,22 @@ class Problem:
             us.append(xz[o:o + c.L * c.q].reshape(c.L, c.q))
         return us, beta
 
+    def _cz_inverse(self, f):
+        """C_z^-1 (lower triangle) for the leading mz x mz block C_z = R_z R_z' of the factor.
+
+        When the gradient has already inverted the leading (mz + p) block (REML) or the mz block
+        (ML) at this factor, that inverse is reused: with W = R_x' (C^-1)_xz (the X rows of R^-1),
+        C_z^-1 = (C^-1)_zz - W'W, a rank-p correction instead of a second inversion.
+        """
+        mz, p = self.mz, self.p
+        Cinv = f.get("Cinv")
+        if Cinv is None:
+            return lapack.dpotri(f["R"][:mz, :mz], lower=1)[0]
+        if Cinv.shape[0] == mz:
+            return Cinv
+        W = np.tril(f["R"][mz:mz + p, mz:mz + p]).T @ Cinv[mz:mz + p, :mz]
+        return Cinv[:mz, :mz] - W.T @ W
+
     def cond_cov(self, f):
         """Level-diagonal blocks of (Lambda'Z'Z Lambda + I)^{-1}, per computational block (L, q, q).
 
@@ -386,7 +445,7 @@ class Problem:
         out0 = em_mul(LinvT, Linv)
         rest = []
         if mz:
-            Cz, info = lapack.dpotri(f["R"][:mz, :mz], lower=1)
+            Cz = self._cz_inverse(f)
             Cs = Cz.copy()
             self._scale_rest(Cs, f["theta"], transpose=True)  # Lambda_r C_z^-1 Lambda_r'
             if self.pattern is not None:

@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 
 from mixgui.engine.design import lme4_order
 from mixgui.engine.lmm.blocks import Problem
+from mixgui.engine.lmm.curvature import derivatives_at
 from mixgui.engine.lmm.grad import deviance_and_gradient
 from mixgui.engine.lmm.result import (
     LmmFit,
@@ -72,6 +73,7 @@ class _Objective:
 
     def __init__(self, problem: Problem, reml: bool, progress: Progress | None):
         self.pb, self.reml, self.progress, self.count = problem, reml, progress, 0
+        self.derivs = None  # curvature at the last checked point (see _profiled_hessian)
 
     def _tick(self):
         self.count += 1
@@ -98,15 +100,45 @@ class _Objective:
         return f0, g
 
 
+def _varpar(pb: Problem, x, parts, reml: bool) -> np.ndarray:
+    """lmerTest's varpar (theta in original units, then sigma) at internal theta x."""
+    sigma_s = np.sqrt(parts[2] / (pb.n - pb.p if reml else pb.n))
+    return np.append(pb.to_original(x), sigma_s * pb.sy)
+
+
+def _profiled_hessian(obj: _Objective, x):
+    """Hessian of the profiled deviance in internal theta, from the curvature in (theta, sigma).
+
+    :func:`~mixgui.engine.lmm.curvature.derivatives_at` differences the analytic gradient with
+    sigma held fixed (2k evaluations); profiling sigma out is a Schur complement,
+    H_p = H_tt - H_ts H_st / H_ss. Those derivatives are what the Satterthwaite df and the
+    variance-component intervals need at the optimum, so they are kept (``obj.derivs``).
+    Returns None where the analytic gradient is not available (a singular factor).
+    """
+    pb = obj.pb
+    parts = pb.parts(pb.factor(x))
+    if parts is None or not parts[2] > 0:
+        return None
+    derivs = derivatives_at(pb, _varpar(pb, x, parts, obj.reml), obj.reml, _rx_inv, tick=obj._tick)
+    if derivs is None:
+        return None
+    H, k = derivs["hessian"], len(x)
+    Hp = H[:k, :k] - np.outer(H[:k, k], H[k, :k]) / H[k, k]
+    obj.derivs = derivs
+    return Hp / np.outer(pb.tscale, pb.tscale)  # d/dtheta_internal = (1 / tscale) d/dtheta
+
+
 def _check(obj: _Objective, x, lower, g):
     """lme4-style convergence check at x: the gradient scaled by the Hessian.
 
     Parameters on their bound with the gradient pointing outwards are converged by definition
     and dropped. A gradient below 1e-4 (deviance units, internal scale) passes without the
-    Hessian; otherwise the Hessian is formed by differencing the analytic gradient (k more
-    evaluations) and lme4's criterion max|solve(chol(H), g)| < 0.002 decides.
+    Hessian; otherwise the Hessian comes from the curvature at x (:func:`_profiled_hessian`,
+    kept for the df and intervals) or, where that is not available, from forward differences
+    of the gradient (k evaluations), and lme4's criterion max|solve(chol(H), g)| < 0.002 decides.
     Returns (ok, max scaled gradient).
     """
+    obj.derivs = None
     free = ~((x - lower <= 0) & (g >= 0))
     if not free.any():
         return True, 0.0
@@ -114,12 +146,14 @@ def _check(obj: _Objective, x, lower, g):
     if np.max(np.abs(gf)) < 1e-4:
         return True, float(np.max(np.abs(gf)))
     k = len(x)
-    H = np.empty((k, k))
-    for i in range(k):
-        h = 1e-5 * max(1.0, abs(x[i]))
-        xi = x.copy()
-        xi[i] += h
-        H[:, i] = (obj.value_grad(xi)[1] - g) / h
+    H = _profiled_hessian(obj, x)
+    if H is None:
+        H = np.empty((k, k))
+        for i in range(k):
+            h = 1e-5 * max(1.0, abs(x[i]))
+            xi = x.copy()
+            xi[i] += h
+            H[:, i] = (obj.value_grad(xi)[1] - g) / h
     H = 0.5 * (H + H.T)[np.ix_(free, free)]
     try:
         R = np.linalg.cholesky(H).T
@@ -137,12 +171,15 @@ def _optimise(problem: Problem, reml: bool, progress: Progress | None):
     diagonal 1, off-diagonal 0; the optimum is the same); bounds are honoured exactly, so a
     singular fit lands on 0. If the convergence check fails, a
     derivative-free Nelder-Mead restarts from the answer and L-BFGS-B polishes again.
-    Returns (theta, deviance, ok, max scaled gradient, optimiser name).
+    Returns (theta, deviance, ok, max scaled gradient, optimiser name, derivatives at theta or
+    None): the derivatives are :func:`derivatives_at`'s when the convergence check formed them.
     """
     obj = _Objective(problem, reml, progress)
     lower = problem.lower
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     x0 = problem.start()
+    # ftol 1e-13 although 1e-11 would save an iteration on large data (the deviance then moves by
+    # < 1e-8): a variance printed to three decimals (sleepstudy's 612.090) sits on a rounding edge.
     lbfgs = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000}
     res = minimize(obj.value_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=lbfgs)
     x, fx, g, name = res.x, res.fun, res.jac, "L-BFGS-B"
@@ -174,8 +211,10 @@ def _optimise(problem: Problem, reml: bool, progress: Progress | None):
             x, fx, g, name = res3.x, res3.fun, res3.jac, "Nelder-Mead + L-BFGS-B"
         ok, mx = _check(obj, x, lower, g)
     # lme4's convention: a diagonal parameter numerically at its bound is on it (singular fit).
-    x = np.where(np.isfinite(lower) & (x < 1e-10), lower, x)
-    return x, problem.deviance(x, reml), ok, mx, name
+    clipped = np.where(np.isfinite(lower) & (x < 1e-10), lower, x)
+    derivs = obj.derivs if np.array_equal(clipped, x) else None
+    x = clipped
+    return x, problem.deviance(x, reml), ok, mx, name, derivs
 
 
 def _random_effects(pb: Problem, f, us, th_s, sigma_s, nblocks):
@@ -242,16 +281,24 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
     if pb.yr_zero:
         raise ModelError("The fixed effects reproduce the outcome exactly, so there is no variance left to model.")
 
-    th_s, dev_s, ok, maxgrad, optname = _optimise(pb, reml, progress)
+    th_s, dev_s, ok, maxgrad, optname, derivs = _optimise(pb, reml, progress)
     f = pb.factor(th_s)
-    ldz, ldx, r2 = pb.parts(f)
+    parts = pb.parts(f)
+    if parts is None or not np.isfinite(dev_s):
+        # The factor fails at every theta tried when the fixed effects are (numerically) collinear:
+        # X'X minus its random-effects part is then not positive definite.
+        raise ModelError(
+            "The model could not be fitted because some fixed-effect predictors are combinations of "
+            "others (collinear) or differ hugely in scale: remove the redundant predictor or rescale it.")
+    ldz, ldx, r2 = parts
+    varpar = _varpar(pb, th_s, parts, reml)  # as the convergence check computed it, bit for bit
     sigma_s = np.sqrt(r2 / (n - p if reml else n))
-    sigma = sigma_s * pb.sy
+    sigma = varpar[-1]
     deviance = float(dev_s + pb.offset(reml))
     us, beta_s = pb.solve(f)
     beta = pb.beta0 + pb.sy * beta_s / pb.xscale
     vcov = sigma ** 2 * _rx_inv(pb, f)
-    theta = pb.to_original(th_s)
+    theta = varpar[:-1]
 
     zb, blups, blup_sd = _random_effects(pb, f, us, th_s, sigma_s, len(blocks))
     thetas = []
@@ -281,10 +328,11 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
             if spread.max() > 0:
                 predictor = column_names[int(np.argmax(spread))]
         warnings.append(convergence_warning(maxgrad, predictor))
+    pb.forget()  # the fit keeps its problem; the last factor need not stay in memory with it
     return LmmFit(
         beta=beta, vcov=vcov, sigma=float(sigma), theta=theta, reml=reml, loglik=loglik, deviance=deviance,
         **information_criteria(deviance, npar, n), nobs=n, n_groups=n_groups,
         converged=bool(ok), singular=singular, warnings=warnings, varcorr=varcorr, blups=blups,
         blup_sd=blup_sd, fitted_marginal=fitted_m, fitted_conditional=fitted_c, residuals=resid,
         resid_pearson=resid / sigma, blocks=blocks, X=X, column_names=column_names,
-        varpar=np.append(theta, sigma), nevals=pb.nevals, optimizer=optname, _problem=pb)
+        varpar=varpar, nevals=pb.nevals, optimizer=optname, _problem=pb, _derivs=derivs)

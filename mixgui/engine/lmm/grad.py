@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
+from mixgui.engine.lmm.blocks import same_theta
 from mixgui.engine.lmm.kernels import em_mul, em_t
 
 
@@ -58,6 +59,15 @@ def gradient_pieces(pb, theta_s, reml: bool):
     (log|L|^2, log|R_X|^2, r^2), d log|Psi| / d theta (NaN where finite differences are needed;
     None when unavailable) and d r^2 / d theta, all in internal units.
     """
+    last = pb.grad_last
+    if last is not None and last[0] == bool(reml) and same_theta(last[1], theta_s):
+        return last[2]  # the fit's last evaluation, asked for again at the optimum
+    out = _gradient_pieces(pb, theta_s, reml)
+    pb.grad_last = (bool(reml), np.array(theta_s, dtype=float), out)
+    return out
+
+
+def _gradient_pieces(pb, theta_s, reml: bool):
     f = pb.factor(theta_s)
     parts = pb.parts(f)
     dev = pb.deviance_from(parts, reml)
@@ -101,6 +111,7 @@ def gradient_pieces(pb, theta_s, reml: bool):
         Cinv, info = lapack.dpotri(f["R"][:mprime, :mprime], lower=1)
         if info != 0:
             return f, parts, None, dr2
+        f["Cinv"] = Cinv  # lower triangle; reused for the conditional variances (Problem.cond_cov)
         Fall = _schur_quad(pb, Cinv, theta_s, reml, f["R"][:mprime, :mprime])
     for t, i, j in zip(c1.t_idx, c1.t_row, c1.t_col):
         g = 2.0 * np.sum(Y[j, i])  # d log|P11|

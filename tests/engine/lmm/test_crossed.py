@@ -22,9 +22,12 @@ import pytest
 from mixgui.engine.covmodel import RandomBlock
 from mixgui.engine.inference.satterthwaite import Satterthwaite
 from mixgui.engine.lmm import blocks as blocks_mod
+from mixgui.engine.lmm import curvature as lmm_curvature
 from mixgui.engine.lmm import dense_cross
+from mixgui.engine.lmm import fit as lmm_fit
+from mixgui.engine.lmm import result as lmm_result
 from mixgui.engine.lmm.fit import fit_lmm
-from mixgui.engine.lmm.grad import deviance_and_gradient
+from mixgui.engine.lmm.grad import deviance_and_gradient, gradient_pieces
 from mixgui.engine.numerics import richardson_hessian, richardson_jacobian
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "lmm"
@@ -141,3 +144,52 @@ def test_dense_mode_matches_lme4_reference(monkeypatch):
         assert fit.loglik >= ref["loglik"] - 1e-6
         assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-4)
         np.testing.assert_allclose(fit.theta, ref["theta"], rtol=2e-3)
+
+
+@pytest.mark.parametrize("mode", ["pattern", "dense"])
+@pytest.mark.parametrize("reml", [True, False])
+def test_kept_curvature_is_the_curvature_at_the_fit(monkeypatch, mode, reml):
+    """The convergence check's curvature (kept on the fit) equals a fresh one at the fit's varpar.
+
+    The fit reuses its last factor and inverse (conditional SDs) and the check's derivatives
+    (df, intervals); computed again from scratch, on a fresh problem, they agree to rounding.
+    """
+    fit = _fit(monkeypatch, mode, reml)
+    kept = fit.varpar_derivatives()
+    y, X, blocks = crossed_design()
+    again = fit_lmm(y, X, blocks, reml=reml)
+    again._problem.forget()
+    fresh = lmm_curvature.derivatives_at(again._problem, fit.varpar, reml, lmm_result._rx_inv)
+    for key in ("gradient", "hessian", "vcov_jacobian"):
+        np.testing.assert_allclose(kept[key], fresh[key], rtol=1e-7, atol=1e-9 * np.max(np.abs(fresh[key])))
+    # conditional SDs from the kept inverse (a rank-p correction under REML) = a fresh inversion
+    pb = again._problem
+    th = pb.to_internal(fit.theta)
+    pb.forget()
+    f = pb.factor(th)
+    assert "Cinv" not in f
+    plain = pb.cond_cov(f)  # a fresh inversion of the leading block
+    pb.forget()
+    f = gradient_pieces(pb, th, reml)[0]
+    assert "Cinv" in f
+    for a, b in zip(pb.cond_cov(f), plain):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_profiled_hessian_from_the_curvature(monkeypatch):
+    """The check's Hessian (Schur complement of the (theta, sigma) curvature) = differences of
+    the profiled deviance."""
+    fit = _fit(monkeypatch, "pattern")
+    pb = fit._problem
+    obj = lmm_fit._Objective(pb, True, None)
+    x = pb.to_internal(fit.theta)
+    H = lmm_fit._profiled_hessian(obj, x)
+    k = len(x)
+    num = np.empty((k, k))
+    for i in range(k):
+        h = 1e-4 * max(1.0, abs(x[i]))
+        e = np.zeros(k)
+        e[i] = h
+        num[:, i] = (deviance_and_gradient(pb, x + e, True)[1] - deviance_and_gradient(pb, x - e, True)[1]) / (2 * h)
+    np.testing.assert_allclose(H, 0.5 * (num + num.T), rtol=1e-5, atol=1e-6 * np.max(np.abs(num)))
+    assert obj.derivs is not None

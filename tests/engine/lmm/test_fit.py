@@ -294,6 +294,18 @@ def test_error_constant_outcome():
         fit_lmm(np.full(len(X), 3.0), X, [blk])
 
 
+
+def test_error_when_the_factorisation_fails_everywhere():
+    # A collinear fixed-effects design (third column = 2 x second) makes the factor fail at every
+    # theta; the fit used to end in a TypeError (unpacking the failed factor's None) instead.
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(10), 5)
+    t = np.tile(np.arange(5.0), 10)
+    X = np.column_stack([np.ones(50), t, 2 * t])
+    blk = RandomBlock("g", g, [str(i) for i in range(10)], np.ones((50, 1)), ["(Intercept)"])
+    with pytest.raises(ModelError, match="collinear"):
+        fit_lmm(rng.standard_normal(50), X, [blk])
+
 def test_groups_of_size_one_are_fine():
     y, X, g, Zr, blk = _random_design(2, slope=False)
     assert np.min(np.bincount(g)) == 1
