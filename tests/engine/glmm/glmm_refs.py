@@ -40,3 +40,11 @@ def fit_case(name: str):
     fit = fit_glmm(y, design.X, design.blocks, ref["family"], ref["link"], nt, design.offset, ref.get("nagq", 1),
                    design.column_names)
     return ref, design, fit
+
+
+def fit_ref(ref: dict):
+    """(design, fit) of a case given as a dict with ``data``, ``formula``, ``family`` (and ``trials``)."""
+    design, y, nt = design_for(ref)
+    fit = fit_glmm(y, design.X, design.blocks, ref["family"], ref.get("link"), nt, design.offset, ref.get("nagq", 1),
+                   design.column_names)
+    return design, fit
