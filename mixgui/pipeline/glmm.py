@@ -18,7 +18,7 @@ from mixgui.engine.glmm import fit_glm, fit_glmm
 from mixgui.engine.glmm.outcome import binary_codes, check_outcome
 from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
-from mixgui.errors import DataError, FitWarning, ModelError, SpecError
+from mixgui.errors import DataError, FitWarning, SpecError
 from mixgui.pipeline.contract import Assembled, blup_dict
 from mixgui.pipeline.contract import variance_rows as linear_variance_rows
 
@@ -133,10 +133,8 @@ def glmm_contract(spec, design: Design, dataset, progress) -> Assembled:
         data["trials"] = spec.trials
     if fit.nb_theta is not None:
         data["dispersion"] = fit.nb_theta
-    null = None
-    if spec.family != "binomial":
-        null = _null_fit(spec, design, y, n, off, progress)
-    data.update({k: v for k, v in r2_icc(fit, null).items() if k != "variance_distribution"})
+    r2 = r2_icc(fit, progress=progress)  # counts: fits the null model (all random terms) itself
+    data.update({k: r2[k] for k in ("r2_marginal", "r2_conditional", "icc_adjusted", "icc_unadjusted") if k in r2})
     if spec.family == "poisson":
         od = overdispersion(fit)
         data["overdispersion"] = od
@@ -171,18 +169,6 @@ def _two_valued(design) -> dict:
         if len(vals) == 2:
             at[v] = [float(x) for x in vals]
     return at
-
-
-def _null_fit(spec, design, y, n, off, progress):
-    """``y ~ 1`` with the model's random intercepts (insight's null model for the count R2)."""
-    blocks = [b for b in design.blocks if b.names == ["(Intercept)"]]
-    if not blocks:
-        return None
-    try:
-        return fit_glmm(y, np.ones((len(y), 1)), blocks, spec.family, spec.link_name, n, off, 1, ["(Intercept)"],
-                        progress)
-    except (ModelError, np.linalg.LinAlgError):
-        return None
 
 
 def _fmt_p(p: float) -> str:

@@ -106,9 +106,9 @@ def test_response_scale_means_and_ratios(name, cbpp, bacteria, epil):
         assert ours["p_value"] == pytest.approx(theirs["p.value"], rel=0.2 if name == "cbpp" else 5e-2)
 
 
-# binomial only: for counts performance's lognormal approximation (insight's null-model mu) is not
-# reproduced yet (ours 0.626 vs 0.589 marginal R2 on epil); the count R2 is reported as approximate
-@pytest.mark.parametrize("name", ["cbpp", "bacteria"])
+# counts: performance's lognormal approximation with mu = exp(intercept of the null model), as
+# insight 0.19.0 computes it (more cases in tests/engine/glmm/test_glmm_summaries.py)
+@pytest.mark.parametrize("name", ["cbpp", "bacteria", "epil"])
 def test_nakagawa_r2_and_icc(name, cbpp, bacteria, epil):
     d = {"cbpp": cbpp, "bacteria": bacteria, "epil": epil}[name]
     r = _ref(name)

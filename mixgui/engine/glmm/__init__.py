@@ -5,9 +5,13 @@ adaptive Gauss-Hermite quadrature for one scalar random-effect term.
 """
 from __future__ import annotations
 
+from mixgui.engine.glmm.drop1 import drop1_lrt
 from mixgui.engine.glmm.families import LINKS, Family
 from mixgui.engine.glmm.fit import fit_glmm
 from mixgui.engine.glmm.glm import GlmFit, fit_glm
+from mixgui.engine.glmm.response import response_emmeans, response_trajectory
 from mixgui.engine.glmm.result import GlmmFit
+from mixgui.engine.glmm.summaries import null_model, r2_icc
 
-__all__ = ["fit_glmm", "GlmmFit", "Family", "LINKS", "fit_glm", "GlmFit"]
+__all__ = ["fit_glmm", "GlmmFit", "Family", "LINKS", "fit_glm", "GlmFit", "drop1_lrt", "response_emmeans",
+           "response_trajectory", "r2_icc", "null_model"]

@@ -40,3 +40,20 @@ def fit_case(name: str):
     fit = fit_glmm(y, design.X, design.blocks, ref["family"], ref["link"], nt, design.offset, ref.get("nagq", 1),
                    design.column_names)
     return ref, design, fit
+
+
+_FITS: dict = {}
+
+
+def fit_ref(ref: dict):
+    """(design, fit) of a case given as a dict with ``data``, ``formula``, ``family`` (and ``trials``).
+
+    Fits are kept for the session: several test modules use the same model (grouseticks' three
+    random terms take a while), and a fit is never modified by the tests.
+    """
+    key = (ref["data"], ref["formula"], ref["family"], ref.get("link"), ref.get("trials"), ref.get("nagq", 1))
+    if key not in _FITS:
+        design, y, nt = design_for(ref)
+        _FITS[key] = design, fit_glmm(y, design.X, design.blocks, ref["family"], ref.get("link"), nt, design.offset,
+                                      ref.get("nagq", 1), design.column_names)
+    return _FITS[key]
