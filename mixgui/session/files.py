@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mixgui.analysis.options import CATEGORICAL_LEVELS
-from mixgui.analysis.spec import AnalysisSpec, DataRef, load_spec
+from mixgui.analysis.spec import AnalysisSpec, DataRef, is_newer, load_spec
 from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions, load_analysis_data, read_with_options
 from mixgui.data.provenance import Provenance
@@ -64,12 +64,13 @@ def read_analysis(path) -> tuple:
     (AnalysisSpec, Dataset, Provenance)
     """
     spec, data_path = load_spec(path)  # checks the file and says what is wrong with it
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    dataset, made = load_analysis_data(data_path, raw)
+    raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    dataset, made = load_analysis_data(data_path, raw, newer=is_newer(raw))
     options = made["import_options"] or ImportOptions(sheet=spec.data.sheet)
     # how the table was made now lives in the session's provenance, so the spec the builder edits
     # holds only the model (written back from the provenance on save)
-    spec = spec.with_(data=DataRef(spec.data.path, spec.data.sheet), computed=())
+    spec = spec.with_(data=DataRef(spec.data.path, spec.data.sheet), computed=(),
+                      skipped_keys=spec.skipped_keys + tuple(made["skipped_keys"]))
     return spec, dataset, Provenance(options, made["steps"], made["recipes"])
 
 

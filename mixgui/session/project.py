@@ -227,7 +227,13 @@ def load_project(path) -> Project:
         try:
             project.analyses.append(AnalysisSpec.from_dict(a))
         except SpecError as e:
-            # an unfinished analysis (no formula yet) is kept as far as it goes
+            if isinstance(a, dict) and not str(a.get("formula") or "").strip():
+                try:  # an unfinished analysis (no outcome yet) keeps its settings: REML/ML, df, factors, ...
+                    project.analyses.append(AnalysisSpec.from_dict({**a, "formula": "y ~ 1"}).with_(formula=""))
+                    continue
+                except SpecError:
+                    pass
+            # otherwise it is kept as far as it goes
             project.analyses.append(AnalysisSpec(formula=str(a.get("formula") or ""),
                                                  data=DataRef(str((a.get("data") or {}).get("path") or "")),
                                                  title=str(a.get("title") or "")))
