@@ -122,6 +122,9 @@ class Session:
         brings the old one back); computed variables and level changes keep it.
     project_path, analysis_path : Path or None
         The project or analysis file the document was opened from or last saved to.
+    source_stamp : tuple or None
+        Size and modification time of the data file when it was read (None: the data came from a
+        project, or none were read); :func:`mixgui.session.files.data_file_note` compares it.
     """
 
     def __init__(self, dataset=None, analyses=None, provenance: Provenance | None = None):
@@ -133,6 +136,7 @@ class Session:
         self.undo_stack = UndoStack()
         self.project_path = None
         self.analysis_path = None
+        self.source_stamp = None  # (size, mtime) of the data file when read (see files.data_file_note)
         self._kept: dict = {}  # Analysis.uid -> list of KeptResult, newest last
         self._listeners: list = []
 
@@ -402,6 +406,7 @@ class Session:
         self.dataset = dataset
         self.provenance = provenance or Provenance()
         self.generation = next(_GENERATIONS)
+        self.source_stamp = None
         self._kept.clear()
         self.undo_stack.clear()
         self.undo_stack.set_unclean()
