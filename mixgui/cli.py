@@ -86,7 +86,7 @@ def _load_and_run(path, cache: dict | None = None, figures: bool = False):
     """
     import json
 
-    from mixgui.analysis.spec import load_spec
+    from mixgui.analysis.spec import is_newer, load_spec
     from mixgui.data.importing import load_analysis_data
     from mixgui.pipeline.run import check_columns, run
 
@@ -94,10 +94,13 @@ def _load_and_run(path, cache: dict | None = None, figures: bool = False):
     cache = {} if cache is None else cache
     # the table is rebuilt as the window made it: import options, reshape steps, computed variables
     d = spec.to_dict()
+    # a newer MixGUI's file: its unknown import options are skipped with a warning, not refused
+    newer = is_newer(json.loads(Path(path).read_text(encoding="utf-8-sig")))
     key = (str(data_path), json.dumps([d["data"], d.get("computed")], sort_keys=True, default=str))
     if key not in cache:
-        cache[key] = load_analysis_data(data_path, d)[0]
-    dataset = cache[key]
+        cache[key] = load_analysis_data(data_path, d, newer=newer)
+    dataset, made = cache[key]
+    spec = spec.with_(skipped_keys=spec.skipped_keys + tuple(made["skipped_keys"]))
     check_columns(spec, dataset.columns, dataset.name)
     return run(spec, dataset, figures=figures), data_path
 

@@ -211,7 +211,7 @@ class AnalysisSpec:
         """
         if not isinstance(d, dict):
             raise SpecError("the analysis file must hold a JSON object, like {\"formula\": ..., \"data\": ...}")
-        newer = _is_newer(d)
+        newer = is_newer(d)
         d = migrate(d)
         skipped = check_keys(d, KEYS, "the analysis file", newer)
         data = _data_from(d.get("data"), newer, skipped)
@@ -346,8 +346,9 @@ def _skip(skipped: list | None, keys: list, where: str) -> None:
         skipped.extend(f"{where}.{k}" for k in keys)
 
 
-def _is_newer(d: dict) -> bool:
-    v = d.get("version")
+def is_newer(d: dict) -> bool:
+    """True when a parsed analysis file says it was written by a newer MixGUI (its extra keys are skipped)."""
+    v = d.get("version") if isinstance(d, dict) else None
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > VERSION
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mixgui.data.layout import find_header
@@ -48,6 +49,43 @@ def sheet_names(path) -> list:
         wb.close()
 
 
+#: the last sheet parsed, as (key, rows, merged): the import dialog reads the same sheet three or four
+#: times (title rows, raw rows, preview, the final read) and calamine parses a whole sheet each time
+_LAST: list = []
+CACHE_CELLS = 2_000_000  # sheets up to this many cells are kept (~100-200 MB of Python objects at most)
+
+
+def _sheet_cells(path: Path, sheet: str | None) -> tuple:
+    """``(rows, merged, sheet name)`` of a sheet (None: the first), parsed once per file version."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, sheet)
+    if _LAST and _LAST[0][0] == key:
+        return _LAST[0][1:]
+    wb = _workbook(path)
+    try:
+        names = list(wb.sheet_names)
+        if not names:
+            raise DataError(f"{path.name} has no sheets")
+        if sheet is None:
+            sheet = names[0]
+        elif sheet not in names:
+            raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(names)}')
+        ws = wb.get_sheet_by_name(sheet)
+        rows = ws.to_python()
+        merged = list(ws.merged_cell_ranges or [])
+    except DataError:
+        raise
+    except Exception as e:  # calamine's own error types for a damaged sheet
+        raise DataError(f'cannot read sheet "{sheet}" of {path.name} ({type(e).__name__}); open it in Excel '
+                        "and save it again as .xlsx") from None
+    finally:
+        wb.close()
+    _LAST.clear()
+    if sum(len(r) for r in rows[:1]) * len(rows) <= CACHE_CELLS:
+        _LAST.append((key, rows, merged, sheet))
+    return rows, merged, sheet
+
+
 def first_rows(path, sheet: str, nrows: int = 30) -> tuple:
     """The first ``nrows`` rows of ``sheet`` as cells, and its merged ranges.
 
@@ -56,23 +94,8 @@ def first_rows(path, sheet: str, nrows: int = 30) -> tuple:
     (list of list, list of tuple)
         Rows of cells (empty cells as ""), merged ranges as ((row0, col0), (row1, col1)).
     """
-    path = Path(path)
-    wb = _workbook(path)
-    try:
-        names = list(wb.sheet_names)
-        if sheet not in names:
-            raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(names)}')
-        ws = wb.get_sheet_by_name(sheet)
-        rows = ws.to_python(nrows=nrows)
-        merged = list(ws.merged_cell_ranges or [])
-    except DataError:
-        raise
-    except Exception as e:  # a damaged sheet part
-        raise DataError(f'cannot read sheet "{sheet}" of {path.name} ({type(e).__name__}); open it in Excel '
-                        "and save it again") from None
-    finally:
-        wb.close()
-    return rows, merged
+    rows, merged, _ = _sheet_cells(Path(path), sheet)
+    return rows[:nrows], merged
 
 
 def header_names(rows: list, header: int, merged: list) -> list:
@@ -91,15 +114,21 @@ def header_names(rows: list, header: int, merged: list) -> list:
 
 
 def _column(values: list) -> pd.Series:
-    """One column of cells as pandas would type it: numbers (whole numbers as integers), dates, or text."""
-    s = pd.Series(values, dtype=object)
-    s = s.mask(s.map(lambda v: isinstance(v, str) and v == ""))
-    kinds = set(s.dropna().map(type))
+    """One column of cells as pandas would type it: numbers (whole numbers as integers), dates, or text.
+
+    One pass in plain Python finds the kinds of the cells (a pandas ``map`` per column took 80% of
+    the time of reading a 200-column sheet); numbers go to NumPy directly.
+    """
+    cells = [None if v is None or (type(v) is str and v == "") else v for v in values]
+    kinds = {type(v) for v in cells if v is not None}
     if kinds and kinds <= {int, float}:
-        num = pd.to_numeric(s)
-        if not num.isna().any() and (num % 1 == 0).all():
-            return num.astype("int64")
-        return num.astype(float)
+        if kinds == {int} and None not in cells:
+            return pd.Series(np.array(cells, dtype=np.int64))
+        num = np.fromiter((np.nan if v is None else v for v in cells), dtype=float, count=len(cells))
+        if not np.isnan(num).any() and np.all(num % 1 == 0):
+            return pd.Series(num.astype(np.int64))
+        return pd.Series(num)
+    s = pd.Series([np.nan if v is None else v for v in cells], dtype=object)
     if kinds and kinds <= {datetime.datetime, datetime.date}:
         return pd.to_datetime(s)
     if kinds == {bool}:
@@ -131,26 +160,8 @@ def read_sheet(path, sheet: str | None = None, header: int | None = None, nrows:
         The table (only empty cells are missing; codes such as "." are left for the caller to count),
         the sheet's name and the header row used (0-based).
     """
+    rows, merged, sheet = _sheet_cells(Path(path), sheet)
     path = Path(path)
-    wb = _workbook(path)
-    try:
-        names = list(wb.sheet_names)
-        if not names:
-            raise DataError(f"{path.name} has no sheets")
-        if sheet is None:
-            sheet = names[0]
-        elif sheet not in names:
-            raise DataError(f'{path.name} has no sheet "{sheet}"; its sheets are {", ".join(names)}')
-        ws = wb.get_sheet_by_name(sheet)
-        rows = ws.to_python()
-        merged = list(ws.merged_cell_ranges or [])
-    except DataError:
-        raise
-    except Exception as e:  # calamine's own error types for a damaged sheet
-        raise DataError(f'cannot read sheet "{sheet}" of {path.name} ({type(e).__name__}); open it in Excel '
-                        "and save it again as .xlsx") from None
-    finally:
-        wb.close()
     if not rows or not any(c not in ("", None) for r in rows[:30] for c in r):
         raise DataError(f'sheet "{sheet}" of {path.name} is empty: it has no columns or rows')
     if header is None:

@@ -10,6 +10,7 @@ them and the same table can be rebuilt later, or by the R script of a report.
 """
 from __future__ import annotations
 
+import difflib
 import io
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -85,22 +86,80 @@ class ImportOptions:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> ImportOptions:
-        """Rebuild options from :meth:`to_dict` output; unknown keys are ignored (newer files)."""
+    def from_dict(cls, d: dict | None, newer: bool = False, skipped: list | None = None) -> ImportOptions:
+        """Rebuild options from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        d : dict or None
+        newer : bool
+            The file that holds ``d`` says it was written by a newer MixGUI: keys this version does
+            not know are skipped (and appended to ``skipped``, for a warning) instead of refused.
+        skipped : list, optional
+            Receives the skipped keys.
+
+        Raises
+        ------
+        DataError
+            ``d`` is not an object, has an unknown key (the message names the nearest known one;
+            a misspelt option must never be dropped silently, the table would differ), or a value
+            of the wrong kind.
+        """
+        if d is not None and not isinstance(d, dict):
+            raise DataError(f"the import options must be an object like {{\"skip_rows\": 1}} (got {str(d)[:40]})")
         d = dict(d or {})
-        known = {f for f in cls.__dataclass_fields__}
+        known = list(cls.__dataclass_fields__)
+        unknown = [k for k in d if k not in known]
+        if unknown and not newer:
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1, cutoff=0.6)
+            hint = f'; did you mean "{close[0]}"?' if close else f"; known options are {', '.join(known)}"
+            raise DataError(f'the import options have an unknown option "{unknown[0]}"{hint}')
+        if skipped is not None:
+            skipped.extend(unknown)
         d = {k: v for k, v in d.items() if k in known}
-        d["missing"] = tuple(d.get("missing") or ())
-        d["column_missing"] = {str(k): tuple(v if isinstance(v, (list, tuple)) else [v])
-                               for k, v in (d.get("column_missing") or {}).items()}
-        d["date_columns"] = tuple(d.get("date_columns") or ())
-        for k in ("skip_rows", "skip_after_header"):
-            d[k] = int(d.get(k) or 0)
+        try:
+            d["missing"] = tuple(_as_list(d.get("missing"), "missing"))
+            d["column_missing"] = {str(k): tuple(v if isinstance(v, (list, tuple)) else [v])
+                                   for k, v in _as_dict(d.get("column_missing"), "column_missing").items()}
+            d["date_columns"] = tuple(str(c) for c in _as_list(d.get("date_columns"), "date_columns"))
+            for k in ("skip_rows", "skip_after_header"):
+                v = d.get(k) or 0
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < 0:
+                    raise DataError(f'the import option "{k}" must be a whole number of rows, 0 or more (got {v!r})')
+                d[k] = int(v)
+            for k in ("header", "dayfirst"):
+                if k in d and not isinstance(d[k], bool):
+                    raise DataError(f'the import option "{k}" must be true or false (got {d[k]!r})')
+            if isinstance(d.get("sheet"), int) and not isinstance(d["sheet"], bool):
+                d["sheet"] = str(d["sheet"])  # a sheet called "2019" written as a number
+            for k in ("sheet", "delimiter", "decimal", "encoding"):
+                if d.get(k) is not None and not isinstance(d[k], str):
+                    raise DataError(f'the import option "{k}" must be text (got {d[k]!r})')
+        except (TypeError, ValueError, OverflowError) as e:
+            raise DataError(f"the import options cannot be read ({e}); fix them in the analysis file") from None
         return cls(**d)
 
     def is_plain(self) -> bool:
         """True when these options read the file exactly as :func:`read_table` does."""
         return self.with_(sheet=None) == ImportOptions()
+
+
+def _as_list(v, key: str) -> list:
+    if v is None:
+        return []
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        return [v]  # one code written without the list around it
+    raise DataError(f'the import option "{key}" must be a list (got {v!r})')
+
+
+def _as_dict(v, key: str) -> dict:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise DataError(f'the import option "{key}" must map a column to its codes, like {{"age": [999]}}')
+    return v
 
 
 def parse_codes(text: str) -> tuple:
@@ -397,7 +456,7 @@ def to_dates(s: pd.Series, name: str = "", dayfirst: bool = False) -> pd.Series:
     return pd.to_datetime(s.map(one))
 
 
-def load_analysis_data(path, analysis: dict | None = None) -> tuple:
+def load_analysis_data(path, analysis: dict | None = None, newer: bool = False) -> tuple:
     """Read an analysis file's data and redo what the file records about how the table was made.
 
     Parameters
@@ -408,18 +467,26 @@ def load_analysis_data(path, analysis: dict | None = None) -> tuple:
         The analysis file as parsed JSON. Optional keys honoured: ``data.sheet``, ``data.import``
         (:class:`ImportOptions`), ``data.reshape`` (reshape steps) and ``computed`` (recipes);
         without them this is :func:`read_table`.
+    newer : bool
+        The analysis file comes from a newer MixGUI: unknown import options are skipped (listed
+        as ``skipped_keys``) rather than refused.
 
     Returns
     -------
     (Dataset, dict)
-        The table, and ``{"import_options", "steps", "recipes"}`` to hand to the report writer.
+        The table, and ``{"import_options", "steps", "recipes", "skipped_keys"}``; the first three
+        go to the report writer, the skipped keys (``data.import.<key>``) into a warning.
     """
     from mixgui.data.computed import apply_recipes, recipe_from_dict
     from mixgui.data.reshape import step_from_dict
 
     analysis = analysis or {}
     data = analysis.get("data") if isinstance(analysis.get("data"), dict) else {}
-    options = ImportOptions.from_dict({**(data.get("import") or {}), "sheet": data.get("sheet")})
+    skipped: list = []
+    imp = data.get("import")
+    if imp is not None and not isinstance(imp, dict):
+        raise DataError(f'"import" must be an object of import options, like {{"skip_rows": 1}} (got {str(imp)[:40]})')
+    options = ImportOptions.from_dict({**(imp or {}), "sheet": data.get("sheet")}, newer, skipped)
     steps = [step_from_dict(s) for s in data.get("reshape") or []]
     recipes = [recipe_from_dict(r) for r in analysis.get("computed") or []]
     ds = read_with_options(path, options)
@@ -430,4 +497,5 @@ def load_analysis_data(path, analysis: dict | None = None) -> tuple:
         frame = apply_recipes(frame, recipes)
         ds = Dataset(frame, name=ds.name, labels=ds.labels, source=ds.source,
                      levels={k: v for k, v in ds.levels.items() if k in frame.columns})
-    return ds, {"import_options": None if options.is_plain() else options, "steps": steps, "recipes": recipes}
+    return ds, {"import_options": None if options.is_plain() else options, "steps": steps, "recipes": recipes,
+                "skipped_keys": [f"data.import.{k}" for k in skipped]}

@@ -48,6 +48,14 @@ def sorted_levels(series: pd.Series) -> list:
 
 
 def as_labels(series: pd.Series) -> pd.Series:
-    """The column as level labels (strings), missing values kept as NaN."""
-    out = series.astype(object).map(level_label, na_action="ignore")
-    return out
+    """The column as level labels (strings), missing values kept as NaN.
+
+    Each distinct value is labelled once (a subject column of 5,000,000 rows has 50,000 of them;
+    labelling every row took 30 s of a 55 s fit).
+    """
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
+        # mixed kinds (True next to 1) hash alike but are labelled apart: one by one
+        return series.astype(object).map(level_label, na_action="ignore")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = np.array([level_label(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(labels[codes], index=series.index, name=series.name)

@@ -154,12 +154,16 @@ class UndoStack:
                 and top.merge(command):
             del self._commands[self._index:]
             if top.is_obsolete():
+                # back where the run started by value: put the very objects of then back, so no
+                # identity (an analysis's uid, with its kept fits) changes without an undo step
+                self._run(top.undo)
                 self._commands.pop()
                 self._index -= 1
                 self._merge_open = False
             self._changed()
             return top
         if command.is_obsolete():
+            self._run(command.undo)  # it changed nothing by value: the old objects go back (see above)
             self._changed()
             return command
         self._record(command)

@@ -122,6 +122,9 @@ class Session:
         brings the old one back); computed variables and level changes keep it.
     project_path, analysis_path : Path or None
         The project or analysis file the document was opened from or last saved to.
+    source_stamp : tuple or None
+        Size and modification time of the data file when it was read (None: the data came from a
+        project, or none were read); :func:`mixgui.session.files.data_file_note` compares it.
     """
 
     def __init__(self, dataset=None, analyses=None, provenance: Provenance | None = None):
@@ -133,6 +136,7 @@ class Session:
         self.undo_stack = UndoStack()
         self.project_path = None
         self.analysis_path = None
+        self.source_stamp = None  # (size, mtime) of the data file when read (see files.data_file_note)
         self._kept: dict = {}  # Analysis.uid -> list of KeptResult, newest last
         self._listeners: list = []
 
@@ -204,7 +208,7 @@ class Session:
                      draft: ModelDraft | None = None) -> int:
         """Append an analysis and make it current; returns its index."""
         name = name or self._free_name()
-        new = self._analyses + [Analysis(name, spec or AnalysisSpec(), draft)]
+        new = self._analyses + [Analysis(name, spec or self._empty_spec(), draft)]
         self._push_analyses(f"Add {name}", new, len(new) - 1)
         return len(new) - 1
 
@@ -216,7 +220,7 @@ class Session:
     def remove_analysis(self, index: int) -> None:
         """Remove analysis ``index`` (undo brings it back); the last one is replaced by an empty one."""
         a = self._analyses[index]
-        new = self._analyses[:index] + self._analyses[index + 1:] or [Analysis("Analysis 1", AnalysisSpec())]
+        new = self._analyses[:index] + self._analyses[index + 1:] or [Analysis("Analysis 1", self._empty_spec())]
         current = min(self._current if self._current < index else max(self._current - 1, 0), len(new) - 1)
         self._push_analyses(f"Remove {a.name}", new, current)
 
@@ -251,8 +255,36 @@ class Session:
     def edit_draft(self, draft: ModelDraft, text: str, merge_key=None, index: int | None = None):
         """Replace the draft of an analysis and its spec (made from the draft, keeping data and title)."""
         index = self._current if index is None else index
+        draft, dataset = self._covariates_agree(draft)
         spec = draft_to_spec(draft, base=self._analyses[index].spec)
-        return self.edit_analysis(index, spec, draft, text, merge_key)
+        if dataset is self.dataset:
+            return self.edit_analysis(index, spec, draft, text, merge_key)
+        # a categorical number column dropped in Covariates becomes continuous in the same undo step,
+        # so the formula reopened (read with the columns' levels) puts it where the builder showed it
+        new = self._edited(index, spec, draft) or list(self._analyses)
+        return self._push(text, {"dataset": dataset, "analyses": new, "current": index})
+
+    def _covariates_agree(self, draft: ModelDraft) -> tuple:
+        """``(draft, dataset)`` with Covariates that the fit and a reload read as covariates too.
+
+        A text column cannot be a covariate (the fit would treat it as categories while the builder
+        shows a slope): it moves to Factors. A number column marked categorical is made continuous.
+        """
+        ds = self.dataset
+        if ds is None:
+            return draft, ds
+        import pandas as pd
+
+        frame = ds.frame
+        present = [c for c in draft.covariates if c in frame.columns]
+        text = [c for c in present if not pd.api.types.is_numeric_dtype(frame[c])
+                or pd.api.types.is_bool_dtype(frame[c])]
+        if text:
+            draft = add_to_role(draft, "factors", text)
+        for c in present:
+            if c not in text and ds.levels.get(c) in CATEGORICAL_LEVELS:
+                ds = with_level(ds, c, "continuous")
+        return draft, ds
 
     # -- data edits (each one undoable) --------------------------------------------------------
     def set_level(self, column: str, level: str, draft: ModelDraft | None = None):
@@ -374,10 +406,16 @@ class Session:
         self.dataset = dataset
         self.provenance = provenance or Provenance()
         self.generation = next(_GENERATIONS)
+        self.source_stamp = None
         self._kept.clear()
         self.undo_stack.clear()
         self.undo_stack.set_unclean()
         self._emit(DATASET, None)
+
+    def _empty_spec(self) -> AnalysisSpec:
+        """A new analysis: no model yet, about the data the others use (so its file names them)."""
+        a = self.current_analysis
+        return AnalysisSpec(data=a.spec.data) if a is not None else AnalysisSpec()
 
     def _free_name(self) -> str:
         names = {a.name for a in self._analyses}

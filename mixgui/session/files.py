@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mixgui.analysis.options import CATEGORICAL_LEVELS
-from mixgui.analysis.spec import AnalysisSpec, DataRef, load_spec
+from mixgui.analysis.spec import AnalysisSpec, DataRef, is_newer, load_spec
 from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions, load_analysis_data, read_with_options
 from mixgui.data.provenance import Provenance
@@ -53,6 +53,7 @@ def open_data(session: Session, path, options: ImportOptions | None = None) -> N
     session.load_analyses([replace(a, spec=a.spec.with_(data=ref), draft=None) for a in session.analyses],
                           session.current)
     session.project_path = session.analysis_path = None
+    session.source_stamp = file_stamp(dataset.source)
     session.mark_saved()  # nothing done to the file yet: nothing to lose
 
 
@@ -64,12 +65,13 @@ def read_analysis(path) -> tuple:
     (AnalysisSpec, Dataset, Provenance)
     """
     spec, data_path = load_spec(path)  # checks the file and says what is wrong with it
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    dataset, made = load_analysis_data(data_path, raw)
+    raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    dataset, made = load_analysis_data(data_path, raw, newer=is_newer(raw))
     options = made["import_options"] or ImportOptions(sheet=spec.data.sheet)
     # how the table was made now lives in the session's provenance, so the spec the builder edits
     # holds only the model (written back from the provenance on save)
-    spec = spec.with_(data=DataRef(spec.data.path, spec.data.sheet), computed=())
+    spec = spec.with_(data=DataRef(spec.data.path, spec.data.sheet), computed=(),
+                      skipped_keys=spec.skipped_keys + tuple(made["skipped_keys"]))
     return spec, dataset, Provenance(options, made["steps"], made["recipes"])
 
 
@@ -78,6 +80,7 @@ def open_analysis(session: Session, path) -> None:
     spec, dataset, provenance = read_analysis(path)
     _show(session, dataset, provenance, [Analysis("Analysis 1", spec)], 0)
     session.analysis_path, session.project_path = Path(path), None
+    session.source_stamp = file_stamp(dataset.source)
     session.mark_saved()
 
 
@@ -132,6 +135,37 @@ def project_analyses(project) -> tuple:
     current = meta.get("current", 0) if isinstance(meta, dict) else 0
     current = current if isinstance(current, int) and 0 <= current < len(specs) else 0
     return [Analysis(n, s) for n, s in zip(names, specs)], current
+
+
+# -- the data file on disk -----------------------------------------------------------------
+
+def file_stamp(path) -> tuple | None:
+    """``(size, modification time in ns)`` of a file, None when there is none."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns) if st is not None else None
+
+
+def data_file_note(session: Session) -> str | None:
+    """A sentence when the data file read into ``session`` was deleted or changed since, else None.
+
+    The table shown stays as it was read (it lives in the session, not in the file), so nothing is
+    lost; but an analysis file names the data file, so the sentence says how to keep the work.
+    """
+    ds = session.dataset
+    if ds is None or not ds.source or session.source_stamp is None:
+        return None
+    name = Path(ds.source).name
+    now = file_stamp(ds.source)
+    if now is None:
+        return (f"{name} was deleted or moved after it was opened; the data shown are still here: save a "
+                "project (File > Save project) to keep them with the analyses")
+    if now != session.source_stamp:
+        return (f"{name} was changed on disk after it was opened; the data shown are the ones read then: "
+                "open the file again to use the new version, or save a project to keep these")
+    return None
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -190,7 +224,9 @@ def to_project(session: Session, include_original: bool = True, metadata: dict |
         source = Path(ds.source)
         specs = [s.with_(data=DataRef(str(source.resolve()), options.sheet if options else s.data.sheet))
                  for s in specs]
-        if include_original and source.is_file() and source.stat().st_size <= MAX_ORIGINAL_BYTES:
+        # the file's bytes only while they are the ones the data were read from
+        unchanged = session.source_stamp is None or file_stamp(source) == session.source_stamp
+        if include_original and unchanged and source.is_file() and source.stat().st_size <= MAX_ORIGINAL_BYTES:
             original = (source.name, source.read_bytes())
     names = {"names": [a.name for a in session.analyses], "current": session.current}
     return Project(dataset=ds, analyses=specs, import_options=options, steps=list(prov.steps),

@@ -20,6 +20,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,13 +200,20 @@ def load_project(path) -> Project:
             if "project.json" not in names:
                 raise MixGUIError(f"{path.name} is not a MixGUI project (no project.json inside)")
             doc = json.loads(z.read("project.json").decode("utf-8"))
+            if not isinstance(doc, dict):
+                raise MixGUIError(f"{path.name} is not a MixGUI project (its project.json holds no object)")
             raw_data = z.read("data.csv") if "data.csv" in names else None
             dmeta = doc.get("data") or {}
             orig_name = dmeta.get("original")
             original = (Path(orig_name).name, z.read(orig_name)) if orig_name and orig_name in names else None
     except FileNotFoundError:
         raise MixGUIError(f"project file {path} does not exist") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, json.JSONDecodeError, UnicodeDecodeError, KeyError) as e:
+    except PermissionError:
+        raise MixGUIError(f"cannot open {path.name}: no permission to read it; copy it somewhere you can read") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, json.JSONDecodeError, UnicodeDecodeError, KeyError,
+            zlib.error, NotImplementedError, ValueError, OSError) as e:
+        # zlib.error: damaged compressed bytes; NotImplementedError: a damaged compression method;
+        # OSError/ValueError: a damaged header (e.g. a negative offset)
         raise MixGUIError(f"{path.name} is damaged and cannot be opened ({type(e).__name__}); "
                           "look for a recovery file or a backup") from None
     if doc.get("format") != FORMAT:
@@ -227,7 +235,13 @@ def load_project(path) -> Project:
         try:
             project.analyses.append(AnalysisSpec.from_dict(a))
         except SpecError as e:
-            # an unfinished analysis (no formula yet) is kept as far as it goes
+            if isinstance(a, dict) and not str(a.get("formula") or "").strip():
+                try:  # an unfinished analysis (no outcome yet) keeps its settings: REML/ML, df, factors, ...
+                    project.analyses.append(AnalysisSpec.from_dict({**a, "formula": "y ~ 1"}).with_(formula=""))
+                    continue
+                except SpecError:
+                    pass
+            # otherwise it is kept as far as it goes
             project.analyses.append(AnalysisSpec(formula=str(a.get("formula") or ""),
                                                  data=DataRef(str((a.get("data") or {}).get("path") or "")),
                                                  title=str(a.get("title") or "")))

@@ -266,4 +266,4 @@ def test_load_analysis_data_redoes_import_reshape_and_computed_variables():
     assert how["import_options"].skip_rows == 1 and len(how["steps"]) == 1 and how["recipes"][0].name == "age_c"
     plain, how = load_analysis_data(ORTHODONT, {"data": {"path": "x.csv"}})
     pd.testing.assert_frame_equal(plain.frame, read_table(ORTHODONT).frame)
-    assert how == {"import_options": None, "steps": [], "recipes": []}
+    assert how == {"import_options": None, "steps": [], "recipes": [], "skipped_keys": []}

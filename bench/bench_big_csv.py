@@ -1,0 +1,121 @@
+"""A 5,000,000-row CSV opened in a session and a random intercept fitted: time, peak memory, progress, Cancel.
+
+Not a test (it takes minutes and ~1-3 GB): run it by hand, ideally under GNU time for a second
+opinion on the peak resident memory::
+
+    /usr/bin/time -v .venv/bin/python bench/bench_big_csv.py            # 5,000,000 rows
+    .venv/bin/python bench/bench_big_csv.py --rows 500000 --subjects 5000
+
+The data (``subject, y, x``; 50,000 subjects of 100 rows by default) are written to the system's
+temporary folder (never into the repository) unless ``--csv`` names an existing file. The script
+opens the file as the window does (:func:`mixgui.session.files.open_data`), fits
+``y ~ x + (1 | subject)`` through :func:`mixgui.results.run.run` with a
+:class:`~mixgui.errors.Progress` that records every report, then starts the same fit again and
+presses Cancel at the first progress report, timing how long the fit takes to stop. It prints
+one line per stage and the peak resident memory of the process (``ru_maxrss``), and exits 1 when
+the peak reaches ``--limit-gb`` (4 by default).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def peak_gb() -> float:
+    """Peak resident memory of this process so far, in GB (Linux reports ru_maxrss in KB)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb * (1 if sys.platform != "darwin" else 1 / 1024) / 1024 ** 2
+
+
+def write_csv(path: Path, rows: int, subjects: int, seed: int = 1) -> None:
+    """``subject, y, x`` with a real random intercept (SD 2) and residual SD 1, in chunks (low memory)."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(0, 2.0, subjects)
+    per = rows // subjects
+    chunk_subjects = max(1, 200_000 // per)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("subject,y,x\n")
+        for start in range(0, subjects, chunk_subjects):
+            ids = np.repeat(np.arange(start, min(subjects, start + chunk_subjects)), per)
+            x = rng.normal(0, 1, len(ids))
+            y = 10 + 0.5 * x + u[ids] + rng.normal(0, 1, len(ids))
+            lines = "\n".join(f"S{i},{a:.6f},{b:.6f}" for i, a, b in zip(ids, y, x))
+            f.write(lines + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--subjects", type=int, default=50_000)
+    ap.add_argument("--csv", type=Path, default=None, help="an existing subject,y,x file (else one is written)")
+    ap.add_argument("--limit-gb", type=float, default=4.0)
+    ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    args = ap.parse_args(argv)
+
+    from mixgui.analysis.spec import AnalysisSpec
+    from mixgui.errors import Cancelled, Progress
+    from mixgui.results.run import run
+    from mixgui.session import files
+    from mixgui.session.document import Session
+
+    csv = args.csv or Path(tempfile.gettempdir()) / f"mixgui_big_{args.rows}.csv"
+    t = time.perf_counter()
+    if not csv.exists():
+        write_csv(csv, args.rows, args.subjects)
+        print(f"wrote {csv} ({csv.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
+    print(f"start: peak RSS {peak_gb():.2f} GB", flush=True)
+
+    t = time.perf_counter()
+    session = Session()
+    files.open_data(session, csv)
+    frame = session.dataset.frame
+    print(f"open: {len(frame):,} rows in {time.perf_counter() - t:.1f} s; table {frame.memory_usage(deep=True).sum() / 1e9:.2f} GB "
+          f"({', '.join(f'{c}:{frame[c].dtype}' for c in frame.columns)}); peak RSS {peak_gb():.2f} GB", flush=True)
+
+    spec = AnalysisSpec(formula="y ~ x + (1 | subject)", df_method="satterthwaite")
+    reports = []
+    t = time.perf_counter()
+    result = run(spec, session.dataset, Progress(lambda f, m: reports.append((time.perf_counter() - t, f, m))))
+    fit_s = time.perf_counter() - t
+    fe = {r["term"]: r for r in result.data["fixed_effects"]}
+    vc = result.data["variance_components"]
+    gaps = np.diff([0.0] + [r[0] for r in reports] + [fit_s])
+    print(f"fit: {fit_s:.1f} s; {len(reports)} progress reports, longest gap {gaps.max():.1f} s; "
+          f"x = {fe['x']['estimate']:.4f} (SE {fe['x']['std_error']:.4f}, df {fe['x']['df']:.0f}); "
+          f"SD(subject) = {vc[0]['sdcor']:.3f}, SD(residual) = {vc[-1]['sdcor']:.3f}; peak RSS {peak_gb():.2f} GB",
+          flush=True)
+
+    progress = Progress()
+    pressed = []
+
+    def press_cancel(fraction, message):
+        if not pressed:
+            pressed.append(time.perf_counter())
+            progress.cancel()  # the user presses Cancel at the first report
+    progress._callback = press_cancel
+    t = time.perf_counter()
+    try:
+        run(spec, session.dataset, progress)
+        print("cancel: the fit did NOT stop", flush=True)
+        cancelled = False
+    except Cancelled:
+        cancelled = True
+        stop = time.perf_counter()
+        print(f"cancel: pressed {pressed[0] - t:.1f} s after the start, stopped {stop - pressed[0]:.2f} s later",
+              flush=True)
+    peak = peak_gb()
+    print(f"peak RSS {peak:.2f} GB (limit {args.limit_gb:g} GB)", flush=True)
+    if args.csv is None and not args.keep:
+        os.unlink(csv)
+    return 0 if peak < args.limit_gb and cancelled else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
