@@ -354,15 +354,16 @@ def test_nesting_moving_and_removing_by_drag_and_keyboard(make_builder, qtbot):
     b.roles["factors"].view.select_columns(["sample"])
     qtbot.keyClick(b.roles["factors"].view, Qt.Key.Key_Delete)
     assert b.spec().formula == "strength ~ 1"
-    arrow(qtbot, b, b.roles["covariates"].arrow_button, ["sample"])
+    # sample holds text: it is categorical wherever it is dropped, so the arrow and the menu are tried on Factors
+    arrow(qtbot, b, b.roles["factors"].arrow_button, ["sample"])
     assert b.spec().formula == "strength ~ sample"
     b.variables.view.clearSelection()
-    b.roles["covariates"].view.select_columns(["sample"])
-    click(qtbot, b.roles["covariates"].arrow_button)  # nothing selected in the list: the arrow takes it out
+    b.roles["factors"].view.select_columns(["sample"])
+    click(qtbot, b.roles["factors"].arrow_button)  # nothing selected in the list: the arrow takes it out
     assert b.spec().formula == "strength ~ 1"
-    drop(b.roles["covariates"].model, ["sample"])
-    b.roles["covariates"].view.select_columns(["sample"])
-    b.roles["covariates"].view.remove_action.trigger()  # the right-click menu
+    drop(b.roles["factors"].model, ["sample"])
+    b.roles["factors"].view.select_columns(["sample"])
+    b.roles["factors"].view.remove_action.trigger()  # the right-click menu
     assert b.spec().formula == "strength ~ 1"
     drop(b.repeated_box.slots["subject"][0], ["batch"])
     drop(b.variables.model, ["batch"], source="repeated:subject")
