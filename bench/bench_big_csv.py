@@ -59,9 +59,10 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
     args = ap.parse_args(argv)
 
+    from mixgui.results.run import run
+
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.errors import Cancelled, Progress
-    from mixgui.results.run import run
     from mixgui.session import files
     from mixgui.session.document import Session
 

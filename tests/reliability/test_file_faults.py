@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from mixgui.results.run import run
 
 import mixgui.fileio as fileio
 from mixgui.analysis import builder as B
@@ -26,7 +27,6 @@ from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions
 from mixgui.errors import MixGUIError
 from mixgui.report import write_report
-from mixgui.results.run import run
 from mixgui.session import files
 from mixgui.session.document import Session
 from mixgui.session.project import Autosaver, find_recovery, load_project
