@@ -9,7 +9,7 @@ opinion on the peak resident memory::
 The data (``subject, y, x``; 50,000 subjects of 100 rows by default) are written to the system's
 temporary folder (never into the repository) unless ``--csv`` names an existing file. The script
 opens the file as the window does (:func:`mixgui.session.files.open_data`), fits
-``y ~ x + (1 | subject)`` through :func:`mixgui.results.run.run` with a
+``y ~ x + (1 | subject)`` through :func:`mixgui.pipeline.run.run` with a
 :class:`~mixgui.errors.Progress` that records every report, then starts the same fit again and
 presses Cancel at the first progress report, timing how long the fit takes to stop. It prints
 one line per stage and the peak resident memory of the process (``ru_maxrss``), and exits 1 when
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
     args = ap.parse_args(argv)
 
-    from mixgui.results.run import run
+    from mixgui.pipeline.run import run
 
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.errors import Cancelled, Progress

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import Phase, assume, given, note, settings
 from hypothesis import strategies as st
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset

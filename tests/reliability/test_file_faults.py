@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 import mixgui.fileio as fileio
 from mixgui.analysis import builder as B

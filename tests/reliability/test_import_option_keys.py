@@ -11,7 +11,7 @@ import json
 
 import pandas as pd
 import pytest
-from mixgui.results.run import run
+from mixgui.pipeline.run import run
 
 from mixgui.data.importing import ImportOptions, load_analysis_data
 from mixgui.errors import DataError, MixGUIError
