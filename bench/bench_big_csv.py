@@ -59,10 +59,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
     args = ap.parse_args(argv)
 
-    from mixgui.pipeline.run import run
-
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.errors import Cancelled, Progress
+    from mixgui.pipeline.run import run
     from mixgui.session import files
     from mixgui.session.document import Session
 

@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 from hypothesis import Phase, assume, given, note, settings
 from hypothesis import strategies as st
-from mixgui.pipeline.run import run
 
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.errors import MixGUIError
+from mixgui.pipeline.run import run
 
 PROFILE = settings.get_profile("mixgui-reliability")
 # each example fits 2-3 models; no shrinking (minutes of refits): a failure shows the first example found

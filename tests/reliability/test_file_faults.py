@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mixgui.pipeline.run import run
 
 import mixgui.fileio as fileio
 from mixgui.analysis import builder as B
@@ -26,6 +25,7 @@ from mixgui.data.computed import Center
 from mixgui.data.dataset import Dataset
 from mixgui.data.importing import ImportOptions
 from mixgui.errors import MixGUIError
+from mixgui.pipeline.run import run
 from mixgui.report import write_report
 from mixgui.session import files
 from mixgui.session.document import Session

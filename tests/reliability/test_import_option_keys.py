@@ -11,10 +11,10 @@ import json
 
 import pandas as pd
 import pytest
-from mixgui.pipeline.run import run
 
 from mixgui.data.importing import ImportOptions, load_analysis_data
 from mixgui.errors import DataError, MixGUIError
+from mixgui.pipeline.run import run
 from mixgui.session import files
 from mixgui.session.document import Session
 
