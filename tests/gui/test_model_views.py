@@ -51,7 +51,20 @@ def test_pooling_view_keeps_each_clusters_reliability_weight(qtbot, model_figs):
     view = model_views.pooling_plot(fig.data, fig.title)
     qtbot.addWidget(view)
     assert len(view.lambdas) == 18 and np.all((view.lambdas > 0) & (view.lambdas < 1))
-    assert len(_items(view, pg.ArrowItem)) == 18
+    assert len(view.arrowheads.data) == 18  # one arrowhead per cluster, drawn as one item
+
+
+def test_pooling_view_draws_a_capped_sample_of_many_clusters(qtbot):
+    rng = np.random.default_rng(0)
+    n = 5000
+    d = {"group": "patient", "no_pooling": rng.normal(0, 1, n), "partial_pooling": rng.normal(0, 0.5, n),
+         "lambda": rng.uniform(0.1, 0.9, n), "levels": [str(i) for i in range(n)], "n": np.full(n, 4),
+         "complete_pooling": 0.0}
+    view = model_views.pooling_plot(d, "Pooling: patient")
+    qtbot.addWidget(view)
+    assert len(view.lambdas) == model_views.MAX_CLUSTERS
+    assert "showing 200 of 5,000" in view.getPlotItem().titleLabel.text
+    assert len(_items(view, pg.PlotDataItem)) < 10  # segments as one item, not one per cluster
 
 
 def test_variance_bar_shares_fill_the_whole_bar(qtbot, model_figs):

@@ -24,17 +24,30 @@ def fitted_lines_plot(d: dict, title: str) -> PlotView:
     return v
 
 
+MAX_CLUSTERS = 200  # clusters drawn in the pooling view: more become a band of ink and a frozen window
+
+
 def pooling_plot(d: dict, title: str) -> PlotView:
-    """Each cluster's own estimate (hollow), its partial-pooling estimate (filled) and an arrow between."""
-    v = PlotView(title, f"{d['group']} (sorted by own estimate)", "Estimate")
+    """Each cluster's own estimate, its partial-pooling estimate and an arrow between.
+
+    With more than :data:`MAX_CLUSTERS` clusters an even sample along the sorted estimates is drawn
+    (the spread stays visible) and the title says how many; the arrows are one line item and one
+    scatter of arrowheads, whatever their number.
+    """
     order = np.argsort(d["no_pooling"], kind="stable")
+    total = len(order)
+    if total > MAX_CLUSTERS:
+        order = order[np.unique(np.linspace(0, total - 1, MAX_CLUSTERS).round().astype(int))]
+        title = f"{title} (showing {len(order)} of {total:,})"
+    v = PlotView(title, f"{d['group']} (sorted by own estimate)", "Estimate")
     x = np.arange(len(order), dtype=float)
     own, partial = np.asarray(d["no_pooling"])[order], np.asarray(d["partial_pooling"])[order]
     lam = np.asarray(d["lambda"])[order]
-    for xi, a, b in zip(x, own, partial):
-        v.addItem(pg.ArrowItem(pos=(xi, b), angle=90 if a > b else -90, headLen=8, tailLen=0,
-                               brush=GREY, pen=pg.mkPen(GREY)))
-        v.add_line([xi, xi], [a, b], colour_=GREY, width=1)
+    v.addItem(pg.PlotDataItem(np.repeat(x, 2), np.column_stack([own, partial]).ravel(), connect="pairs",
+                              pen=pg.mkPen(GREY, width=1)))
+    v.arrowheads = pg.ScatterPlotItem(x=x, y=partial, symbol=["t" if a > b else "t1" for a, b in zip(own, partial)],
+                                      size=8, brush=pg.mkBrush(GREY), pen=pg.mkPen(None))
+    v.addItem(v.arrowheads)
     levels = [d["levels"][i] for i in order]
     tips = [f"{lv}: n = {int(d['n'][i])}, λ = {d['lambda'][i]:.2f} (weight of its own data)" for lv, i in
             zip(levels, order)]
