@@ -8,6 +8,7 @@ from mixgui.engine import inference as inf
 from mixgui.engine.design import Design
 from mixgui.engine.emmeans.means import emmeans
 from mixgui.engine.inference.anova3 import anova_table
+from mixgui.engine.inference.anova12 import anova_table_of_type
 from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
@@ -120,6 +121,8 @@ def mixed_contract(spec, design: Design, dataset, progress):
         data["df_method"] = inference.method
         data["fixed_effects"] = inf.fixed_effects_table(design.column_names, fit.beta, inference)
         data["anova"] = anova_table(design, inference)
+    for kind in (k for k in (1, 2) if k in spec.anova_types):  # type III is "anova" itself
+        data[f"anova_type{kind}"] = anova_table_of_type(design, inference, kind, spec.repeated is not None, fit.vcov)
     if has_random:
         data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
         if spec.repeated is None:

@@ -111,6 +111,8 @@ def _anova(d: dict) -> Table | None:
 
 
 def _lm_anovas(d: dict) -> list:
+    if d.get("model") != "lm":
+        return _mixed_anovas(d)
     cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
             Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
     out = []
@@ -122,6 +124,17 @@ def _lm_anovas(d: dict) -> list:
                          ["Each term after all others, SAS/SPSS hypotheses (as car::Anova type 3 with "
                           "sum-to-zero contrasts); the sequential table above depends on term order, this one does not."]))
     return out
+
+
+def _mixed_anovas(d: dict) -> list:
+    """Type I and II tables of a mixed model (rows as ``anova``), with what each tests."""
+    cols = [Column("term", "Term", "text"), Column("num_df", "num df", "df"), Column("den_df", "den df", "df"),
+            Column("f_value", "F"), Column("p_value", "p", "p")]
+    metric = "X'V^-1X, as nlme and SAS" if d.get("repeated") else "X'X, as lmerTest"
+    notes = {1: f"Each term after the terms before it in the formula (hypotheses from {metric}).",
+             2: f"Each term after all terms that do not contain it (hypotheses from {metric})."}
+    return [Table(f"anova_type{k}", f"Type {'I' * k} tests", cols, d[f"anova_type{k}"], [notes[k]])
+            for k in (1, 2) if d.get(f"anova_type{k}")]
 
 
 def _diagnostics(d: dict) -> Table | None:
