@@ -47,7 +47,8 @@ def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
         subject, position, labels, coords = repeated_sections.position_codes(design, dataset, spec.repeated)
         return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
                             reml=reml, blocks=design.blocks, position_labels=labels,
-                            column_names=design.column_names, progress=progress, coordinates=coords)
+                            column_names=design.column_names, progress=progress, coordinates=coords,
+                            weights=repeated_sections.weights(spec, design))
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
 
 

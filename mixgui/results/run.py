@@ -89,6 +89,9 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None) 
                 ("repeated-measures index", c) for c in rep.index_columns]:
             dataset.require(col, role)
         extra = [rep.subject, *rep.index_columns]
+        if spec.weights:  # rows without a weight are left out, as SAS and R do
+            dataset.require(spec.weights, "weights")
+            extra.append(spec.weights)
         factors.append(rep.subject)
     if spec.family != "gaussian":  # a 0/1-coded two-level outcome, trials, counts: checked by name there
         design = G.glmm_design(spec, formula, dataset)
@@ -144,7 +147,7 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
          "vcov"),
         (spec.df_method == "between-within" and rep is None, "between-within df without a repeated structure",
          "df_method"),
-        (spec.weights is not None, "weights", "weights"),
+        (spec.weights is not None and rep is None, "weights without a repeated structure", "weights"),
         (spec.predictions and rep is None, "per-row predictions without a repeated structure", "predictions"),
         (rep is not None and rep.group is not None, "a covariance per group (GROUP=)", "repeated.group"),
         (rep is not None and not structure_supported(rep.structure), f"the {rep and rep.structure} structure",
