@@ -117,7 +117,8 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
     out = compare_structures(design.y, design.X, subject, position, len(labels), reml=reml,
                              blocks=design.blocks, position_labels=labels, progress=progress,
                              coordinates=coords[0] if coords else None,
-                             weights=repeated_sections.weights(spec, design))
+                             weights=repeated_sections.weights(spec, design),
+                             **repeated_sections.group_codes(spec, design))
     rows = [dict(r) for r in out]
 
     def best(key):

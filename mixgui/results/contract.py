@@ -12,7 +12,7 @@ from mixgui.engine.inference.anova12 import anova_table_of_type
 from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
-from mixgui.engine.repeated.fit import fit_repeated
+from mixgui.engine.repeated.fit import fit_repeated, group_sections
 from mixgui.errors import DataError, FitWarning, ModelError
 from mixgui.results import additional, repeated_sections
 
@@ -48,7 +48,7 @@ def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
         return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
                             reml=reml, blocks=design.blocks, position_labels=labels,
                             column_names=design.column_names, progress=progress, coordinates=coords,
-                            weights=repeated_sections.weights(spec, design))
+                            weights=repeated_sections.weights(spec, design), **repeated_sections.group_codes(spec, design))
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
 
 
@@ -137,6 +137,8 @@ def mixed_contract(spec, design: Design, dataset, progress):
                             "correlation": np.asarray(fit.correlation).tolist(),
                             "positions": list(getattr(fit, "position_labels", []) or [])}
         data["n_groups"][spec.repeated.subject] = int(getattr(fit, "n_subjects", 0))
+        if spec.repeated.group:
+            data["repeated"]["groups"] = group_sections(fit)
         repeated_sections.add_sections(spec, design, fit, inference, data, warnings)
     if has_random and spec.repeated is None:
         data.update(effects.r2_icc(design, fit))

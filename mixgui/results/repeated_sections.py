@@ -37,6 +37,17 @@ def weights(spec, design):
     return w
 
 
+def group_codes(spec, design) -> dict:
+    """``group`` and ``group_levels`` for the engine (SAS GROUP=), or {} without a group."""
+    if not spec.repeated.group:
+        return {}
+    from mixgui.data.levels import sorted_levels
+
+    col = design.frame[spec.repeated.group].astype(str)
+    levels = [str(v) for v in sorted_levels(col)]
+    return {"group": col.map({v: k for k, v in enumerate(levels)}).to_numpy(), "group_levels": levels}
+
+
 def settings_echo(spec, inference) -> dict:
     """The settings the results were computed with (the contract's echo keys)."""
     out = {"vcov": spec.vcov}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mixgui.engine.repeated import post
+from mixgui.engine.repeated.grouped import Grouped
 from mixgui.engine.repeated.likelihood import Grid, build_grid
 from mixgui.engine.repeated.model import Model, check_structure, optimise
 from mixgui.engine.repeated.structures import STRUCTURES, Structure, make_structure
@@ -161,7 +162,7 @@ class RepeatedFit:
 
 def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blocks=(),
                  position_labels=None, column_names=None, progress=None, subject_labels=None,
-                 start=None, coordinates=None, weights=None) -> RepeatedFit:
+                 start=None, coordinates=None, weights=None, group=None, group_levels=None) -> RepeatedFit:
     """Fit a linear model with a residual covariance structure within subject (and random effects).
 
     Parameters
@@ -183,6 +184,9 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
                                        spatial structures SP(POW), SP(EXP), SP(GAU)
     weights : array (n,), optional     positive weights (SAS WEIGHT, nlme varFixed(~1/w)): the residual
                                        covariance of a subject is W^-1/2 R W^-1/2; random effects unchanged
+    group : array of int (n,), optional   level code 0..K-1 of each row (SAS GROUP=): every level gets
+                                       its own covariance parameters (see :mod:`.grouped`)
+    group_levels : list of str         names of the K levels
 
     Returns
     -------
@@ -196,9 +200,10 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     """
     t0 = time.perf_counter()
     labels = _labels(position_labels, n_positions)
-    struct = make_structure(structure, int(n_positions), labels, coordinates)
+    struct, position, n_positions = _structure(structure, n_positions, labels, coordinates, position, group,
+                                               group_levels)
     yw, Xw, bw, sw = weighted_rows(y, X, blocks, weights)
-    grid = build_grid(yw, Xw, subject, position, int(n_positions), bw, subject_labels, labels)
+    grid = build_grid(yw, Xw, subject, position, int(n_positions), bw, subject_labels, struct.labels)
     fit = _fit_grid(grid, struct, reml, progress, start, sw)
     fit.column_names = list(column_names) if column_names is not None else None
     fit.fit_seconds = time.perf_counter() - t0
@@ -230,6 +235,25 @@ def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=No
     if sw is not None:
         post.unweight(fit, sw)
     return fit
+
+
+def _structure(name, T, labels, coordinates, position, group, group_levels):
+    """The structure, and the positions widened level by level when there is a group."""
+    if group is None:
+        return make_structure(name, int(T), labels, coordinates), position, int(T)
+    group = np.asarray(group, dtype=np.int64)
+    levels = list(group_levels) if group_levels is not None else [str(k) for k in range(int(group.max()) + 1)]
+    struct = Grouped(name, int(T), levels, labels, coordinates)
+    return struct, group * int(T) + np.asarray(position, dtype=np.int64), struct.T
+
+
+def group_sections(fit) -> list:
+    """Per level of a GROUP= fit: its parameters and the covariance of a complete subject (else [])."""
+    struct = fit._model.struct
+    if getattr(struct, "inner", None) is None:
+        return []
+    R = struct.cov_from_natural(fit.kr_par[len(fit.kr_par) - struct.n_natural:])
+    return struct.per_level(np.asarray(R, float), np.asarray(fit.marginal_covariance, float))
 
 
 def weighted_rows(y, X, blocks, weights):
@@ -324,12 +348,13 @@ class StructureComparison(list):
 
 def compare_structures(y, X, subject, position, n_positions, structures=None, reml=True, blocks=(),
                        position_labels=None, subject_labels=None, progress=None,
-                       coordinates=None, weights=None) -> StructureComparison:
+                       coordinates=None, weights=None, group=None, group_levels=None) -> StructureComparison:
     """Fit several residual structures on the same rows and rank them by AIC and BIC.
 
     Parameters
     ----------
     y, X, subject, position, n_positions, reml, blocks, position_labels, subject_labels, progress, weights
+    group, group_levels
         As :func:`fit_repeated`.
     structures : sequence of str, optional
         Structures to try (default all of ``STRUCTURES``).  Those the data cannot support (too few
@@ -350,10 +375,11 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
     """
     labels = _labels(position_labels, n_positions)
     yw, Xw, bw, sw = weighted_rows(y, X, blocks, weights)
-    grid = build_grid(yw, Xw, subject, position, int(n_positions), bw, subject_labels, labels)
+    widened = _structure("ID", n_positions, labels, coordinates, position, group, group_levels)
+    grid = build_grid(yw, Xw, subject, widened[1], widened[2], bw, subject_labels, widened[0].labels)
     out = StructureComparison()
     for name in structures or STRUCTURES:
-        struct = make_structure(name, int(n_positions), labels, coordinates)
+        struct = _structure(name, n_positions, labels, coordinates, position, group, group_levels)[0]
         try:
             fit = _fit_grid(grid, struct, reml, progress, sw=sw)
         except ModelError as e:
