@@ -103,3 +103,12 @@ def test_every_structure_with_a_group_fits_or_is_refused_in_one_sentence():
         assert len(res.data["repeated"]["groups"]) == 2, structure
         assert all(np.isfinite(r["std_error"]) for r in res.data["fixed_effects"]), structure
         res.to_json()
+
+
+def test_ante1_with_a_visit_missing_for_every_subject_of_a_level_is_refused():
+    d = data()
+    d = d[~((d.Sex == "Female") & (d.age == 12))].reset_index(drop=True)
+    with pytest.raises(MixGUIError) as e:
+        fit(d, "ANTE1")
+    msg = str(e.value)
+    assert '"Female"' in msg and "12" in msg and "\n" not in msg
