@@ -143,8 +143,6 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
     """
     rep = spec.repeated
     wanted = [
-        (spec.kr_information == "observed" and rep is None,
-         "the observed information in Kenward-Roger without a repeated structure", "kr_information"),
         (spec.vcov != "model" and rep is None, "the empirical (sandwich) covariance without a repeated structure",
          "vcov"),
         (spec.df_method == "between-within" and rep is None, "between-within df without a repeated structure",

@@ -92,3 +92,24 @@ def test_expected_information_matches_pbkrtest():
     # observed (SAS) and expected (pbkrtest) differ in the df here, by ~0.3 on 217
     sas_df = {r["term"]: r["df"] for r in SAS["kr_solution"]}
     assert abs(rows["formulationR"]["df"] - sas_df["formulationR"]) > 0.1
+
+
+def test_random_intercept_model_with_the_observed_information_matches_sas():
+    # the SAS model as it is written there, RANDOM intercept / SUBJECT=subject (G-side only): asked
+    # for the observed information, the linear mixed model gives SAS's numbers too
+    d = pd.read_csv(HERE / "bioequivalence.csv")
+    d["subject"] = d["subject"].astype(str)
+    d["period"] = d["period"].astype(str)
+    spec = AnalysisSpec.from_dict({
+        "data": {"path": "bioequivalence.csv"}, "formula": "log_data ~ formulation + sequence + period + (1 | subject)",
+        "factors": ["period", "formulation", "sequence"],
+        "reference_levels": {"period": "4", "formulation": "T", "sequence": "BABA"},
+        "df_method": "kenward-roger", "kr_information": "observed"})
+    res = run(spec, Dataset(d, name="bioequivalence"))
+    assert res.data["model"] == "lmm" and res.data["kr_information"] == "observed"
+    ours = {r["term"]: r for r in res.data["fixed_effects"]}
+    for ref in SAS["kr_solution"]:
+        for key in ("estimate", "std_error", "df"):
+            assert ours[ref["term"]][key] == pytest.approx(ref[key], rel=1e-5), (ref["term"], key)
+    W = res.inference._engine.W  # lme4's parameter order: the intercept variance, then the residual
+    assert W == pytest.approx(np.array(SAS["asycov"]["matrix"]), rel=1e-4)
