@@ -113,3 +113,18 @@ def test_random_intercept_model_with_the_observed_information_matches_sas():
             assert ours[ref["term"]][key] == pytest.approx(ref[key], rel=1e-5), (ref["term"], key)
     W = res.inference._engine.W  # lme4's parameter order: the intercept variance, then the residual
     assert W == pytest.approx(np.array(SAS["asycov"]["matrix"]), rel=1e-4)
+
+
+def test_random_slopes_with_the_observed_information_match_sas():
+    # SAS GLIMMIX, RANDOM intercept days / TYPE=UN: the unadjusted and adjusted SEs differ in the
+    # 4th digit, the observed information's ASYCOV is the check of the second derivatives
+    ref = json.loads((HERE / "sas_sleepstudy.json").read_text())
+    d = pd.read_csv(HERE / "sleepstudy.csv")
+    spec = AnalysisSpec.from_dict({"data": {"path": "sleepstudy.csv"}, "formula": "Reaction ~ Days + (Days | Subject)",
+                                   "df_method": "kenward-roger", "kr_information": "observed"})
+    res = run(spec, Dataset(d, name="sleepstudy"))
+    for row, r in zip(res.data["fixed_effects"], ref["kr_solution"]):
+        assert row["term"] == r["term"]
+        for key in ("estimate", "std_error", "df"):
+            assert row[key] == pytest.approx(r[key], rel=1e-5), (r["term"], key)
+    assert res.inference._engine.W == pytest.approx(np.array(ref["asycov"]["matrix"]), rel=1e-4)
