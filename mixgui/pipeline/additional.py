@@ -17,6 +17,7 @@ from mixgui.engine.design import rebuild_design
 from mixgui.engine.effects.pooling import pooling_comparison
 from mixgui.engine.repeated.fit import compare_structures
 from mixgui.errors import FitWarning, ModelError
+from mixgui.pipeline import repeated as repeated_sections
 
 DEFAULT_SEED = 1  # the bootstrap's seed when the analysis file sets none: a re-run gives the same p-values
 
@@ -115,7 +116,9 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
     subject, position, labels, *coords = codes
     out = compare_structures(design.y, design.X, subject, position, len(labels), reml=reml,
                              blocks=design.blocks, position_labels=labels, progress=progress,
-                             coordinates=coords[0] if coords else None)
+                             coordinates=coords[0] if coords else None,
+                             weights=repeated_sections.weights(spec, design),
+                             **repeated_sections.group_codes(spec, design))
     rows = [dict(r) for r in out]
 
     def best(key):

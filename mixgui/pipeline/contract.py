@@ -14,10 +14,11 @@ from mixgui.engine import effects, ols
 from mixgui.engine import inference as inf
 from mixgui.engine.design import Design
 from mixgui.engine.emmeans.means import emmeans
+from mixgui.engine.inference.anova12 import anova_table_of_type
 from mixgui.engine.inference.lrt import random_effect_tests
 from mixgui.engine.lmm.fit import fit_lmm
 from mixgui.engine.lmm.intervals import variance_component_cis
-from mixgui.engine.repeated.fit import fit_repeated
+from mixgui.engine.repeated.fit import fit_repeated, group_sections
 from mixgui.errors import DataError, FitWarning, ModelError
 from mixgui.pipeline import additional
 from mixgui.pipeline import repeated as repeated_sections
@@ -58,7 +59,8 @@ def fit_mixed(spec, design: Design, dataset=None, progress=None, reml=None):
         subject, position, labels, coords = repeated_sections.position_codes(design, dataset, spec.repeated)
         return fit_repeated(design.y, design.X, subject, position, len(labels), spec.repeated.structure,
                             reml=reml, blocks=design.blocks, position_labels=labels,
-                            column_names=design.column_names, progress=progress, coordinates=coords)
+                            column_names=design.column_names, progress=progress, coordinates=coords,
+                            weights=repeated_sections.weights(spec, design), **repeated_sections.group_codes(spec, design))
     return fit_lmm(design.y, design.X, design.blocks, reml=reml, column_names=design.column_names, progress=progress)
 
 
@@ -109,6 +111,8 @@ def mixed_contract(spec, design: Design, dataset, progress) -> Assembled:
             "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic, "deviance": fit.deviance}
     data.update(repeated_sections.settings_echo(spec, tests.asked))
     data["fixed_effects"], data["anova"] = tests.fixed_effects, tests.anova
+    for kind in (k for k in (1, 2) if k in spec.anova_types):  # type III is "anova" itself
+        data[f"anova_type{kind}"] = anova_table_of_type(design, inference, kind, spec.repeated is not None, fit.vcov)
     if has_random:
         data["variance_components"] = variance_rows(design.blocks, fit.varcorr, fit.sigma)
         if spec.repeated is None:
@@ -122,6 +126,8 @@ def mixed_contract(spec, design: Design, dataset, progress) -> Assembled:
                             "correlation": np.asarray(fit.correlation).tolist(),
                             "positions": list(getattr(fit, "position_labels", []) or [])}
         data["n_groups"][spec.repeated.subject] = int(getattr(fit, "n_subjects", 0))
+        if spec.repeated.group:
+            data["repeated"]["groups"] = group_sections(fit)
         repeated_sections.add_sections(spec, design, fit, inference, data, warnings)
     if has_random and spec.repeated is None:
         data.update(effects.r2_icc(design, fit))

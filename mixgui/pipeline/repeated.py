@@ -18,9 +18,38 @@ def kr_information(spec) -> str:
     return "observed" if spec.repeated is not None else "expected"
 
 
+def weights(spec, design):
+    """The rows' weights (SAS WEIGHT) as numbers, or None; refused unless all are positive numbers."""
+    if not spec.weights:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from mixgui.errors import DataError
+
+    w = pd.to_numeric(design.frame[spec.weights], errors="coerce").to_numpy(float)
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise DataError(f'the weights column "{spec.weights}" must hold positive numbers in every row used; '
+                        "choose a numeric column, or drop the rows with zero or negative weights.")
+    return w
+
+
+def group_codes(spec, design) -> dict:
+    """``group`` and ``group_levels`` for the engine (SAS GROUP=), or {} without a group."""
+    if not spec.repeated.group:
+        return {}
+    from mixgui.data.levels import sorted_levels
+
+    col = design.frame[spec.repeated.group].astype(str)
+    levels = [str(v) for v in sorted_levels(col)]
+    return {"group": col.map({v: k for k, v in enumerate(levels)}).to_numpy(), "group_levels": levels}
+
+
 def settings_echo(spec, inference) -> dict:
     """The settings the results were computed with (the contract's echo keys)."""
     out = {"vcov": spec.vcov}
+    if spec.weights:
+        out["weights"] = spec.weights
     if inference.method == "kenward-roger":
         out["kr_information"] = inference.kr_information
         out["kr_variant"] = inference.kr_variant

@@ -58,7 +58,12 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None, 
         for role, col in [("repeated-measures subject", rep.subject)] + [
                 ("repeated-measures index", c) for c in rep.index_columns]:
             dataset.require(col, role)
-        extra = [rep.subject, *rep.index_columns]
+        extra = [rep.subject, *rep.index_columns] + ([rep.group] if rep.group else [])
+        if rep.group:
+            dataset.require(rep.group, "repeated-measures group")
+        if spec.weights:  # rows without a weight are left out, as SAS and R do
+            dataset.require(spec.weights, "weights")
+            extra.append(spec.weights)
         factors.append(rep.subject)
     if spec.family != "gaussian":  # a 0/1-coded two-level outcome, trials, counts: checked by name there
         design = G.glmm_design(spec, formula, dataset)
@@ -113,15 +118,12 @@ def refuse_unsupported(spec: AnalysisSpec) -> None:
     """
     rep = spec.repeated
     wanted = [
-        (spec.kr_information == "observed" and rep is None,
-         "the observed information in Kenward-Roger without a repeated structure", "kr_information"),
         (spec.vcov != "model" and rep is None, "the empirical (sandwich) covariance without a repeated structure",
          "vcov"),
         (spec.df_method == "between-within" and rep is None, "between-within df without a repeated structure",
          "df_method"),
-        (spec.weights is not None, "weights", "weights"),
+        (spec.weights is not None and rep is None, "weights without a repeated structure", "weights"),
         (spec.predictions and rep is None, "per-row predictions without a repeated structure", "predictions"),
-        (rep is not None and rep.group is not None, "a covariance per group (GROUP=)", "repeated.group"),
         (rep is not None and not structure_supported(rep.structure), f"the {rep and rep.structure} structure",
          "repeated.structure"),
         (spec.family == "gaussian" and any(e.type != "link" for e in spec.emmeans),

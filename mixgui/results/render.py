@@ -115,6 +115,8 @@ def _anova(r: FitResult) -> Table | None:
 
 
 def _lm_anovas(r: FitResult) -> list:
+    if r.info.model != "lm":
+        return _mixed_anovas(r)
     cols = [Column("term", "Term", "text"), Column("df", "df", "df"), Column("sum_sq", "Sum Sq"),
             Column("mean_sq", "Mean Sq"), Column("f", "F"), Column("p", "p", "p")]
     out = []
@@ -125,6 +127,22 @@ def _lm_anovas(r: FitResult) -> list:
         out.append(Table("anova_type3", "Analysis of variance (type III)", cols, [a.raw() for a in r.anova_type3],
                          ["Each term after all others, SAS/SPSS hypotheses (as car::Anova type 3 with "
                           "sum-to-zero contrasts); the sequential table above depends on term order, this one does not."]))
+    return out
+
+
+def _mixed_anovas(r: FitResult) -> list:
+    """Type I and II tables of a mixed model (rows as ``anova``), with what each tests."""
+    cols = [Column("term", "Term", "text"), Column("num_df", "num df", "df"), Column("den_df", "den df", "df"),
+            Column("f_value", "F"), Column("p_value", "p", "p")]
+    metric = "X'V^-1X, as nlme and SAS" if r.repeated is not None else "X'X, as lmerTest"
+    notes = {1: f"Each term after the terms before it in the formula (hypotheses from {metric}).",
+             2: f"Each term after all terms that do not contain it (hypotheses from {metric})."}
+    out = []
+    for k in (1, 2):
+        rows = getattr(r, f"anova_type{k}")
+        if rows:
+            out.append(Table(f"anova_type{k}", f"Type {'I' * k} tests", cols, [row.raw() for row in rows],
+                             [notes[k]]))
     return out
 
 

@@ -247,6 +247,7 @@ class RepeatedInfo(Record):
     marginal_covariance: list[list[float]]
     correlation: list[list[float]]
     positions: list[str]
+    groups: list[dict] = optional()  # with repeated.group: per level its parameters and covariance
 
 
 @dataclass
@@ -273,6 +274,7 @@ class ModelInfo(Record):
     deviance: Number = optional()
     aicc: Number = optional()
     vcov: str = optional()
+    weights: str = optional()
     kr_information: str = optional()
     kr_variant: str = optional()
     trials: str = optional()
@@ -299,6 +301,15 @@ ROW_TYPES = {"fixed_effects": FixedEffect, "variance_components": VarianceCompon
 #: single records of the results file
 RECORD_TYPES = {"glance": Glance, "diagnostics": Diagnostics, "repeated": RepeatedInfo,
                 "null_model_lrt": NullModelTest}
+
+
+def _row_type(key: str, row: dict) -> type:
+    """The record type of a row of list ``key``: a mixed model's type I/II rows are F tests."""
+    if key.startswith("anova_type") and "num_df" in row:
+        return AnovaRow
+    return ROW_TYPES[key]
+
+
 INFO_KEYS = tuple(f.name for f in fields(ModelInfo))
 R2_KEYS = tuple(f.name for f in fields(RSquared))
 WARNING_KEYS = ("warnings", "warning_details")
@@ -327,8 +338,9 @@ class FitResult:
     r_squared: RSquared | None = None
     random_effect_tests: list[RandomEffectTest] | None = None
     glance: Glance | None = None
-    anova_type1: list[SumsOfSquaresRow] | None = None
-    anova_type2: list[SumsOfSquaresRow] | None = None
+    # an ordinary regression's rows are sums of squares, a mixed model's are F tests as in ``anova``
+    anova_type1: list[SumsOfSquaresRow | AnovaRow] | None = None
+    anova_type2: list[SumsOfSquaresRow | AnovaRow] | None = None
     anova_type3: list[SumsOfSquaresRow] | None = None
     diagnostics: Diagnostics | None = None
     diagnostic_notes: dict[str, str] | None = None
@@ -355,7 +367,7 @@ class FitResult:
             if key in INFO_KEYS or key in R2_KEYS or key in WARNING_KEYS:
                 continue
             if key in ROW_TYPES:
-                setattr(out, key, [ROW_TYPES[key].from_dict(r) for r in value])
+                setattr(out, key, [_row_type(key, r).from_dict(r) for r in value])
             elif key in RECORD_TYPES:
                 setattr(out, key, RECORD_TYPES[key].from_dict(value))
             elif key in ("blups", "diagnostic_notes"):

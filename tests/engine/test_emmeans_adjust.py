@@ -116,3 +116,23 @@ def test_studentized_range_quadrature_agrees_with_scipy():
             np.testing.assert_allclose(ptukey(q, k, df), stats.studentized_range.cdf(q, k, df), atol=1e-8,
                                        err_msg=f"k={k} df={df}")
     assert ptukey(-1.0, 4, 10) == 0.0
+
+
+def test_mvt_on_a_slightly_indefinite_correlation_gives_the_clipped_answer():
+    """A Kenward-Roger covariance of a near-degenerate fit can make the contrasts' correlation
+    slightly indefinite (seen with weights, UN and a random intercept); the p-values are then those
+    of the nearest correlation matrix, not a SciPy error."""
+    good = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]])
+    bad = good.copy()
+    bad[0, 1] = bad[1, 0] = 0.5 + 0.6  # eigenvalues of the perturbed matrix: one below zero
+    bad[0, 2] = bad[2, 0] = -0.2
+    assert np.linalg.eigvalsh(bad).min() < -0.01
+    p = mvt_pvalues([2.5, 1.0, -2.0], [20, 20, 20], bad)
+    assert np.all((p >= 0) & (p <= 1))
+    # clipping the eigenvalues and rescaling to a unit diagonal gives the matrix the sampler uses
+    w, v = np.linalg.eigh(bad)
+    fixed = (v * np.clip(w, 0, None)) @ v.T
+    fixed /= np.sqrt(np.outer(np.diag(fixed), np.diag(fixed)))
+    assert np.allclose(p, mvt_pvalues([2.5, 1.0, -2.0], [20, 20, 20], fixed), atol=1e-12)
+    # and a positive definite correlation is used as it is
+    assert mvt_pvalues([2.5], [20], good[:1, :1]) == pytest.approx(2 * stats.t.sf(2.5, 20), rel=1e-12)

@@ -257,7 +257,7 @@ def test_every_option_combination_fits_or_is_refused_with_the_reason(orthodont, 
         formula = "distance ~ agef * Sex" + (" + (1 | Subject)" if with_random else "")
         spec = AnalysisSpec(formula=formula, method=method, df_method=df_method, factors=("agef",),
                             repeated=Repeated(structure, "Subject", "age") if structure else None,
-                            random_effect_tests=True,
+                            random_effect_tests=True, anova_types=(1, 2, 3),
                             emmeans=(EmmeansRequest(("agef",), ("Sex",), ALL_CONTRASTS),))
         try:
             result = run(spec, Dataset(orthodont.copy(), name="orthodont"))

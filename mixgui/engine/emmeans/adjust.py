@@ -142,7 +142,7 @@ class _MaxAbsT:
 
     def __init__(self, corr: np.ndarray):
         m = corr.shape[0]
-        shape = (corr + _SHRINK * np.eye(m)) / (1 + _SHRINK)
+        shape = (_nearest_correlation(corr) + _SHRINK * np.eye(m)) / (1 + _SHRINK)
         rng = np.random.default_rng(MVT_SEED)
         self._z = np.atleast_2d(stats.multivariate_normal(cov=shape).rvs(self.DRAWS, random_state=rng))
         self._z = np.abs(self._z.reshape(self.DRAWS, m)).max(axis=1)
@@ -165,6 +165,23 @@ class _MaxAbsT:
 
     def quantile(self, level: float, df: int) -> float:
         return float(np.quantile(self.sample(df), level))
+
+
+def _nearest_correlation(corr: np.ndarray) -> np.ndarray:
+    """``corr`` with negative eigenvalues set to zero and the unit diagonal restored.
+
+    A Kenward-Roger adjusted covariance of a near-degenerate fit (e.g. a random intercept on top of
+    an unstructured residual covariance) can be slightly indefinite, and so can the correlation of
+    contrasts computed from it; no multivariate t has such a correlation, so the nearest one that is
+    a correlation (by eigenvalue clipping) is used. A positive semi-definite input is returned as is.
+    """
+    sym = (corr + corr.T) / 2
+    w, v = np.linalg.eigh(sym)
+    if w.min() >= -1e-10 * max(1.0, w.max()):
+        return sym
+    fixed = (v * np.clip(w, 0, None)) @ v.T
+    sd = np.sqrt(np.clip(np.diag(fixed), 1e-300, None))
+    return fixed / np.outer(sd, sd)
 
 
 _FAMILIES: dict = {}

@@ -17,12 +17,14 @@ KR_MAX_ROWS = 4000        # a cluster larger than this (crossed factors) would n
 BATCH_BYTES = 64 * 2**20  # memory for one batch's derivative matrices
 
 
-def kr_batches(blocks, varcorr, sigma2: float, X: np.ndarray, cluster_codes: np.ndarray) -> Iterator[ClusterPieces]:
+def kr_batches(blocks, varcorr, sigma2: float, X: np.ndarray, cluster_codes: np.ndarray,
+               y: np.ndarray | None = None) -> Iterator[ClusterPieces]:
     """Yield :class:`ClusterPieces` whose arrays have a leading batch axis (clusters of equal size).
 
     Parameters are pbkrtest's linear parametrisation: per block, the lower-triangle elements of its
     covariance matrix G (column-major), then the residual variance. For G's (a, b) element,
     dV = Z (E_ab + E_ba) Z' within the cluster (E_aa for a variance); for the residual, the identity.
+    ``y`` (the responses) is handed out with the pieces when given: the observed information needs it.
     """
     X = np.asarray(X, float)
     cc = np.asarray(cluster_codes)
@@ -41,10 +43,10 @@ def kr_batches(blocks, varcorr, sigma2: float, X: np.ndarray, cluster_codes: np.
         for s in range(0, len(ids), per):
             chunk = ids[s:s + per]
             rows = srt[starts[chunk][:, None] + np.arange(n)[None, :]]  # (G, n)
-            yield _pieces(blocks, varcorr, sigma2, X, rows)
+            yield _pieces(blocks, varcorr, sigma2, X, rows, y)
 
 
-def _pieces(blocks, varcorr, sigma2, X, rows) -> ClusterPieces:
+def _pieces(blocks, varcorr, sigma2, X, rows, y=None) -> ClusterPieces:
     G_, n = rows.shape
     eye = np.broadcast_to(np.eye(n), (G_, n, n))
     V = sigma2 * eye.copy()
@@ -59,4 +61,5 @@ def _pieces(blocks, varcorr, sigma2, X, rows) -> ClusterPieces:
                 zz = Z[:, :, a, None] * Z[:, None, :, b]
                 dV.append(mask * (zz if a == b else zz + np.swapaxes(zz, 1, 2)))
     dV.append(np.array(eye))
-    return ClusterPieces(X=X[rows], V=V, dV=np.stack(dV, axis=1))  # dV: (G, m, n, n)
+    return ClusterPieces(X=X[rows], V=V, dV=np.stack(dV, axis=1),  # dV: (G, m, n, n)
+                         y=None if y is None else np.asarray(y, float)[rows])

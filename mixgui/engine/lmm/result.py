@@ -125,7 +125,8 @@ class LmmFit(ModelFit):
         residual variance. ``dV`` for G's (a, b) element is Z (E_ab + E_ba) Z' on the cluster's
         rows (E_aa for a variance); for the residual variance it is the identity.
         """
-        return kr_batches(self.blocks, self.varcorr, self.sigma ** 2, self.X, cluster_codes(self.blocks, len(self.X)))
+        y = np.asarray(self.fitted_conditional) + np.asarray(self.residuals)  # the responses (observed information)
+        return kr_batches(self.blocks, self.varcorr, self.sigma ** 2, self.X, cluster_codes(self.blocks, len(self.X)), y)
 
 
 def _rx_inv(pb, f) -> np.ndarray:

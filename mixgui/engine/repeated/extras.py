@@ -82,7 +82,7 @@ def fit_statistics(fit) -> dict:
     g0 = dataclasses.replace(grid, blocks=[])
     null = evaluate(g0, np.eye(grid.T), [], fit.reml, profile=True)
     df = max(k - 1, 0)
-    chi = float(null.f - fit.deviance)
+    chi = float(null.f - getattr(fit, "log_weights", 0.0) - fit.deviance)  # same likelihood constant
     return {"aicc": float(aicc),
             "null_model_lrt": {"df": df, "chi_square": chi,
                                "p_value": float(stats.chi2.sf(chi, df)) if df > 0 else np.nan}}

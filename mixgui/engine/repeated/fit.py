@@ -10,12 +10,14 @@ covariance's derivatives in SAS's natural parameters (Kenward-Roger).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mixgui.engine.repeated import post
+from mixgui.engine.repeated.grouped import Grouped
 from mixgui.engine.repeated.likelihood import Grid, build_grid
 from mixgui.engine.repeated.model import Model, check_structure, optimise
 from mixgui.engine.repeated.structures import STRUCTURES, Structure, make_structure
@@ -120,6 +122,7 @@ class RepeatedFit:
     iterations: int = 0
     nevals: int = 0
     fit_seconds: float = 0.0
+    log_weights: float = 0.0      # sum of log weights (SAS WEIGHT), already in loglik, deviance, aic, bic
     _model: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -145,7 +148,9 @@ class RepeatedFit:
         """(within flags per column of X, subjects, observations) for between-within df: a column
         is within-subject when it changes between the visits of some subject."""
         g = self._model.grid
-        X = np.where(g.present[:, :, None], g.X, np.nan)
+        sw = getattr(self._model, "sqrt_weights", None)  # weights scale the grid's rows: undo that
+        Xg = g.X if sw is None else g.X / np.where(g.present, sw, 1.0)[:, :, None]
+        X = np.where(g.present[:, :, None], Xg, np.nan)
         spread = np.nanmax(X, axis=1) - np.nanmin(X, axis=1)   # (S, p); nan for a subject with no rows
         within = np.nanmax(np.where(np.isnan(spread), 0.0, spread), axis=0) > 1e-12
         return within, g.S, g.nobs
@@ -157,7 +162,7 @@ class RepeatedFit:
 
 def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blocks=(),
                  position_labels=None, column_names=None, progress=None, subject_labels=None,
-                 start=None, coordinates=None) -> RepeatedFit:
+                 start=None, coordinates=None, weights=None, group=None, group_levels=None) -> RepeatedFit:
     """Fit a linear model with a residual covariance structure within subject (and random effects).
 
     Parameters
@@ -177,6 +182,11 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     start : array, optional            unconstrained starting theta (e.g. from a previous fit)
     coordinates : array (T,) or (T, d), optional   the time (or point) of each position, for the
                                        spatial structures SP(POW), SP(EXP), SP(GAU)
+    weights : array (n,), optional     positive weights (SAS WEIGHT, nlme varFixed(~1/w)): the residual
+                                       covariance of a subject is W^-1/2 R W^-1/2; random effects unchanged
+    group : array of int (n,), optional   level code 0..K-1 of each row (SAS GROUP=): every level gets
+                                       its own covariance parameters (see :mod:`.grouped`)
+    group_levels : list of str         names of the K levels
 
     Returns
     -------
@@ -190,9 +200,11 @@ def fit_repeated(y, X, subject, position, n_positions, structure, reml=True, blo
     """
     t0 = time.perf_counter()
     labels = _labels(position_labels, n_positions)
-    struct = make_structure(structure, int(n_positions), labels, coordinates)
-    grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
-    fit = _fit_grid(grid, struct, reml, progress, start)
+    struct, position, n_positions = _structure(structure, n_positions, labels, coordinates, position, group,
+                                               group_levels)
+    yw, Xw, bw, sw = weighted_rows(y, X, blocks, weights)
+    grid = build_grid(yw, Xw, subject, position, int(n_positions), bw, subject_labels, struct.labels)
+    fit = _fit_grid(grid, struct, reml, progress, start, sw)
     fit.column_names = list(column_names) if column_names is not None else None
     fit.fit_seconds = time.perf_counter() - t0
     return fit
@@ -213,14 +225,60 @@ def _labels(position_labels, T):
     return [str(v) for v in position_labels]
 
 
-def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=None) -> RepeatedFit:
+def _fit_grid(grid: Grid, struct: Structure, reml: bool, progress=None, start=None, sw=None) -> RepeatedFit:
     check_structure(grid, struct, struct.labels)
     model = Model(grid, struct, reml, progress)
     theta, converged, iterations, warnings = optimise(model, start)
     W, psis, ev = model.at_theta(theta)
     fit = _assemble(model, theta, W, psis, ev, converged, warnings, iterations)
     fit.position_labels = list(struct.labels)
+    if sw is not None:
+        post.unweight(fit, sw)
     return fit
+
+
+def _structure(name, T, labels, coordinates, position, group, group_levels):
+    """The structure, and the positions widened level by level when there is a group."""
+    if group is None:
+        return make_structure(name, int(T), labels, coordinates), position, int(T)
+    group = np.asarray(group, dtype=np.int64)
+    levels = list(group_levels) if group_levels is not None else [str(k) for k in range(int(group.max()) + 1)]
+    struct = Grouped(name, int(T), levels, labels, coordinates)
+    return struct, group * int(T) + np.asarray(position, dtype=np.int64), struct.T
+
+
+def group_sections(fit) -> list:
+    """Per level of a GROUP= fit: its parameters and the covariance of a complete subject (else [])."""
+    struct = fit._model.struct
+    if getattr(struct, "inner", None) is None:
+        return []
+    R = struct.cov_from_natural(fit.kr_par[len(fit.kr_par) - struct.n_natural:])
+    return struct.per_level(np.asarray(R, float), np.asarray(fit.marginal_covariance, float))
+
+
+def weighted_rows(y, X, blocks, weights):
+    """Rows scaled by sqrt(w), so that a model of V* = D V D (D = diag sqrt(w)) is the weighted one.
+
+    With y* = D y, X* = D X, Z* = D Z the model Var(y*) = Z* G Z*' + R has
+    Var(y) = Z G Z' + D^-1 R D^-1: SAS's WEIGHT (the residual part only). Returns
+    (y*, X*, blocks*, sqrt(w) or None).
+
+    Raises
+    ------
+    ModelError
+        Weights of the wrong length, missing, zero or negative.
+    """
+    if weights is None:
+        return y, X, blocks, None
+    w = np.asarray(weights, dtype=float).ravel()
+    if len(w) != len(np.asarray(y)):
+        raise ModelError("There is not one weight per row; choose a weights column of the same table.")
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ModelError("Every weight must be a positive number, but the weights column has zero, negative or "
+                         "missing values; fix those rows or drop them.")
+    sw = np.sqrt(w)
+    bw = [dataclasses.replace(b, Z=np.asarray(b.Z, float) * sw[:, None]) for b in blocks]
+    return np.asarray(y, float) * sw, np.asarray(X, float) * sw[:, None], bw, sw
 
 
 def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations) -> RepeatedFit:
@@ -290,12 +348,13 @@ class StructureComparison(list):
 
 def compare_structures(y, X, subject, position, n_positions, structures=None, reml=True, blocks=(),
                        position_labels=None, subject_labels=None, progress=None,
-                       coordinates=None) -> StructureComparison:
+                       coordinates=None, weights=None, group=None, group_levels=None) -> StructureComparison:
     """Fit several residual structures on the same rows and rank them by AIC and BIC.
 
     Parameters
     ----------
-    y, X, subject, position, n_positions, reml, blocks, position_labels, subject_labels, progress
+    y, X, subject, position, n_positions, reml, blocks, position_labels, subject_labels, progress, weights
+    group, group_levels
         As :func:`fit_repeated`.
     structures : sequence of str, optional
         Structures to try (default all of ``STRUCTURES``).  Those the data cannot support (too few
@@ -315,12 +374,14 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
         A problem common to every structure (no subject, duplicate index values, ...).
     """
     labels = _labels(position_labels, n_positions)
-    grid = build_grid(y, X, subject, position, int(n_positions), blocks, subject_labels, labels)
+    yw, Xw, bw, sw = weighted_rows(y, X, blocks, weights)
+    widened = _structure("ID", n_positions, labels, coordinates, position, group, group_levels)
+    grid = build_grid(yw, Xw, subject, widened[1], widened[2], bw, subject_labels, widened[0].labels)
     out = StructureComparison()
     for name in structures or STRUCTURES:
-        struct = make_structure(name, int(n_positions), labels, coordinates)
+        struct = _structure(name, n_positions, labels, coordinates, position, group, group_levels)[0]
         try:
-            fit = _fit_grid(grid, struct, reml, progress)
+            fit = _fit_grid(grid, struct, reml, progress, sw=sw)
         except ModelError as e:
             out.skipped[struct.name] = str(e)
             continue

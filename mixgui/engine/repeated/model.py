@@ -140,6 +140,11 @@ def _moment_cov(grid: Grid) -> np.ndarray:
 def check_structure(grid: Grid, struct: Structure, labels) -> None:
     """Raise ModelError when the data cannot support ``struct`` (one sentence, what to do)."""
     T, name = grid.T, struct.name
+    if getattr(struct, "inner", None) is not None:  # GROUP=: each level on its own, then the total
+        from mixgui.engine.repeated.grouped import check_groups
+        check_groups(grid, struct, check_structure)
+        _check_count(grid, struct)
+        return
     if T < struct.min_positions:
         raise ModelError(f"{name} needs at least {struct.min_positions} index positions but the data have "
                          f"only {T}; use ID or DIAG, or check the index column.")
@@ -174,6 +179,11 @@ def check_structure(grid: Grid, struct: Structure, labels) -> None:
             if np.trace(pairs, lag) == 0:
                 raise ModelError(f"{name} estimates a correlation at lag {lag} but no subject has two visits "
                                  f"that far apart; use AR1 or CS, or check the index column.")
+    _check_count(grid, struct)
+
+
+def _check_count(grid: Grid, struct: Structure) -> None:
+    name = struct.name
     n_cov = struct.n_natural + sum(n_vech(b.q) for b in grid.blocks)
     if n_cov >= grid.nobs - grid.p:
         what = f"{name} with these random effects" if grid.blocks else name

@@ -152,3 +152,38 @@ def _pattern_pieces(grid, R, dR, d2R) -> list:
         d2V = {key: m[sub] for key, m in d2R.items()}
         out.append(ClusterPieces(X=grid.X[who][:, ix], V=R[sub], dV=dV, d2V=d2V, y=grid.y[who][:, ix]))
     return out
+
+
+def unweight(fit, sw) -> None:
+    """Bring a fit of rows scaled by sqrt(w) back to the data's scale (SAS WEIGHT).
+
+    The estimates, covariances, BLUPs and every likelihood-based quantity are those of the weighted
+    model already (see :func:`mixgui.engine.repeated.fit.weighted_rows`); what changes is the scale
+    of X, the fitted values and residuals, and the likelihood's constant: log|V| = log|V*| - sum log w.
+    Pearson residuals r / sqrt(R_ii / w) equal the scaled ones and stay as they are.
+    """
+    import dataclasses
+
+    grid, model = fit._model.grid, fit._model
+    sw = np.asarray(sw, float)
+    y = (fit.fitted_marginal + fit.residuals_marginal) / sw
+    cond = (np.asarray(fit.fitted_conditional) - fit.fitted_marginal) / sw
+    fit.X = np.asarray(fit.X, float) / sw[:, None]
+    fit.fitted_marginal = fit.X @ fit.beta
+    fit.residuals_marginal = y - fit.fitted_marginal
+    fit.fitted = fit.fitted_conditional = fit.fitted_marginal + cond
+    fit.residuals = y - fit.fitted
+    s = float(np.sum(2 * np.log(sw)))
+    fit.log_weights = s
+    fit.loglik += s / 2
+    fit.deviance -= s
+    fit.aic -= s
+    fit.bic -= s
+    model.sqrt_weights = np.where(grid.present, sw[np.where(grid.present, grid.rows, 0)], 1.0)
+    if grid.blocks:  # a complete subject at weight 1: the random part with the data's own Z
+        plain = dataclasses.replace(grid, blocks=[dataclasses.replace(b, Z=b.Z / model.sqrt_weights[:, :, None])
+                                                  for b in grid.blocks])
+        R = model.struct.cov_from_natural(fit.kr_par[len(fit.kr_par) - model.struct.n_natural:])
+        fit.marginal_covariance = marginal_covariance(plain, R, fit.varcorr)
+        d = np.sqrt(np.diag(fit.marginal_covariance))
+        fit.correlation = fit.marginal_covariance / np.outer(d, d)
