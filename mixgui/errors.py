@@ -42,7 +42,8 @@ class FitWarning:
         One or two plain sentences: what happened and the usual remedy.
     table : str
         Which results table it belongs to: ``model``, ``fixed_effects``, ``variance_components``,
-        ``anova``, ``emmeans``, ``random_effect_tests``, ``repeated``.
+        ``anova``, ``emmeans_0`` (the first marginal-means request; ``emmeans_1`` the second ...),
+        ``random_effect_tests``, ``repeated``; the engine says ``emmeans`` and the pipeline numbers it.
     """
 
     kind: str

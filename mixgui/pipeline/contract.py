@@ -6,7 +6,7 @@ the engine objects behind them; :func:`mixgui.pipeline.run` types them as a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -180,9 +180,11 @@ def _lmm_fitter(progress):
 
 def _emmeans_blocks(spec, design, beta, vcov, df_fn, df_method):
     blocks, warnings = [], []
-    for req in spec.emmeans:
+    for i, req in enumerate(spec.emmeans):
         out = emmeans(design, beta, vcov, df_fn, req)
-        warnings += out.pop("warnings", []) if isinstance(out, dict) else []
+        # each request is its own table (emmeans_0, emmeans_1 ...): a note must sit next to its own means
+        warnings += [replace(w, table=f"emmeans_{i}") if w.table == "emmeans" else w
+                     for w in (out.pop("warnings", []) if isinstance(out, dict) else [])]
         out["df_method"] = df_method
         blocks.append(out)
     return blocks, warnings

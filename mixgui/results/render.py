@@ -202,10 +202,22 @@ def _emmeans(r: FitResult) -> list:
     for i, block in enumerate(r.section("emmeans") or []):
         specs = block.get("specs")
         name = specs if isinstance(specs, str) else " × ".join(specs or [])
-        rows = [dict(r, ci=(r.get("lower"), r.get("upper"))) for r in block.get("emmeans", [])]
-        cols = [Column("level", name, "text"), Column("emmean", "Mean"), Column("std_error", "SE"),
-                Column("df", "df", "df"), Column("ci", "95% CI", "ci")]
-        out.append(Table(f"emmeans_{i}", f"Estimated marginal means: {name}", cols, rows))
+        by = block.get("by")
+        by = [by] if isinstance(by, str) else list(by or [])
+        title = f"Estimated marginal means: {name}" + (f" at each level of {' × '.join(by)}" if by else "")
+        means = block.get("emmeans", [])
+        if by and all(isinstance(m.get("levels"), dict) for m in means):
+            # "Sex at each level of agef": one column per factor, the "by" factor first, as emmeans prints
+            shown = [*by, *(v for v in means[0]["levels"] if v not in by)] if means else by
+            level_cols = [Column(f"level_{v}", v, "text") for v in shown]
+            rows = [dict(m, ci=(m.get("lower"), m.get("upper")),
+                         **{f"level_{v}": m["levels"].get(v) for v in shown}) for m in means]
+        else:
+            level_cols = [Column("level", name, "text")]
+            rows = [dict(m, ci=(m.get("lower"), m.get("upper"))) for m in means]
+        cols = level_cols + [Column("emmean", "Mean"), Column("std_error", "SE"), Column("df", "df", "df"),
+                             Column("ci", "95% CI", "ci")]
+        out.append(Table(f"emmeans_{i}", title, cols, rows))
         for k, c in enumerate(block.get("contrasts") or []):
             by_col = [Column("by_text", "At", "text")] if block.get("by") else []
             ccols = by_col + [Column("contrast", "Contrast", "text"), Column("estimate", "Estimate"),
@@ -220,7 +232,8 @@ def _emmeans(r: FitResult) -> list:
             crows = [dict(r, ci=(r.get("lower"), r.get("upper")),
                           by_text=", ".join(f"{v} {x}" for v, x in (r.get("by") or {}).items()))
                      for r in c.get("rows") or []]
-            out.append(Table(f"contrasts_{i}_{k}", f"Contrasts ({c.get('method')}): {name}", ccols, crows, notes))
+            out.append(Table(f"contrasts_{i}_{k}", f"Contrasts ({c.get('method')}): {name}"
+                             + (f" at each level of {' × '.join(by)}" if by else ""), ccols, crows, notes))
     return out
 
 
@@ -243,7 +256,8 @@ def render_tables(r: FitResult) -> list:
     tables += _emmeans(r)
     by_key = {t.key: t for t in tables}
     for w in r.warnings:
-        key = w.table if w.table in by_key else ("emmeans_0" if w.table == "emmeans" and "emmeans_0" in by_key else "model")
+        key = w.table if w.table in by_key else ("emmeans_0" if w.table.startswith("emmeans") and "emmeans_0" in by_key
+                                                  else "model")
         by_key[key].warnings.append(w.message)
     return tables
 

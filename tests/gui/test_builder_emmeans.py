@@ -85,5 +85,5 @@ def test_means_averaged_over_an_interacting_factor_get_a_plain_note(builder, qtb
     click(qtbot, em.add_button)
     result = run(builder.spec(), builder.dataset())
     notes = [w for w in result.warnings if w.kind == "averaged_over_interaction"]
-    assert len(notes) == 1 and notes[0].table == "emmeans"
+    assert len(notes) == 1 and notes[0].table == "emmeans_0"  # the first (only) request's table
     assert "averaged over the levels of age" in notes[0].message and 'under "by"' in notes[0].message
