@@ -102,7 +102,28 @@ def t_curves() -> str:
     return _frame(body, "few df: heavier tails, so a larger t is needed for p < .05")
 
 
+def logistic() -> str:
+    """Predicted probability over time in two arms: S-shaped curves between 0 and 1."""
+    body = ""
+    for k, shift in enumerate((0.0, 1.2)):
+        pts = " ".join(f"{40 + t * 26:.1f},{170 - 150 / (1 + math.exp(-(t - 5 + shift) * 0.9)):.1f}"
+                       for t in [i / 4 for i in range(0, 41)])
+        body += f'<polyline points="{pts}" fill="none" stroke="{COL[k]}" stroke-width="2"/>'
+        body += f'<text x="44" y="{24 + 14 * k}" font-size="11" fill="{COL[k]}">{("control", "treated")[k]}</text>'
+    return _frame(body, "time → probability of response, per arm (never below 0 or above 1)")
+
+
+def power_curve() -> str:
+    """Power rising with the number of clusters, the 80 % line dashed."""
+    body = _line(30, 170 - 0.8 * 150, W - 10, 170 - 0.8 * 150, "#888", 1, "4 3")
+    pts = " ".join(f"{30 + c * 9:.1f},{170 - 150 * (1 - math.exp(-c / 9)):.1f}" for c in range(2, 32))
+    body += f'<polyline points="{pts}" fill="none" stroke="{COL[0]}" stroke-width="2"/>'
+    body += f'<text x="{W - 14}" y="{170 - 0.8 * 150 - 4}" font-size="10" text-anchor="end" fill="#555">80 %</text>'
+    return _frame(body, "clusters → power: more clusters help more than more patients per cluster")
+
+
 if __name__ == "__main__":
     for name, svg in (("random_intercept", lines(False)), ("random_slope", lines(True)), ("ar1", pattern("ar1")),
-                      ("cs", pattern("cs")), ("icc", icc_bar()), ("reml", reml_ml()), ("emmeans", means()), ("t_df", t_curves())):
+                      ("cs", pattern("cs")), ("icc", icc_bar()), ("reml", reml_ml()), ("emmeans", means()), ("t_df", t_curves()),
+                      ("logistic", logistic()), ("power", power_curve())):
         (HERE / f"{name}.svg").write_text(svg, encoding="utf-8")

@@ -11,7 +11,8 @@ from mixgui.gui.help_window import HelpWindow, help_folder, topics
 def test_every_concept_has_a_page_with_a_picture(qtbot):
     keys = [k for k, _ in topics()]
     assert keys[0] == "tour"
-    assert {"random_intercept", "random_slope", "reml_ml", "df_methods", "covariance", "emmeans", "icc"} <= set(keys)
+    assert {"random_intercept", "random_slope", "reml_ml", "df_methods", "covariance", "emmeans", "icc", "glmm",
+            "planning"} <= set(keys)
     for key in keys[1:]:
         page = (help_folder() / f"{key}.html").read_text(encoding="utf-8")
         assert "<img src=" in page and len(page) > 600, key
@@ -19,6 +20,8 @@ def test_every_concept_has_a_page_with_a_picture(qtbot):
     qtbot.addWidget(win)
     assert win.current_topic() == "icc"
     assert "design effect" in win.browser.toPlainText()
+    win.show_topic("glmm")
+    assert "odds ratio" in win.browser.toPlainText()
     win.show_topic("random_slope")
     assert "random slope" in win.browser.toPlainText().lower()
 
