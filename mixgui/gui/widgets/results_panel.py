@@ -134,9 +134,6 @@ class TableCard(QFrame):
         flash(self.copy_button)
 
 
-#: figure kinds whose points carry an index into the fitted rows rather than a dataset row
-
-
 class ResultsPanel(QWidget):
     """Shows one fit's tables and plots, a message instead of them, or nothing.
 
@@ -201,6 +198,7 @@ class ResultsPanel(QWidget):
 
         self.plots = PlotPanel()
         self.plots.setObjectName("plots")
+        self.plots.rowClicked.connect(self._point_clicked)
         self.plots.setMinimumHeight(160)
         # pyqtgraph draws its own colours, so a disabled plot does not look grey by itself
         self._plot_fade = QGraphicsOpacityEffect(self.plots)
@@ -325,9 +323,6 @@ class ResultsPanel(QWidget):
     def _show_plots(self, result) -> None:
         self._grey_plots(False)
         self.plots.show_result(result)  # a figure that cannot be drawn shows a sentence in its tab
-        for tab in self.plots.tabs:
-            if tab.view is not None:
-                tab.view.rowClicked.connect(lambda value, fig=tab.figure: self._point_clicked(fig, value))
         was_hidden = self.plots.isHidden()
         self.plots.setVisible(bool(self.plots.tabs))
         if self.plots.tabs and was_hidden:
@@ -347,7 +342,7 @@ class ResultsPanel(QWidget):
         plots = int(round(total * self._plot_share))
         self.splitter.setSizes([total - plots, plots])
 
-    def _point_clicked(self, figure, value: int) -> None:
+    def _point_clicked(self, value: int) -> None:
         if not self.plots.isEnabled():
             return  # a greyed plot belongs to the previous fit
         # every plot point carries its dataset row (see mixgui.gui.plots.panel.make_view)
