@@ -114,10 +114,12 @@ def run(rows: int, groups: int, cancel: bool, timeout_s: float) -> int:
     done = {"finished": 0}
     window.controller.finished.connect(lambda *_: done.__setitem__("finished", done["finished"] + 1))
     t = time.perf_counter()
-    if not window.open_analysis(str(analysis), fit=True):
-        print("the analysis could not be opened")
+    # as File > Open analysis does: the file and its data are read in a worker thread
+    window.open_analysis(str(analysis), fit=True, background=True)
+    if not wait_until(app, lambda: not window.documents.is_reading(), timeout_s) or window.dataset is None:
+        print(f"the analysis could not be opened: {window.last_error}")
         return 2
-    settle(app, 0.05)  # the timer's next tick measures the opening
+    settle(app, 0.05)  # the timer's next tick measures the showing of the data
     stage("open the data", time.perf_counter() - t)
     t = time.perf_counter()
     fit_end = {}

@@ -188,7 +188,8 @@ class PlotPanel(QTabWidget):
             tab.armed = True
         current = self.currentWidget()
         if isinstance(current, PlotTab) and current.isVisible():
-            current.build()
+            # in the next turn of the event loop: the tables are shown (and painted) first
+            QTimer.singleShot(0, current, current.build)
 
     def _tab(self, fig: Figure) -> QWidget:
         if fig.kind == "unavailable":
