@@ -159,24 +159,32 @@ def run(rows: int, groups: int, cancel: bool, timeout_s: float) -> int:
 def cancel_at_every_stage(app, window, meter, stage, timeout_s: float) -> list:
     """Refit and press Cancel once at each stage the progress names; returns the stages where it failed."""
     messages = []
-    window.controller.progress.connect(lambda rev, f, m: messages.append(m))
+    # the last report ("done", fraction 1) comes with the result itself: there is nothing left to cancel
+    window.controller.progress.connect(lambda rev, f, m: messages.append(m) if f < 1.0 else None)
+    t = time.perf_counter()
     window.fit()
     wait_until(app, lambda: not window.controller.is_running(), timeout_s)
+    settle(app, 1.0)
+    stage("refit (to learn the stages)", time.perf_counter() - t)
     stages = list(dict.fromkeys(m for m in messages if m))
     print(f"  stages reported: {', '.join(stages)}")
     failures = []
     for name in stages:
         messages.clear()
+        t = time.perf_counter()
         window.fit()
         if not wait_until(app, lambda n=name: n in messages, timeout_s):
             continue  # this fit went faster than the stage: nothing to cancel there
+        stage(f"refit until {name[:18]}", time.perf_counter() - t)
         t = time.perf_counter()
         window.status.cancel_button.click()
         idle = wait_until(app, lambda: not window.controller.is_running(), 5.0)
         said = "cancel" in window.status.text().lower()
         stage(f"cancel during {name[:15]}", time.perf_counter() - t)
         if not (idle and said):
+            print(f"    not cancelled: idle {idle}, the status says {window.status.text()!r}")
             failures.append(name)
+        settle(app, 0.3)
     return failures
 
 
