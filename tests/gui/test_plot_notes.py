@@ -29,5 +29,6 @@ def test_notes_and_unavailable_figures_are_sentences(qtbot):
     assert tabs["trajectories"].message.text() == "The trajectories could not be computed."
     # a view that cannot be drawn says so in its tab when it is drawn (tabs are drawn when first shown)
     assert tabs["histogram"].view is None and "could not be drawn" in tabs["histogram"].message.text()
-    assert not tabs["histogram"].save_buttons[0].isEnabled()
+    assert not tabs["histogram"].save_buttons  # nothing to save
+    assert [b.text() for b in tabs["by_group"].save_buttons] == ["Save PNG…", "Save SVG…"]
     assert [panel.tabText(i) for i in range(panel.count())] == ["Residuals by g", "Trajectories", "Histogram"]

@@ -17,6 +17,10 @@ from mixgui.results.figures import Figure
 
 log = logging.getLogger(__name__)
 
+#: delay (ms) of work put off to a later turn of the event loop. Not 0: a zero timer is a posted event,
+#: run in the same pass as the others before any timer or input is looked at, so the work would
+#: still be one long wait; a 1 ms timer lets the clicks and timers that are due go first.
+LATER_MS = 1
 #: what drawing a figure's data can raise when the data are not what the view expects
 DRAW_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
@@ -98,16 +102,7 @@ class PlotTab(QWidget):
         self.note = _label(fig.note, "footnote") if fig.note else None
         if self.note is not None:
             self._layout.addWidget(self.note)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.save_buttons = []
-        for label, suffix in (("Save PNG…", "png"), ("Save SVG…", "svg")):
-            b = QPushButton(label)
-            b.clicked.connect(lambda _=False, s=suffix: self.save(s))
-            b.setEnabled(False)  # until there is a view to save
-            self.save_buttons.append(b)
-            row.addWidget(b)
-        self._layout.addLayout(row)
+        self.save_buttons: list = []  # made with the view (a dozen tabs' buttons cost a tenth of a second)
 
     def is_built(self) -> bool:
         """True once the view was drawn (or found impossible to draw)."""
@@ -136,15 +131,21 @@ class PlotTab(QWidget):
         if self._on_row_clicked is not None:
             view.rowClicked.connect(self._on_row_clicked)
         self._layout.insertWidget(0, view, 1)
-        for b in self.save_buttons:
-            b.setEnabled(True)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for label, suffix in (("Save PNG…", "png"), ("Save SVG…", "svg")):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, s=suffix: self.save(s))
+            self.save_buttons.append(b)
+            row.addWidget(b)
+        self._layout.addLayout(row)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if self.armed and not self._built:
             # drawn in the next turn of the event loop: the click that showed the tab is answered
             # (the tab bar repainted) first, and drawing and painting the view are two short waits
-            QTimer.singleShot(0, self, self.build)
+            QTimer.singleShot(LATER_MS, self, self.build)
 
     def save(self, suffix: str, path: str | None = None) -> None:
         if self.view is None:
@@ -189,7 +190,7 @@ class PlotPanel(QTabWidget):
         current = self.currentWidget()
         if isinstance(current, PlotTab) and current.isVisible():
             # in the next turn of the event loop: the tables are shown (and painted) first
-            QTimer.singleShot(0, current, current.build)
+            QTimer.singleShot(LATER_MS, current, current.build)
 
     def _tab(self, fig: Figure) -> QWidget:
         if fig.kind == "unavailable":

@@ -32,6 +32,8 @@ from mixgui.results.tables import Table
 PLACEHOLDER = "Build a model in the middle pane; the results appear here."
 #: tables with more rows scroll inside a view of fixed height instead of being as tall as their rows
 BIG_TABLE_ROWS = 200
+#: delay (ms) of work put off to a later turn of the event loop (see mixgui.gui.plots.panel.LATER_MS)
+LATER_MS = 1
 
 
 class ResultTableView(QTableView):
@@ -297,7 +299,7 @@ class ResultsPanel(QWidget):
         self.scroll.verticalScrollBar().setValue(0)
         if getattr(result, "blups", None):
             # in the next turn of the event loop: the tables above are shown (and painted) first
-            QTimer.singleShot(0, self, lambda: self._show_blups(result))
+            QTimer.singleShot(LATER_MS, self, lambda: self._show_blups(result))
         self.shown.emit(revision)
 
     def _show_blups(self, result) -> None:
@@ -382,7 +384,7 @@ class ResultsPanel(QWidget):
     def _clear_cards(self) -> None:
         for card in self._cards.values():
             self._body_layout.removeWidget(card)
-            card.setParent(None)
+            card.hide()  # not setParent(None): making each card a window of its own took ~10 ms a card
             card.deleteLater()
         self._cards = {}
 
