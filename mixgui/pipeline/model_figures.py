@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mixgui.engine.effects import variance_components, variance_proportions
-from mixgui.results.figures import Figure, shown_note
+from mixgui.results.figures import MAX_GROUPS_DRAWN, Figure, shown_note
 
 MAX_CLUSTERS = 30  # lines drawn: enough to see the spread, few enough to read
 MAX_POINTS = 5000  # data points under the lines
@@ -151,8 +151,9 @@ def within_between_data(design, x: str) -> dict:
     within = float(dx @ dy / (dx @ dx)) if dx @ dx > tiny else float("nan")
     cx = xm - xm.mean()
     between = float(cx @ (ym - ym.mean()) / (cx @ cx)) if cx @ cx > tiny / len(xv) * L else float("nan")
-    # the slopes use every cluster; the picture draws at most MAX_POINTS cluster means, spread over x
-    shown = _sample(xm, MAX_POINTS)
+    # the slopes use every cluster; the picture draws at most MAX_GROUPS_DRAWN cluster means, spread
+    # over x (5,000 large markers hid the lines and the data under one blot)
+    shown = _sample(xm, MAX_GROUPS_DRAWN)
     return {"group": b.group, "x_label": x, "y_label": design.formula.response, "x": xv[:MAX_POINTS],
             "y": y[:MAX_POINTS], "cluster_x": xm[shown], "cluster_y": ym[shown], "within_slope": within,
             "between_slope": between, "between_intercept": float(ym.mean() - between * xm.mean()),

@@ -34,7 +34,8 @@ class BlupTableModel(QAbstractTableModel):
         self.labels = [group]
         self.columns: list = []  # one float array per numeric column
         for term in self.terms:
-            self.labels += [term, f"SD ({term})"]
+            # the conditional SD of the term before it; named after the term when there are several
+            self.labels += [term, "SD" if len(self.terms) == 1 else f"SD {term}"]
             self.columns.append(np.asarray(block[term], dtype=float))
             se = block.get("se_" + term)
             self.columns.append(np.asarray(se if se is not None else np.full(len(self.levels), np.nan), dtype=float))

@@ -49,13 +49,12 @@ def fixed_height_view(model, visible_rows: int = VISIBLE_ROWS) -> QTableView:
     hh = view.horizontalHeader()
     hh.setHighlightSections(False)
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    hh.setStretchLastSection(True)
-    fm = view.fontMetrics()
+    fm, hfm = view.fontMetrics(), hh.fontMetrics()  # the header's font is bolder than the cells'
     rows = min(model.rowCount(), MEASURED_ROWS)
     for c in range(model.columnCount()):
-        texts = [str(model.headerData(c, Qt.Orientation.Horizontal))]
-        texts += [str(model.data(model.index(r, c)) or "") for r in range(rows)]
-        view.setColumnWidth(c, min(max(fm.horizontalAdvance(t) for t in texts) + 28, 320))
+        head = hfm.horizontalAdvance(str(model.headerData(c, Qt.Orientation.Horizontal))) + 36
+        cells = [fm.horizontalAdvance(str(model.data(model.index(r, c)) or "")) + 28 for r in range(rows)]
+        view.setColumnWidth(c, min(max(90, head, *cells), 320))
     shown = max(1, min(model.rowCount(), visible_rows))
     view.setFixedHeight(shown * row_h + hh.sizeHint().height() + 2 * view.frameWidth() + 2)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
