@@ -6,7 +6,8 @@ Generates a study (``patient``, ``time``, ``treat``, ``y``), opens it in the mai
 analysis file, fits ``y ~ time * treat + (1 | patient)``, then shows the results and every plot tab
 in turn, as a user clicking through them would. A 20 ms timer runs throughout; the longest gap
 between two of its ticks, minus the 20 ms, is the stall: how long a click would wait for an answer.
-The script prints the stall of each stage and ``max stall X ms``.
+The script prints the stall of each stage (opening, the fit in the worker, showing the result,
+each plot tab) and, last, ``max stall X ms``.
 
 With ``--cancel`` it also starts the fit again and presses Cancel at every stage the progress
 reports (reading, fitting, tests, figures ...), checking each time that the window is idle again
@@ -98,7 +99,8 @@ def run(rows: int, groups: int, cancel: bool, timeout_s: float) -> int:
     folder = Path(tempfile.mkdtemp(prefix="mixgui_bench_gui_"))
     t0 = time.perf_counter()
     analysis = make_study(folder, rows, groups)
-    print(f"study: {rows:,} rows, {groups:,} patients ({time.perf_counter() - t0:.1f} s to write)")
+    print(f"study: {rows:,} rows, {groups:,} patients ({time.perf_counter() - t0:.1f} s to write); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (stalls grow with the load)")
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.resize(1400, 900)
@@ -142,6 +144,9 @@ def run(rows: int, groups: int, cancel: bool, timeout_s: float) -> int:
     for i in range(plots.count()):
         t = time.perf_counter()
         plots.setCurrentIndex(i)
+        tab = plots.widget(i)
+        # a tab's view is drawn when first shown: wait for it, then for it to be painted
+        wait_until(app, lambda tab=tab: getattr(tab, "is_built", lambda: True)(), 30.0)
         settle(app, 0.3)
         stage(f"plot: {plots.tabText(i)[:26]}", time.perf_counter() - t)
     failures = []

@@ -5,6 +5,8 @@ index, so hovering shows the row and clicking emits ``rowClicked(row)`` for the 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.ma  # noqa: F401 - numpy imports it on first use (np.unique); 0.1 s once, better at start-up
 import pyqtgraph as pg
@@ -199,11 +201,15 @@ def by_group_plot(data: dict, group_name: str = "group") -> PlotView:
 
 
 def _category_axis(v: PlotView, labels, axis="bottom") -> None:
-    # at most ~15 labels on a horizontal axis and ~30 on a vertical one, so they never overlap
-    step = max(1, -(-len(labels) // (15 if axis == "bottom" else 30)))
-    # pyqtgraph drops labels once they fill 80 % of the axis; category labels are meant to be read
-    v.getAxis(axis).setStyle(textFillLimits=[(0, 0.95), (2, 0.95)])
-    v.getAxis(axis).setTicks([[(i, str(lab)) for i, lab in enumerate(labels) if i % step == 0]])
+    """Category labels in two levels: a few always (~6), more (up to ~15 across, ~30 up) when the axis
+    is long enough for them; pyqtgraph draws the second level only if all the text fills less than
+    90 % of the axis, so a short axis (a small plot pane) never shows labels on top of each other."""
+    n = len(labels)
+    step = max(1, math.ceil(n / (15 if axis == "bottom" else 30)))
+    coarse = step * max(1, math.ceil(math.ceil(n / step) / 6))  # a multiple of step: at most ~6 labels
+    v.getAxis(axis).setStyle(textFillLimits=[(0, 0.9)])
+    v.getAxis(axis).setTicks([[(i, str(labels[i])) for i in range(0, n, coarse)],
+                              [(i, str(labels[i])) for i in range(0, n, step) if i % coarse]])
 
 
 def caterpillar_plot(c: dict) -> PlotView:
