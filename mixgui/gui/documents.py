@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 
-from mixgui.data.importing import ImportOptions
+from mixgui.data.importing import ImportOptions, read_with_options
 from mixgui.errors import MixGUIError
 from mixgui.session import files
 from mixgui.session.document import Session
@@ -46,6 +46,8 @@ class DocumentActions(QObject):
     error = Signal(str, str)
     message = Signal(str)
     fileUsed = Signal(str)
+    #: a background read finished (emitted in the reading thread, delivered queued): token, value, error
+    _read_done = Signal(int, object, object)
 
     def __init__(self, session: Session, live, recovery, results_panel, parent=None):
         super().__init__(parent)
@@ -53,20 +55,86 @@ class DocumentActions(QObject):
         self.live = live
         self.recovery = recovery
         self.results_panel = results_panel
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._token = 0  # the newest background read; an older one finishing is dropped
+        self._pending: dict = {}
+        self._read_done.connect(self._on_read, Qt.ConnectionType.QueuedConnection)
 
     # -- opening ------------------------------------------------------------------------
-    def open_data(self, path, sheet: str | None = None, options: ImportOptions | None = None) -> bool:
-        """Read a data file (as ``options`` say) and show it; on error say so and keep the session."""
+    def open_data(self, path, sheet: str | None = None, options: ImportOptions | None = None,
+                  background: bool = False) -> bool:
+        """Read a data file (as ``options`` say) and show it; on error say so and keep the session.
+
+        With ``background`` the file is read in a worker thread (a 200,000-row file froze the window
+        for a second) and shown when read; returns True once the reading has started.
+        """
         options = options if options is not None else ImportOptions(sheet=sheet)
+        if background:
+            self._read_later("Cannot open the data", path, lambda: read_with_options(path, options),
+                             lambda ds: files.open_data(self.session, path, options, dataset=ds), fit=False)
+            return True
         return self._opened("Cannot open the data", path, lambda: files.open_data(self.session, path, options))
 
-    def open_analysis(self, path, fit: bool = True) -> bool:
-        """Open an analysis file and its data (redoing its import, reshape and computed variables)."""
+    def open_analysis(self, path, fit: bool = True, background: bool = False) -> bool:
+        """Open an analysis file and its data (redoing its import, reshape and computed variables).
+
+        With ``background`` the file and its data are read in a worker thread and shown (and
+        fitted) when read; returns True once the reading has started.
+        """
+        if background:
+            self._read_later("Cannot open the analysis", path, lambda: files.read_analysis(path),
+                             lambda read: files.open_analysis(self.session, path, read=read), fit)
+            return True
         if not self._opened("Cannot open the analysis", path, lambda: files.open_analysis(self.session, path)):
             return False
         if fit:
             self.live.fit()
         return True
+
+    # -- reading in the background -------------------------------------------------------
+    def is_reading(self) -> bool:
+        """True while a file is being read in the background."""
+        return self._token in self._pending
+
+    def cancel_reading(self) -> None:
+        """Forget the file being read: it is not shown when its reading ends."""
+        if self.is_reading():
+            self._token += 1
+            self.message.emit("Opening cancelled")
+
+    def shutdown(self) -> None:
+        """Forget any reading and wait for its thread (the window is closing)."""
+        self._token += 1
+        self._pool.waitForDone()
+
+    def _read_later(self, title: str, path, read, show, fit: bool) -> None:
+        self._token += 1
+        token = self._token
+        self._pending[token] = (title, path, show, fit)
+        self.message.emit(f"Reading {Path(path).name}…")
+
+        def work():
+            try:
+                value, error = read(), None
+            except Exception as e:  # noqa: BLE001 - reported in the window's thread, as _opened does
+                value, error = None, e
+            self._read_done.emit(token, value, error)
+
+        self._pool.start(work)
+
+    def _on_read(self, token: int, value, error) -> None:
+        title, path, show, fit = self._pending.pop(token)
+        if token != self._token:
+            return  # superseded by another file, or cancelled
+
+        def do():
+            if error is not None:
+                raise error
+            show(value)
+
+        if self._opened(title, path, do) and fit:
+            self.live.fit()
 
     def open_example(self, fit: bool = True) -> bool:
         """Open the demo study with its ready analysis."""

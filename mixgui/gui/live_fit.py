@@ -147,6 +147,7 @@ class LiveFit(QObject):
 
     def cancel(self) -> None:
         """Stop the running fit (its results will not be shown)."""
+        self._user_cancelled = self.controller.is_current_running()
         self.controller.cancel()
 
     def _fit_started(self, rev: int) -> None:
@@ -174,8 +175,9 @@ class LiveFit(QObject):
         if rev != self.controller.revision:
             return  # superseded by a newer request, which is running
         self.status.fit_cancelled()
-        if quiet:  # an edit went back to a model whose fit is shown: nothing is stale
-            self.status.show_text("Ready · results belong to the model shown")
+        asked, self._user_cancelled = getattr(self, "_user_cancelled", False), False
+        if quiet:  # back to a model whose fit is shown (by an edit, or Cancel of a refit): nothing is stale
+            self.status.show_text(f"Ready · {'fit cancelled · ' if asked else ''}results belong to the model shown")
         elif self.pending():  # cancelled by an edit: the refit follows in a moment
             self.status.show_text("Ready · the model changed; refitting in a moment")
         elif self.results_panel.revision is not None:  # an earlier fit is shown (not e.g. a formula message)

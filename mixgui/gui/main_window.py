@@ -364,15 +364,16 @@ class MainWindow(QMainWindow):
         return self.live.fit()
 
     def cancel_fit(self) -> None:
-        """Stop the running fit (its results will not be shown)."""
+        """Stop the running fit (its results will not be shown), or the opening of a file."""
+        self.documents.cancel_reading()
         self.live.cancel()
 
     # the document actions under the window's name, for scripts and tests
-    def open_data(self, path, sheet: str | None = None, options=None) -> bool:
-        return self.documents.open_data(path, sheet, options)
+    def open_data(self, path, sheet: str | None = None, options=None, background: bool = False) -> bool:
+        return self.documents.open_data(path, sheet, options, background)
 
-    def open_analysis(self, path, fit: bool = True) -> bool:
-        return self.documents.open_analysis(path, fit)
+    def open_analysis(self, path, fit: bool = True, background: bool = False) -> bool:
+        return self.documents.open_analysis(path, fit, background)
 
     def open_example(self, fit: bool = True) -> bool:
         return self.documents.open_example(fit)
@@ -429,6 +430,7 @@ class MainWindow(QMainWindow):
         if self.remember_layout:
             self.save_layout()
         self.live.stop()  # a refit due later must not start on a closed window
+        self.documents.shutdown()  # a file being read is forgotten, its thread waited for
         self.controller.shutdown()  # cancel and wait: no thread outlives the window
         self.recovery.clean_exit()
         super().closeEvent(event)
@@ -464,10 +466,9 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         if not hasattr(self, "export_action"):
             return  # called while the window is being built
-        has_data = self.dataset is not None
         for act in (self.save_analysis_action, self.save_project_action, self.save_project_as_action,
                     self.wide_to_long_action, self.long_to_wide_action, self.compute_action):
-            act.setEnabled(has_data)
+            act.setEnabled(self.dataset is not None)
         self.export_action.setEnabled(self.results_panel.result is not None)
 
     def _restore_layout(self) -> None:

@@ -87,14 +87,14 @@ class MenuDialogs:
         """Open ``path``: .xlsx and .csv through the import dialog (returned), other files at once."""
         suffix = Path(path).suffix.lower()
         if suffix not in EXCEL_SUFFIXES + TEXT_SUFFIXES:
-            self.actions.open_data(path)
+            self.actions.open_data(path, background=True)
             return None
         from mixgui.gui.widgets.import_dialog import ImportDialog
 
         ds = self.session.dataset
         same_file = ds is not None and ds.source and Path(ds.source) == Path(path)
         dlg = ImportDialog(path, self.session.provenance.import_options if same_file else None, parent=self.parent)
-        dlg.accepted.connect(lambda: self.actions.open_data(path, options=dlg.options()))
+        dlg.accepted.connect(lambda: self.actions.open_data(path, options=dlg.options(), background=True))
         return self._show(dlg, "import_dialog")
 
     def open_example(self) -> None:
@@ -136,7 +136,7 @@ class MenuDialogs:
             return
         path, _ = QFileDialog.getOpenFileName(self.parent, "Open analysis", self._folder(), ANALYSIS_FILTER)
         if path:
-            self.actions.open_analysis(path)
+            self.actions.open_analysis(path, background=True)
 
     def ask_save_analysis(self) -> None:
         """Ask where to save the current analysis (the one shown in the builder)."""
@@ -214,7 +214,7 @@ class MenuDialogs:
         if suffix == ".mixgui":
             self.actions.open_project(path)
         elif suffix == ".json":
-            self.actions.open_analysis(path)
+            self.actions.open_analysis(path, background=True)
         else:
             self.open_data_file(path)
 

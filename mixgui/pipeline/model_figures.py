@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mixgui.engine.effects import variance_components, variance_proportions
-from mixgui.results.figures import Figure
+from mixgui.results.figures import MAX_GROUPS_DRAWN, Figure, shown_note
 
 MAX_CLUSTERS = 30  # lines drawn: enough to see the spread, few enough to read
 MAX_POINTS = 5000  # data points under the lines
@@ -151,9 +151,14 @@ def within_between_data(design, x: str) -> dict:
     within = float(dx @ dy / (dx @ dx)) if dx @ dx > tiny else float("nan")
     cx = xm - xm.mean()
     between = float(cx @ (ym - ym.mean()) / (cx @ cx)) if cx @ cx > tiny / len(xv) * L else float("nan")
+    # the slopes use every cluster; the picture draws at most MAX_GROUPS_DRAWN cluster means, spread
+    # over x (5,000 large markers hid the lines and the data under one blot)
+    shown = _sample(xm, MAX_GROUPS_DRAWN)
     return {"group": b.group, "x_label": x, "y_label": design.formula.response, "x": xv[:MAX_POINTS],
-            "y": y[:MAX_POINTS], "cluster_x": xm, "cluster_y": ym, "within_slope": within, "between_slope": between,
-            "between_intercept": float(ym.mean() - between * xm.mean())}
+            "y": y[:MAX_POINTS], "cluster_x": xm[shown], "cluster_y": ym[shown], "within_slope": within,
+            "between_slope": between, "between_intercept": float(ym.mean() - between * xm.mean()),
+            "clusters_shown": int(len(shown)), "clusters_total": int(L),
+            "mean_x": float(xm.mean()), "mean_y": float(ym.mean())}
 
 
 def model_figures(design, fit) -> list:
@@ -172,6 +177,8 @@ def model_figures(design, fit) -> list:
         out.append(Figure("pooling", f"Pooling: {pool['group']}", "pooling", pool, {}))
     out.append(Figure("variance", "Variance, pictured", "variance", variance_data(design, fit), {}))
     for x in numeric[:1]:
-        out.append(Figure(f"within_between_{x}", f"Within and between: {x}", "within_between",
-                          within_between_data(design, x), {}))
+        d = within_between_data(design, x)
+        note = "" if d["clusters_shown"] == d["clusters_total"] else shown_note(
+            d["clusters_shown"], d["clusters_total"], f"{d['group']} means", "spread over their mean of " + x)
+        out.append(Figure(f"within_between_{x}", f"Within and between: {x}", "within_between", d, {}, note))
     return out

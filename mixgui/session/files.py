@@ -36,8 +36,11 @@ def example_path(name: str = "square_study.analysis.json") -> Path:
 
 # -- opening ---------------------------------------------------------------------------------
 
-def open_data(session: Session, path, options: ImportOptions | None = None) -> None:
+def open_data(session: Session, path, options: ImportOptions | None = None, dataset: Dataset | None = None) -> None:
     """Read a data file as ``options`` say; the analyses stay, now about these data.
+
+    ``dataset``: the file as :func:`read_with_options` read it elsewhere (the window reads in a
+    worker thread), so it is not read again.
 
     Raises
     ------
@@ -45,7 +48,7 @@ def open_data(session: Session, path, options: ImportOptions | None = None) -> N
         The file cannot be read as asked.
     """
     options = options if options is not None else ImportOptions()
-    dataset = read_with_options(path, options)
+    dataset = dataset if dataset is not None else read_with_options(path, options)
     session.set_dataset(dataset, Provenance(options))
     # a new file of the same study fits the same models; reloaded from their specs, so the boxes
     # are made anew from the new columns
@@ -75,9 +78,13 @@ def read_analysis(path) -> tuple:
     return spec, dataset, Provenance(options, made["steps"], made["recipes"])
 
 
-def open_analysis(session: Session, path) -> None:
-    """Open an analysis file and its data (redoing its import, reshape and computed variables)."""
-    spec, dataset, provenance = read_analysis(path)
+def open_analysis(session: Session, path, read: tuple | None = None) -> None:
+    """Open an analysis file and its data (redoing its import, reshape and computed variables).
+
+    ``read``: what :func:`read_analysis` returned for ``path`` when it was read elsewhere (the window
+    reads in a worker thread), so it is not read again.
+    """
+    spec, dataset, provenance = read if read is not None else read_analysis(path)
     _show(session, dataset, provenance, [Analysis("Analysis 1", spec)], 0)
     session.analysis_path, session.project_path = Path(path), None
     session.source_stamp = file_stamp(dataset.source)

@@ -39,6 +39,8 @@ def _import_reshape_compute(w, qtbot):
     assert list(dlg.preview_frame().columns) == ["patient id", "Sex", "age", "bp_T0", "bp_T1", "bp_T3"]
     _ok(qtbot, dlg)
     assert w.dialogs.import_dialog is None
+    # the file is read in a worker thread (a big file must not freeze the window), then shown
+    qtbot.waitUntil(lambda: w.dataset is not None and not w.documents.is_reading())
     assert w.dataset.frame.shape == (4, 6) and w.dataset.frame["age"].isna().sum() == 1
     assert w.session.provenance.import_options == ImportOptions(sheet="Visits", skip_rows=2, missing=(999,))
     assert w.wide_to_long_action.isEnabled() and w.compute_action.isEnabled()

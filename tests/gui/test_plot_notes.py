@@ -27,5 +27,8 @@ def test_notes_and_unavailable_figures_are_sentences(qtbot):
     assert tabs["by_group"].view.n_points() == 3
     assert isinstance(tabs["trajectories"], MessageTab)
     assert tabs["trajectories"].message.text() == "The trajectories could not be computed."
-    assert isinstance(tabs["histogram"], MessageTab) and "could not be drawn" in tabs["histogram"].message.text()
+    # a view that cannot be drawn says so in its tab when it is drawn (tabs are drawn when first shown)
+    assert tabs["histogram"].view is None and "could not be drawn" in tabs["histogram"].message.text()
+    assert not tabs["histogram"].save_buttons  # nothing to save
+    assert [b.text() for b in tabs["by_group"].save_buttons] == ["Save PNG…", "Save SVG…"]
     assert [panel.tabText(i) for i in range(panel.count())] == ["Residuals by g", "Trajectories", "Histogram"]

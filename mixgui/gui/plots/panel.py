@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from mixgui.gui.plots import model_views, views
@@ -17,6 +17,10 @@ from mixgui.results.figures import Figure
 
 log = logging.getLogger(__name__)
 
+#: delay (ms) of work put off to a later turn of the event loop. Not 0: a zero timer is a posted event,
+#: run in the same pass as the others before any timer or input is looked at, so the work would
+#: still be one long wait; a 1 ms timer lets the clicks and timers that are due go first.
+LATER_MS = 1
 #: what drawing a figure's data can raise when the data are not what the view expects
 DRAW_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
@@ -60,7 +64,9 @@ def _label(text: str, name: str) -> QLabel:
 
 
 class MessageTab(QWidget):
-    """A figure that has no plot: a sentence saying why (``figure.kind`` "unavailable", or a drawing error)."""
+    """A figure that has no plot (``figure.kind`` "unavailable"): a sentence saying why."""
+
+    armed = False
 
     def __init__(self, fig: Figure, text: str, parent=None):
         super().__init__(parent)
@@ -71,29 +77,79 @@ class MessageTab(QWidget):
         lay.addWidget(self.message)
         lay.addStretch(1)
 
+    def is_built(self) -> bool:
+        return True
+
 
 class PlotTab(QWidget):
-    """One figure with its export buttons, and its note (e.g. which groups are drawn) under it."""
+    """One figure with its export buttons, and its note (e.g. which groups are drawn) under it.
 
-    def __init__(self, fig: Figure, parent=None):
+    The view is drawn the first time the tab is shown (or its :attr:`view` is asked for), not when
+    the result arrives: a result has a dozen figures and drawing them all at once froze the window.
+    A view that cannot be drawn becomes a sentence in the tab (:attr:`message`), the other tabs stay.
+    """
+
+    def __init__(self, fig: Figure, on_row_clicked=None, parent=None):
         super().__init__(parent)
         self.figure = fig
-        self.view = make_view(fig)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.view)
+        self._view = None
+        self._built = False
+        self._on_row_clicked = on_row_clicked
+        self.armed = False  # drawn when shown only once its panel has picked the tab to show
+        self.message: QLabel | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(4, 4, 4, 4)
         self.note = _label(fig.note, "footnote") if fig.note else None
         if self.note is not None:
-            lay.addWidget(self.note)
+            self._layout.addWidget(self.note)
+        self.save_buttons: list = []  # made with the view (a dozen tabs' buttons cost a tenth of a second)
+
+    def is_built(self) -> bool:
+        """True once the view was drawn (or found impossible to draw)."""
+        return self._built
+
+    @property
+    def view(self):
+        """The figure's view, drawn now if it was not yet (None when it could not be drawn)."""
+        self.build()
+        return self._view
+
+    def build(self) -> None:
+        """Draw the view (once)."""
+        if self._built:
+            return
+        self._built = True
+        try:
+            view = make_view(self.figure)
+        except DRAW_ERRORS as e:  # a bug of ours in one view: the other plots and the tables stay
+            log.exception("the %s plot could not be drawn", self.figure.key)
+            self.message = _label(f"This plot could not be drawn ({type(e).__name__}: {e}). The tables and "
+                                  "the other plots are not affected; please report it.", "message")
+            self._layout.insertWidget(0, self.message, 1, Qt.AlignmentFlag.AlignTop)
+            return
+        self._view = view
+        if self._on_row_clicked is not None:
+            view.rowClicked.connect(self._on_row_clicked)
+        self._layout.insertWidget(0, view, 1)
         row = QHBoxLayout()
         row.addStretch(1)
         for label, suffix in (("Save PNG…", "png"), ("Save SVG…", "svg")):
             b = QPushButton(label)
             b.clicked.connect(lambda _=False, s=suffix: self.save(s))
+            self.save_buttons.append(b)
             row.addWidget(b)
-        lay.addLayout(row)
+        self._layout.addLayout(row)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.armed and not self._built:
+            # drawn in the next turn of the event loop: the click that showed the tab is answered
+            # (the tab bar repainted) first, and drawing and painting the view are two short waits
+            QTimer.singleShot(LATER_MS, self, self.build)
 
     def save(self, suffix: str, path: str | None = None) -> None:
+        if self.view is None:
+            return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Save plot", f"{self.figure.key}.{suffix}",
                                                   f"{suffix.upper()} (*.{suffix})")
@@ -103,7 +159,11 @@ class PlotTab(QWidget):
 
 
 class PlotPanel(QTabWidget):
-    """Tabs of plots for the current result; ``rowClicked`` when a point is clicked."""
+    """Tabs of plots for the current result; ``rowClicked`` when a point is clicked.
+
+    Only the tab shown is drawn when a result arrives; each other tab is drawn when it is first
+    shown (:class:`PlotTab`). The tab of the same figure stays selected from one result to the next.
+    """
 
     rowClicked = Signal(int)
 
@@ -114,24 +174,28 @@ class PlotPanel(QTabWidget):
 
     def show_result(self, result) -> None:
         """One tab per figure of ``result`` (its ``figures``, computed with it in the worker)."""
+        current = self.currentWidget()
+        key = current.figure.key if current is not None else None
         self.clear_plots()
+        # the tabs are not armed while they are added, so the first one is not drawn on its way
         for fig in result.figures:
             tab = self._tab(fig)
-            if tab.view is not None:
-                tab.view.rowClicked.connect(self.rowClicked)
             self.tabs.append(tab)
             self.addTab(tab, fig.title)
+        keys = [t.figure.key for t in self.tabs]
+        if key in keys:
+            self.setCurrentIndex(keys.index(key))
+        for tab in self.tabs:
+            tab.armed = True
+        current = self.currentWidget()
+        if isinstance(current, PlotTab) and current.isVisible():
+            # in the next turn of the event loop: the tables are shown (and painted) first
+            QTimer.singleShot(LATER_MS, current, current.build)
 
-    @staticmethod
-    def _tab(fig: Figure) -> QWidget:
+    def _tab(self, fig: Figure) -> QWidget:
         if fig.kind == "unavailable":
             return MessageTab(fig, fig.data.get("text", "This plot is not available for this model."))
-        try:
-            return PlotTab(fig)
-        except DRAW_ERRORS as e:  # a bug of ours in one view: the other plots and the tables stay
-            log.exception("the %s plot could not be drawn", fig.key)
-            return MessageTab(fig, f"This plot could not be drawn ({type(e).__name__}: {e}). The tables and "
-                                   "the other plots are not affected; please report it.")
+        return PlotTab(fig, self.rowClicked.emit)
 
     def clear_plots(self) -> None:
         while self.count():

@@ -6,7 +6,7 @@ replaced as a whole when the new result arrives, so old and new numbers are neve
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -25,10 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
+from mixgui.gui.widgets.blup_card import BlupCard, fixed_height_view
 from mixgui.gui.widgets.equations_card import EquationsCard, flash
 from mixgui.results.tables import Table
 
 PLACEHOLDER = "Build a model in the middle pane; the results appear here."
+#: tables with more rows scroll inside a view of fixed height instead of being as tall as their rows
+BIG_TABLE_ROWS = 200
+#: delay (ms) of work put off to a later turn of the event loop (see mixgui.gui.plots.panel.LATER_MS)
+LATER_MS = 1
 
 
 class ResultTableView(QTableView):
@@ -120,7 +125,10 @@ class TableCard(QFrame):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.warning_labels.append(label)
             layout.addWidget(label)
-        self.view = ResultTableView(self.model, self)
+        # a table of a row per group (e.g. the pooling comparison of 50,000 patients) scrolls in a
+        # view of fixed height; measuring and laying out every row would freeze the window
+        self.view = (ResultTableView(self.model, self) if len(table.rows) <= BIG_TABLE_ROWS
+                     else fixed_height_view(self.model))
         layout.addWidget(self.view)
         for note in table.footnotes:
             label = QLabel(f"<i>Note.</i> {_escape(note)}")
@@ -132,9 +140,6 @@ class TableCard(QFrame):
         """Put the table on the clipboard as HTML and as tab-separated text."""
         QApplication.clipboard().setMimeData(table_mime_data(self.table))
         flash(self.copy_button)
-
-
-#: figure kinds whose points carry an index into the fitted rows rather than a dataset row
 
 
 class ResultsPanel(QWidget):
@@ -201,6 +206,7 @@ class ResultsPanel(QWidget):
 
         self.plots = PlotPanel()
         self.plots.setObjectName("plots")
+        self.plots.rowClicked.connect(self._point_clicked)
         self.plots.setMinimumHeight(160)
         # pyqtgraph draws its own colours, so a disabled plot does not look grey by itself
         self._plot_fade = QGraphicsOpacityEffect(self.plots)
@@ -236,6 +242,10 @@ class ResultsPanel(QWidget):
 
     def card(self, key: str) -> TableCard | None:
         return self._cards.get(key)
+
+    def blup_card(self, group: str) -> BlupCard | None:
+        """The card of the random effects per level of ``group``, or None."""
+        return self._cards.get(f"blups_{group}")
 
     def model(self, key: str) -> ResultTableModel | None:
         card = self._cards.get(key)
@@ -275,14 +285,10 @@ class ResultsPanel(QWidget):
         """Replace whatever is shown by the tables and plots of ``result``."""
         self._clear_cards()
         for table in result.tables:
-            card = TableCard(table, self._body)
-            self._cards[table.key] = card
-            self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+            self._add_card(table.key, TableCard(table, self._body))
         equations = result.section("equations") if hasattr(result, "section") else None
         if equations:
-            card = EquationsCard(equations, self._body)
-            self._cards["equations"] = card
-            self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+            self._add_card("equations", EquationsCard(equations, self._body))
         self._show_plots(result)
         self.revision = revision
         self.result = result
@@ -291,7 +297,23 @@ class ResultsPanel(QWidget):
         self.placeholder.hide()
         self.splitter.show()
         self.scroll.verticalScrollBar().setValue(0)
+        if getattr(result, "blups", None):
+            # in the next turn of the event loop: the tables above are shown (and painted) first
+            QTimer.singleShot(LATER_MS, self, lambda: self._show_blups(result))
         self.shown.emit(revision)
+
+    def _show_blups(self, result) -> None:
+        """The random effects per level of each grouping, under the variances (one card per grouping)."""
+        if result is not self.result:
+            return  # another result (or a message) came in the meantime
+        keys = list(self._cards)
+        at = keys.index("variance_components") + 1 if "variance_components" in keys else len(keys)
+        for group, block in result.blups.items():
+            card = BlupCard(group, block, self._body)
+            card.setEnabled(not self.is_updating())
+            self._cards[f"blups_{group}"] = card
+            self._body_layout.insertWidget(at, card)
+            at += 1
 
     def show_message(self, revision: int | None, text: str) -> None:
         """Show one plain message (a fit that failed) instead of tables and plots."""
@@ -325,9 +347,6 @@ class ResultsPanel(QWidget):
     def _show_plots(self, result) -> None:
         self._grey_plots(False)
         self.plots.show_result(result)  # a figure that cannot be drawn shows a sentence in its tab
-        for tab in self.plots.tabs:
-            if tab.view is not None:
-                tab.view.rowClicked.connect(lambda value, fig=tab.figure: self._point_clicked(fig, value))
         was_hidden = self.plots.isHidden()
         self.plots.setVisible(bool(self.plots.tabs))
         if self.plots.tabs and was_hidden:
@@ -347,7 +366,7 @@ class ResultsPanel(QWidget):
         plots = int(round(total * self._plot_share))
         self.splitter.setSizes([total - plots, plots])
 
-    def _point_clicked(self, figure, value: int) -> None:
+    def _point_clicked(self, value: int) -> None:
         if not self.plots.isEnabled():
             return  # a greyed plot belongs to the previous fit
         # every plot point carries its dataset row (see mixgui.gui.plots.panel.make_view)
@@ -358,10 +377,14 @@ class ResultsPanel(QWidget):
         self._plot_fade.setOpacity(0.35 if grey else 1.0)
         self._plot_fade.setEnabled(grey)
 
+    def _add_card(self, key: str, card) -> None:
+        self._cards[key] = card
+        self._body_layout.insertWidget(self._body_layout.count() - 1, card)
+
     def _clear_cards(self) -> None:
         for card in self._cards.values():
             self._body_layout.removeWidget(card)
-            card.setParent(None)
+            card.hide()  # not setParent(None): making each card a window of its own took ~10 ms a card
             card.deleteLater()
         self._cards = {}
 
