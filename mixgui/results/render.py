@@ -220,7 +220,7 @@ def _emmeans(r: FitResult) -> list:
         cols.append(Column("ci", "95% CI", "ci"))
         out.append(Table(f"emmeans_{i}", f"Estimated marginal means: {name}", cols, rows,
                          [f"Means on the link scale ({LINK_SCALE.get(r.info.get('link'), '')})."]
-                         if z and block.get("type") != "response" else []))
+                         if r.info.model == "glmm" and block.get("type") != "response" else []))
         for k, c in enumerate(block.get("contrasts") or []):
             by_col = [Column("by_text", "At", "text")] if block.get("by") else []
             est = Column("ratio", c["scale"].capitalize()) if c.get("scale") else Column("estimate", "Estimate")

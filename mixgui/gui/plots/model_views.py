@@ -103,24 +103,5 @@ def within_between_plot(d: dict, title: str) -> PlotView:
     return v
 
 
-def response_trajectory_plot(d: dict, title: str) -> PlotView:
-    """Predicted probability (or rate) over time, one line per arm with its confidence band, and the
-    observed proportions (or mean counts) per arm at each time as points of the same colour."""
-    v = PlotView(title, d.get("x_label", ""), d.get("y_label", ""))
-    for g, (lab, curve) in enumerate(d["lines"].items()):
-        v.add_band(curve["x"], curve["lower"], curve["upper"], colour(g))
-        v.add_line(curve["x"], curve["estimate"], colour(g), width=3, name=str(lab))
-        obs = (d.get("observed") or {}).get(lab)
-        if obs is not None and len(obs["x"]):
-            what = "observed proportion" if d.get("scale") == "probability" else "observed mean"
-            tips = [f"{lab}: {what} {val:.3g} (n = {n})" for val, n in zip(obs["value"], obs["n"])]
-            v.add_points(obs["x"], obs["value"], tips=tips, colour_=colour(g), size=7)
-    if d.get("scale") == "probability":
-        v.setYRange(0, 1)
-    v.add_legend()
-    return v
-
-
 VIEWS = {"fitted_lines": fitted_lines_plot, "pooling": pooling_plot, "variance": variance_plot,
-         "within_between": within_between_plot,
-         "response_trajectory": response_trajectory_plot}
+         "within_between": within_between_plot}
