@@ -64,6 +64,10 @@ def test_binary_glmm_shows_odds_ratios_fixed_term_tests_and_the_probability_plot
     assert np.all((y > 0) & (y < 1))  # probabilities
     assert "probability" in tab.view.getPlotItem().getAxis("left").labelText
     assert "link scale (log-odds)" in w.results_panel.plot_tab("caterpillar_0_0").view.getPlotItem().getAxis("bottom").labelText
+    # the same figures as files (what ``mixgui fit --plots DIR`` writes)
+    from mixgui.gui.plots.render import write_pngs
+    paths = {p.name: p for p in write_pngs(result, tmp_path / "plots")}
+    assert paths["response_trajectory.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ References (R 4.2.2, lme4 1.1-31, glmmTMB 1.1.5; versions inside the files):
 - tests/reference/glmm/glmm18.json ``drop1`` (make_glmm18_refs.R): cbpp (binomial with trials), epil
   (Poisson, ``lbase * trt``), epil NB2 (glmmTMB's drop1);
 - tests/reference/glmm/glmm_drop1.json (make_glmm_drop1_refs.R): epil with ``offset(log(base))``, bacteria
-  ``trt * week2`` (only the interaction is tested) and an NB2 model with a factor interaction.
+  ``trt * week2`` (only the interaction is tested), an NB2 model with a factor interaction, and
+  ``y ~ 0 + trt`` (R refits ``y ~ 1``: a test of equal means on one df fewer).
 
 Tolerance: chi-square 1e-3 absolute. It is 2 (loglik_full - loglik_reduced); each fit is maximised by
 a different optimiser on the same Laplace likelihood, ours ending at or above lme4's (checked below
@@ -32,7 +33,8 @@ REF = Path(__file__).resolve().parents[1] / "reference" / "glmm"
 R18 = json.loads((REF / "glmm18.json").read_text())["drop1"]
 RD1 = json.loads((REF / "glmm_drop1.json").read_text())
 CASES = {"cbpp": R18["cbpp"], "epil": R18["epil"], "epil_nb": R18["epil_nb"], "epil_offset": RD1["epil_offset"],
-         "bacteria_interaction": RD1["bacteria_interaction"], "epil_nb_interaction": RD1["epil_nb_interaction"]}
+         "bacteria_interaction": RD1["bacteria_interaction"], "epil_nb_interaction": RD1["epil_nb_interaction"],
+         "bacteria_no_intercept": RD1["bacteria_no_intercept"]}
 FACTORS = {"cbpp.csv": ("period",)}
 REFERENCE = {"bacteria.csv": {"trt": "placebo"}}  # R's factor order (placebo, drug, drug+)
 

@@ -61,3 +61,23 @@ def test_fixed_term_likelihood_ratio_tests_are_in_both():
     text = methods_paragraph(spec, {"model": "glmm", "nobs": 220})
     assert "drop1(m, test = \"Chisq\")" in text and "not contained in a higher-order term" in text
     assert "Each random term was tested" in text
+
+
+def test_the_html_report_of_a_fit_has_the_fixed_term_tests_and_odds_ratios():
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mixgui.data.dataset import Dataset
+    from mixgui.pipeline.run import run
+    from mixgui.report import build_parts
+    from mixgui.report.html import render_html
+
+    data = Path(__file__).resolve().parents[1] / "reference" / "glmm" / "cbpp.csv"
+    spec = AnalysisSpec(formula="incidence ~ period + (1 | herd)", family="binomial", trials="size",
+                        factors=("period",))
+    result = run(spec, Dataset(pd.read_csv(data), name="cbpp.csv"), figures=False)
+    page = render_html(build_parts(result, data_path=data))
+    assert "Likelihood-ratio tests of fixed terms" in page and 'data-key="fixed_effect_tests"' in page
+    assert "Odds ratio" in page
+    assert 'print(drop1(m, test = &quot;Chisq&quot;))' in page or 'print(drop1(m, test = "Chisq"))' in page
