@@ -18,7 +18,7 @@ from mixgui.engine.glmm.outcome import binary_codes, check_outcome
 from mixgui.engine.glmm.response import link_emmeans, response_emmeans
 from mixgui.engine.glmm.summaries import overdispersion, r2_icc
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
-from mixgui.errors import DataError, FitWarning, SpecError
+from mixgui.errors import DataError, FitWarning, ModelError, SpecError
 from mixgui.pipeline.additional import SubProgress
 from mixgui.pipeline.contract import Assembled, blup_dict
 from mixgui.pipeline.contract import variance_rows as linear_variance_rows
@@ -109,7 +109,12 @@ def fixed_effect_tests(design, fit, progress) -> tuple[list, list]:
     reduced model that did not converge makes its chi-square uncertain, and says so.
     """
     rows, warnings = [], []
-    for r in drop1_lrt(design, fit, progress):
+    try:
+        tests = drop1_lrt(design, fit, progress)
+    except (ModelError, np.linalg.LinAlgError) as e:  # the tests are extra: the model's own results stay
+        return [], [FitWarning("fixed_effect_tests", f"The likelihood-ratio tests of the fixed terms could not be "
+                               f"computed ({e}); the z tests of the fixed effects are unaffected.", "fixed_effects")]
+    for r in tests:
         rows.append({"term": r["term"], "df": r["df"], "chisq": r["statistic"], "p_value": r["p_value"],
                      "aic": r["aic"]})
         if not r["converged"]:

@@ -90,3 +90,16 @@ def test_anova_types_on_a_generalized_model_is_refused_by_name():
     ref = CASES["cbpp"]
     with pytest.raises(SpecError, match='"anova_types".*likelihood ratio.*remove "anova_types"'):
         run(_spec(ref, anova_types=(3,)), Dataset(pd.read_csv(REF / ref["data"]), name=ref["data"]))
+
+
+def test_a_failed_refit_leaves_the_model_results_and_says_so(monkeypatch):
+    from mixgui.errors import ModelError
+    from mixgui.pipeline import glmm as pipeline_glmm
+
+    def failing(design, fit, progress=None):
+        raise ModelError("the reduced model could not be fitted")
+    monkeypatch.setattr(pipeline_glmm, "drop1_lrt", failing)
+    res = _run(CASES["cbpp"])
+    assert res.data["fixed_effects"] and res.data["fixed_effect_tests"] == []
+    w = next(w for w in res.warnings if w.kind == "fixed_effect_tests")
+    assert "could not be computed" in w.message and w.table == "fixed_effects"
