@@ -87,7 +87,10 @@ def response_trajectory_figure(design, fit, x: str, group: str | None) -> Figure
             + ("; points: the observed " + ("proportion" if what == "probability" else "mean count")
                + " at each value" if observed else "") + ".")
     title = f"Predicted {what} over {x}" + (f" by {group}" if group else "")
-    ylab = f"Predicted {what} of {y}" if what == "probability" else f"Predicted rate of {y} (per unit of exposure)" \
-        if design.formula.offsets else f"Predicted mean count of {y}"
+    if what == "probability":
+        ylab = f"Predicted probability of {y}"
+    else:  # the offset enters at that of the exposure's mean (emmeans): a count at the mean exposure
+        exposure = ", ".join(v for _, v in design.formula.offsets)
+        ylab = f"Predicted mean count of {y}" + (f" at the mean {exposure}" if exposure else "")
     return Figure("response_trajectory", title, "response_trajectory",
                   {"lines": lines, "observed": observed, "scale": what, "x_label": x, "y_label": ylab}, {}, note)

@@ -68,6 +68,6 @@ def test_count_model_with_offset_draws_rates_without_observed_points():
     spec = AnalysisSpec(formula="y ~ trt * period + lbase + offset(log(base)) + (1 | subject)", family="poisson")
     res = run(spec, Dataset(pd.read_csv(REF / "epil.csv"), name="epil.csv"))
     fig = next(f for f in res.figures if f.kind == "response_trajectory")
-    assert fig.data["scale"] == "rate" and "per unit of exposure" in fig.data["y_label"]
+    assert fig.data["scale"] == "rate" and fig.data["y_label"] == "Predicted mean count of y at the mean base"
     assert fig.data["observed"] is None  # the data are not at the offset of the mean exposure
     assert "log rate" in next(f for f in res.figures if f.kind == "caterpillar").data["x_label"]
