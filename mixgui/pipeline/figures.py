@@ -14,6 +14,7 @@ import pandas as pd
 from mixgui.engine.emmeans.trajectories import population_trajectory
 from mixgui.errors import MixGUIError
 from mixgui.pipeline import plotdata
+from mixgui.pipeline.glmm_figures import caterpillar_label, response_trajectory_figure
 from mixgui.pipeline.model_figures import model_figures
 from mixgui.results.figures import MAX_GROUPS_DRAWN, Figure, shown_note
 
@@ -47,8 +48,10 @@ def _by_group(resid, block) -> Figure:
     return Figure("by_group", f"Residuals by {block.group}", "by_group", d, {"group": block.group}, note)
 
 
-def _caterpillar(k, t, block, blups, blup_sd) -> Figure:
+def _caterpillar(k, t, block, blups, blup_sd, link=None) -> Figure:
     c = plotdata.caterpillar(block, blups, blup_sd, t)
+    if link is not None:  # a generalized model's random effects are on the link scale: the axis says which
+        c["x_label"] = caterpillar_label(link)
     note, total = "", len(c["levels"])
     if total > MAX_GROUPS_DRAWN:
         keep = spread(total)  # rows are sorted by value: the spread keeps both tails
@@ -113,11 +116,19 @@ def compute_figures(result) -> list:
         for b in design.blocks[:1]:
             out.append(_by_group(resid, b))
     blups = getattr(fit, "blups", None)
+    glmm = result.info.model == "glmm"
     if blups is not None and design.blocks:
         for k, b in enumerate(design.blocks):
             for t in range(len(b.names)):
-                out.append(_caterpillar(k, t, b, fit.blups[k], fit.blup_sd[k]))
-        out.append(_shrinkage(design, fit))
+                out.append(_caterpillar(k, t, b, fit.blups[k], fit.blup_sd[k], fit.link if glmm else None))
+        if not glmm:  # raw cluster estimates of a 0/1 or count outcome are not on the BLUPs' (link) scale
+            out.append(_shrinkage(design, fit))
+    if glmm:
+        x, group = _trajectory_axes(design, result.spec)
+        if x is not None:
+            out.append(response_trajectory_figure(design, fit, x, group))
+        out += _emmeans_figures(result)
+        return out  # the linear model's explanatory pictures assume a normal outcome (glmm_figures)
     traj = _trajectory_figure(result)
     if traj is not None:
         out.append(traj)
@@ -126,11 +137,17 @@ def compute_figures(result) -> list:
         out.append(Figure("correlation", "Correlation structure", "heatmap",
                           {"matrix": np.asarray(rep.correlation), "labels": rep.positions}, {}))
     out += model_figures(design, fit)
+    return out + _emmeans_figures(result)
+
+
+def _emmeans_figures(result) -> list:
+    out = []
     for i, block in enumerate(result.section("emmeans") or []):
-        rows_ = [r for r in block.get("emmeans", []) if r.get("emmean") is not None]
+        key = "response" if block.get("type") == "response" else "emmean"  # probabilities / rates of a GLMM
+        rows_ = [r for r in block.get("emmeans", []) if r.get(key) is not None]
         if rows_:
             out.append(Figure(f"emmeans_{i}", f"Means: {block.get('specs')}", "emmeans",
-                              {"levels": [r["level"] for r in rows_], "estimate": [r["emmean"] for r in rows_],
+                              {"levels": [r["level"] for r in rows_], "estimate": [r[key] for r in rows_],
                                "lower": [r["lower"] for r in rows_], "upper": [r["upper"] for r in rows_]}, {}))
     return out
 

@@ -13,12 +13,13 @@ import numpy as np
 from scipy import stats
 
 from mixgui.engine.design import Design, build_design, rebuild_design
-from mixgui.engine.emmeans.means import emmeans
-from mixgui.engine.glmm import fit_glm, fit_glmm
+from mixgui.engine.glmm import drop1_lrt, fit_glm, fit_glmm
 from mixgui.engine.glmm.outcome import binary_codes, check_outcome
-from mixgui.engine.glmm.summaries import overdispersion, r2_icc, response_scale
+from mixgui.engine.glmm.response import link_emmeans, response_emmeans
+from mixgui.engine.glmm.summaries import overdispersion, r2_icc
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
-from mixgui.errors import DataError, FitWarning, SpecError
+from mixgui.errors import DataError, FitWarning, ModelError, SpecError
+from mixgui.pipeline.additional import SubProgress
 from mixgui.pipeline.contract import Assembled, blup_dict
 from mixgui.pipeline.contract import variance_rows as linear_variance_rows
 
@@ -34,6 +35,12 @@ def glmm_design(spec, formula, dataset) -> Design:
     SpecError, DataError
         A model R would refuse or a setting that cannot apply, named with what to do.
     """
+    if spec.anova_types:
+        # F tables (types I, II, III) are sums-of-squares tests of linear models; a generalized model's
+        # terms are tested by likelihood ratio (fixed_effect_tests, as R's drop1), never silently otherwise
+        raise SpecError(f'"anova_types" (F tests of type {", ".join(map(str, spec.anova_types))}) applies to linear '
+                        f"models; a {FAMILY_WORDS[spec.family]} model's fixed terms are tested by likelihood ratio "
+                        '(the "Likelihood-ratio tests of fixed terms" table, as R\'s drop1); remove "anova_types"')
     if spec.repeated is not None:
         raise SpecError("a repeated-measures (residual covariance) structure cannot be combined with a "
                         f'{FAMILY_WORDS[spec.family]} outcome; remove "repeated" and use a random term such as (1 | patient)')
@@ -95,6 +102,29 @@ def glmm_random_effect_tests(design, fit, fitter) -> list:
     return rows
 
 
+def fixed_effect_tests(design, fit, progress) -> tuple[list, list]:
+    """Likelihood-ratio test of each fixed term that may be dropped (R's ``drop1(m, test = "Chisq")``).
+
+    Returns the rows of ``fixed_effect_tests`` (term, df, chisq, p_value, aic) and the warnings: a
+    reduced model that did not converge makes its chi-square uncertain, and says so.
+    """
+    rows, warnings = [], []
+    try:
+        tests = drop1_lrt(design, fit, progress)
+    except (ModelError, np.linalg.LinAlgError) as e:  # the tests are extra: the model's own results stay
+        return [], [FitWarning("fixed_effect_tests", f"The likelihood-ratio tests of the fixed terms could not be "
+                               f"computed ({e}); the z tests of the fixed effects are unaffected.", "fixed_effects")]
+    for r in tests:
+        rows.append({"term": r["term"], "df": r["df"], "chisq": r["statistic"], "p_value": r["p_value"],
+                     "aic": r["aic"]})
+        if not r["converged"]:
+            warnings.append(FitWarning(
+                "convergence", f"The model without {r['term']} did not converge cleanly, so its likelihood-ratio "
+                "test is approximate. Centre and scale continuous predictors, or simplify the random part.",
+                "fixed_effect_tests"))
+    return rows, warnings
+
+
 def fixed_rows(fit) -> list:
     """Fixed effects with z tests, Wald limits and, for log / logit links, exp() of each."""
     rows = []
@@ -145,30 +175,26 @@ def glmm_contract(spec, design: Design, dataset, progress) -> Assembled:
                 "optimistic. Use the negative binomial family, or add an observation-level random effect "
                 "(1 | row id).", "model"))
     data["quantile_residuals"] = np.asarray(fit.residuals).tolist()
+    # one refit per droppable term, always computed (R users read drop1 first); on large data each
+    # refit takes as long as the fit, so the bar moves per term and Cancel stops any refit
+    progress.step(0.62, "likelihood-ratio tests of the fixed terms")
+    data["fixed_effect_tests"], w = fixed_effect_tests(design, fit, SubProgress(progress, 0.62, 0.7))
+    warnings += w
     if spec.random_effect_tests:
         progress.step(0.7, "likelihood-ratio tests of the random effects")
         data["random_effect_tests"] = glmm_random_effect_tests(design, fit, _glmm_fitter(spec, nt, progress))
     if spec.emmeans:
         progress.step(0.9, "marginal means")
         blocks = []
-        for req in spec.emmeans:
-            out = emmeans(design, fit.beta, fit.vcov, lambda L: float("inf"), req, at=_two_valued(design))
-            warnings += out.pop("warnings", [])
-            out["df_method"] = "none"
-            out["type"] = req.type
-            blocks.append(response_scale(out, spec.family, fit.link) if req.type == "response" else out)
+        for i, req in enumerate(spec.emmeans):
+            # emmeans' reference grid: two-valued covariates at both values, the offset at the covariate's mean
+            out = (response_emmeans if req.type == "response" else link_emmeans)(design, fit, req)
+            # each request is its own table (emmeans_0, emmeans_1 ...): a note sits next to its own means
+            warnings += [replace(w, table=f"emmeans_{i}") if w.table == "emmeans" else w
+                         for w in out.pop("warnings", [])]
+            blocks.append(out)
         data["emmeans"] = blocks
     return Assembled(data, fit, None, warnings)
-
-
-def _two_valued(design) -> dict:
-    """Numeric predictors with two values (0/1 indicators) kept at both, as emmeans' ``cov.keep = "2"``."""
-    at = {}
-    for v in design.numeric_means:
-        vals = np.unique(design.frame[v].to_numpy(float))
-        if len(vals) == 2:
-            at[v] = [float(x) for x in vals]
-    return at
 
 
 def _fmt_p(p: float) -> str:

@@ -171,6 +171,12 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
         s.append("Fixed effects were tested with Wald z tests using standard errors from the Hessian of the "
                  "likelihood; confidence intervals are Wald intervals"
                  + (", exponentiated to odds or rate ratios." if spec.link_name in ("log", "logit") else "."))
+        s.append("Each fixed term not contained in a higher-order term was tested with a likelihood-ratio test "
+                 "of the model with and without it (as R's drop1(m, test = \"Chisq\")).")
+        if spec.random_effect_tests and formula and formula.random:
+            s.append("Each random term was tested with a likelihood-ratio test of fits with and without it (a "
+                     "generalized linear model when none is left); p-values use the 50:50 mixture of χ² "
+                     "distributions because a variance cannot be negative.")
     else:
         kind = "A linear mixed model" if (formula and formula.random) else "A linear model with correlated residuals"
         how = ("restricted maximum likelihood (REML)" if spec.method == "REML" else "maximum likelihood (ML)")

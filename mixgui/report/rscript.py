@@ -311,7 +311,8 @@ def _glmm_lines(spec, formula) -> list:
     if spec.link_name in ("log", "logit"):
         out.append("fixed[c(\"exp_estimate\", \"exp_lower\", \"exp_upper\")] <- "
                    "exp(fixed[c(\"estimate\", \"ci_lower\", \"ci_upper\")])")
-    out += ["print(fixed, digits = 6)", "print(VarCorr(m))", "print(logLik(m))"]
+    out += ["print(fixed, digits = 6)", "print(VarCorr(m))", "print(logLik(m))",
+            'print(drop1(m, test = "Chisq"))  # likelihood-ratio tests of the fixed terms']
     for req in spec.emmeans:
         out.append(f"print(emmeans(m, ~ {' + '.join(quote(v) for v in req.specs)}"
                    + (f" | {' + '.join(quote(v) for v in req.by)}" if req.by else "")

@@ -58,9 +58,16 @@ def _p(v):
     return s if s.startswith("<") else "= " + s
 
 
+#: what exp() of a coefficient is, by link
+RATIO_WORDS = {"logit": "Odds ratio", "log": "Rate ratio"}
+#: the scale of a generalized model's coefficients, by link
+LINK_SCALE = {"logit": "log-odds", "probit": "probit", "cloglog": "complementary log-log", "log": "log rate"}
+
+
 def _fixed(r: FitResult) -> Table:
     i = r.info
-    rows = [dict(f.raw(), ci=(f.ci_lower, f.ci_upper)) for f in r.fixed_effects]
+    rows = [dict(f.raw(), ci=(f.ci_lower, f.ci_upper), exp_ci=(f.get("exp_lower"), f.get("exp_upper")))
+            for f in r.fixed_effects]
     stat = "z" if i.df_method == "none" else "t"
     cols = [Column("term", "Term", "text"), Column("estimate", "Estimate"), Column("std_error", "SE")]
     if i.df_method != "none":
@@ -68,6 +75,13 @@ def _fixed(r: FitResult) -> Table:
     cols += [Column("z_value" if i.model == "glmm" else "t_value", stat), Column("p_value", "p", "p"),
              Column("ci", "95% CI", "ci")]
     notes = []
+    ratio = RATIO_WORDS.get(i.get("link")) if i.model == "glmm" else None
+    if ratio and any(f.get("exp_estimate") is not None for f in r.fixed_effects):
+        cols += [Column("exp_estimate", ratio), Column("exp_ci", f"95% CI ({ratio.lower()})", "ci")]
+        notes.append(f"Estimates are on the link scale ({LINK_SCALE[i.link]}); the {ratio.lower()} is exp(estimate), "
+                     "its interval the exponentiated Wald interval.")
+    elif i.model == "glmm":
+        notes.append(f"Estimates are on the link scale ({LINK_SCALE.get(i.get('link'), i.get('link'))}).")
     if i.model != "lm":
         notes.append(f"df and p-values: {DF_LABEL.get(i.df_method, i.df_method)}.")
         kr = kr_footnote(i)
@@ -162,6 +176,18 @@ def _diagnostics(r: FitResult) -> Table | None:
                  rows, ["Each check is a test with its own power: read it together with the residual plots below."])
 
 
+def _fixed_tests(r: FitResult) -> Table | None:
+    tests = r.fixed_effect_tests
+    if not tests:
+        return None
+    cols = [Column("term", "Removed", "text"), Column("df", "df", "df"), Column("chisq", "LR χ²"),
+            Column("p_value", "p", "p"), Column("aic", "AIC without it")]
+    notes = ["The model refitted without each term (maximum likelihood, as R's drop1(m, test = \"Chisq\")); "
+             "χ² = 2 × the drop in log-likelihood on the term's df. A term inside a higher-order term "
+             "(a main effect in an interaction) is not tested alone."]
+    return Table("fixed_effect_tests", "Likelihood-ratio tests of fixed terms", cols, [t.raw() for t in tests], notes)
+
+
 def _re_tests(r: FitResult) -> Table | None:
     tests = r.random_effect_tests
     if not tests:
@@ -215,14 +241,23 @@ def _emmeans(r: FitResult) -> list:
         else:
             level_cols = [Column("level", name, "text")]
             rows = [dict(m, ci=(m.get("lower"), m.get("upper"))) for m in means]
-        cols = level_cols + [Column("emmean", "Mean"), Column("std_error", "SE"), Column("df", "df", "df"),
-                             Column("ci", "95% CI", "ci")]
-        out.append(Table(f"emmeans_{i}", title, cols, rows))
+        z = block.get("df_method") == "none"  # generalized models: z tests, no df
+        mean_col = Column("emmean", "Mean")
+        if block.get("type") == "response":
+            mean_col = Column("response", "Probability" if r.info.get("family") == "binomial" else "Rate")
+        cols = level_cols + [mean_col, Column("std_error", "SE")]
+        cols += [] if z else [Column("df", "df", "df")]
+        cols.append(Column("ci", "95% CI", "ci"))
+        out.append(Table(f"emmeans_{i}", title, cols, rows,
+                         [f"Means on the link scale ({LINK_SCALE.get(r.info.get('link'), '')})."]
+                         if r.info.model == "glmm" and block.get("type") != "response" else []))
         for k, c in enumerate(block.get("contrasts") or []):
             by_col = [Column("by_text", "At", "text")] if block.get("by") else []
-            ccols = by_col + [Column("contrast", "Contrast", "text"), Column("estimate", "Estimate"),
-                              Column("std_error", "SE"), Column("df", "df", "df"), Column("ci", "95% CI", "ci"),
-                              Column("t_value", "t"), Column("p_value", "p", "p")]
+            est = Column("ratio", c["scale"].capitalize()) if c.get("scale") else Column("estimate", "Estimate")
+            ccols = by_col + [Column("contrast", "Contrast", "text"), est,
+                              Column("std_error", "SE")] + ([] if z else [Column("df", "df", "df")]) + [
+                              Column("ci", "95% CI", "ci"), Column("t_value", "z" if z else "t"),  # z: the t of df = Inf
+                              Column("p_value", "p", "p")]
             notes = [f"p-values adjusted: {c.get('adjust')}"
                      + (f" (family of {c['family_size']})" if c.get("family_size") else "") + "."]
             if c.get("ci_message"):
@@ -250,7 +285,7 @@ def render_tables(r: FitResult) -> list:
         tables.append(_variances(r))
     tables += extra.variance_tables(d) + extra.pooling_tables(d)
     tables += _repeated(r) + extra.structure_tables(d)
-    for t in (_anova(r), *_lm_anovas(r), _re_tests(r), _diagnostics(r)):
+    for t in (_anova(r), *_lm_anovas(r), _fixed_tests(r), _re_tests(r), _diagnostics(r)):
         if t is not None:
             tables.append(t)
     tables += _emmeans(r)

@@ -200,6 +200,18 @@ class RandomEffectTest(Record):
 
 
 @dataclass
+class FixedEffectTest(Record):
+    """A likelihood-ratio test of one fixed term of a generalized model (R's ``drop1(m, test = "Chisq")``):
+    ``chisq`` = 2 (loglik with the term - loglik without), ``df`` its columns, ``aic`` of the model without it."""
+
+    term: str
+    df: int
+    chisq: Number
+    p_value: Number
+    aic: Number
+
+
+@dataclass
 class CovarianceParameter(Record):
     """A covariance parameter of a repeated-measures model with its test (SAS COVTEST)."""
 
@@ -298,6 +310,7 @@ ROW_TYPES = {"fixed_effects": FixedEffect, "variance_components": VarianceCompon
              "random_effect_tests": RandomEffectTest, "anova_type1": SumsOfSquaresRow,
              "anova_type2": SumsOfSquaresRow, "anova_type3": SumsOfSquaresRow,
              "covariance_parameters": CovarianceParameter}
+ROW_TYPES["fixed_effect_tests"] = FixedEffectTest  # generalized models: likelihood-ratio tests of fixed terms
 #: single records of the results file
 RECORD_TYPES = {"glance": Glance, "diagnostics": Diagnostics, "repeated": RepeatedInfo,
                 "null_model_lrt": NullModelTest}
@@ -337,6 +350,7 @@ class FitResult:
     null_model_lrt: NullModelTest | None = None
     r_squared: RSquared | None = None
     random_effect_tests: list[RandomEffectTest] | None = None
+    fixed_effect_tests: list[FixedEffectTest] | None = None
     glance: Glance | None = None
     # an ordinary regression's rows are sums of squares, a mixed model's are F tests as in ``anova``
     anova_type1: list[SumsOfSquaresRow | AnovaRow] | None = None

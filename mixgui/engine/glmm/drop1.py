@@ -10,12 +10,28 @@ the reduced design is the full one without that term's columns.
 """
 from __future__ import annotations
 
+import numpy as np
 from scipy import stats
 
 from mixgui.engine.glmm.fit import fit_glmm
-from mixgui.errors import ModelError, Progress
+from mixgui.errors import Progress
 
 __all__ = ["droppable_terms", "drop1_lrt"]
+
+
+class _Labelled:
+    """A progress whose busy ticks keep saying which term is being tested (the fit's own words
+    would replace the message), and whose fractions stay within this term's share of the tests."""
+
+    def __init__(self, parent: Progress, message: str):
+        self.parent, self.message = parent, message
+
+    @property
+    def cancelled(self) -> bool:
+        return self.parent.cancelled
+
+    def step(self, fraction: float | None = None, message: str = "") -> None:
+        self.parent.step(None, self.message)
 
 
 def droppable_terms(terms: list, term_vars: list) -> list:
@@ -33,6 +49,8 @@ def drop1_lrt(design, fit, progress: Progress | None = None) -> list:
         The design ``fit`` was fitted on (its ``terms``, ``term_vars``, ``term_columns``).
     fit : GlmmFit
     progress : Progress, optional
+        Told the fraction of the terms done before each refit (a refit per term: on large data each
+        takes as long as the model's own fit), and checked for Cancel throughout every refit.
 
     Returns
     -------
@@ -48,18 +66,25 @@ def drop1_lrt(design, fit, progress: Progress | None = None) -> list:
         cols = list(design.term_columns[i])
         if not cols:  # every column aliased: nothing to drop (R reports df 0 and no test)
             continue
-        progress.step(None, f"Likelihood-ratio test of {design.terms[i]} ({k + 1} of {len(idx)})")
+        label = f"Likelihood-ratio test of {design.terms[i]} ({k + 1} of {len(idx)})"
+        progress.step(k / len(idx), label)
         keep = [j for j in range(fit.X.shape[1]) if j not in set(cols)]
+        X, names, df = fit.X[:, keep], [fit.column_names[j] for j in keep], len(cols)
         if not keep:
-            raise ModelError(f"the model without {design.terms[i]} has no fixed effects left; "
-                             "add an intercept to test this term")
-        red = fit_glmm(fit.y, fit.X[:, keep], fit.blocks, fit.family, fit.link, fit.n_trials, fit.offset,
-                       fit.nagq, [fit.column_names[j] for j in keep], progress)
+            # the only term of a model without intercept (y ~ 0 + arm): R's drop1 refits y ~ 1 (the
+            # formula left has no "- 1" to keep), so the test is of equal means, on one df fewer
+            X, names, df = np.ones((len(fit.y), 1)), ["(Intercept)"], len(cols) - 1
+            if df == 0:
+                continue
+        red = fit_glmm(fit.y, X, fit.blocks, fit.family, fit.link, fit.n_trials, fit.offset,
+                       fit.nagq, names, _Labelled(progress, label))
         # the full model is the larger one: a reduced loglik above it is optimiser noise, not evidence
         stat = max(0.0, 2.0 * (fit.loglik - red.loglik))
-        rows.append({"term": design.terms[i], "df": len(cols), "statistic": stat,
-                     "p_value": float(stats.chi2.sf(stat, len(cols))), "aic": float(red.aic),
+        rows.append({"term": design.terms[i], "df": df, "statistic": stat,
+                     "p_value": float(stats.chi2.sf(stat, df)), "aic": float(red.aic),
                      "loglik_full": float(fit.loglik), "loglik_reduced": float(red.loglik),
                      "converged": bool(red.converged)})
+    if idx:
+        progress.step(1.0, "Likelihood-ratio tests of the fixed terms done")
     return rows
 

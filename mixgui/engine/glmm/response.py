@@ -12,14 +12,17 @@ with limits adjusted as the p-values are (Tukey's studentized range for pairwise
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import stats
 
 from mixgui.engine.emmeans.means import emmeans
 from mixgui.engine.emmeans.trajectories import N_POINTS, population_trajectory
 from mixgui.engine.glmm.families import Family
-from mixgui.engine.glmm.summaries import response_scale
 
-__all__ = ["two_valued_at", "offset_at", "response_emmeans", "response_trajectory"]
+__all__ = ["two_valued_at", "offset_at", "link_emmeans", "response_emmeans", "response_scale",
+           "response_trajectory"]
 
 SCALE_WORDS = {"logit": "probability", "probit": "probability", "cloglog": "probability", "log": "rate"}
 
@@ -64,6 +67,20 @@ def _shift(block: dict, off: float) -> dict:
     return block
 
 
+def link_emmeans(design, fit, request, level: float = 0.95, at: dict | None = None) -> dict:
+    """emmeans' table of a fitted GLMM on the link scale (log-odds, log rate): z tests (``df = Inf``),
+    the offset of the reference grid added to the means, as ``emmeans(m, ...)`` gives them.
+
+    Parameters and the returned block as :func:`response_emmeans`, with ``type: "link"``: mean rows
+    with ``emmean`` and contrast rows with ``estimate`` on the link scale.
+    """
+    grid_at = {**two_valued_at(design, skip=tuple(request.specs) + tuple(request.by)), **(at or {})}
+    out = emmeans(design, fit.beta, fit.vcov, _z_df, request, level=level, at=grid_at)
+    out["df_method"] = "none"
+    out["type"] = "link"
+    return _shift(out, offset_at(design, grid_at))
+
+
 def response_emmeans(design, fit, request, level: float = 0.95, at: dict | None = None) -> dict:
     """emmeans' ``type = "response"`` table of a fitted GLMM: means, and ratios for contrasts.
 
@@ -88,10 +105,7 @@ def response_emmeans(design, fit, request, level: float = 0.95, at: dict | None 
         ``p_value``, ``lower``, ``upper`` adjusted as the p-values (``log_ratio``, ``std_error_link``);
         ``warnings`` (FitWarning list) as emmeans gives them.
     """
-    grid_at = {**two_valued_at(design, skip=tuple(request.specs) + tuple(request.by)), **(at or {})}
-    out = emmeans(design, fit.beta, fit.vcov, _z_df, request, level=level, at=grid_at)
-    out["df_method"] = "none"
-    _shift(out, offset_at(design, grid_at))
+    out = link_emmeans(design, fit, request, level, at)
     warnings = out.pop("warnings", [])
     res = response_scale(out, fit.family, fit.link, level)
     res["warnings"] = warnings
@@ -144,3 +158,54 @@ def response_trajectory(design, fit, x: str, group: str | None = None, over_valu
             line[k] = np.where(np.isfinite(eta), line[k], np.nan)
     traj.update(scale=SCALE_WORDS[fit.link], family=fit.family, link=fit.link)
     return traj
+
+
+def response_scale(block: dict, family: str, link: str, level: float = 0.95) -> dict:
+    """An emmeans block on the link scale -> ``type: "response"`` (means and ratios).
+
+    Means: ``response = g^-1(emmean)``, SE by the delta method, limits back-transformed (emmeans).
+    Contrasts of log / logit means are ratios ``exp(estimate)`` (rate or odds ratios) with SE
+    ``ratio * SE`` and limits ``exp(limits)``; the test is the link-scale z test (unchanged p).
+    """
+    fam = Family(family, link)
+    z = stats.norm.ppf(0.5 + level / 2)
+    out = dict(block, type="response")
+    rows = []
+    for r in block.get("emmeans", []):
+        r = dict(r)
+        e, se = r.get("emmean"), r.get("std_error")
+        if e is not None and se is not None:
+            lo, hi = r.get("lower"), r.get("upper")
+            if lo is None or hi is None or not np.isfinite(r.get("df") or np.inf):
+                lo, hi = e - z * se, e + z * se
+            r.update(response=float(fam.linkinv(np.array([e]))[0]),
+                     std_error=float(se * fam.mu_eta(np.array([e]))[0]),
+                     lower=float(fam.linkinv(np.array([lo]))[0]), upper=float(fam.linkinv(np.array([hi]))[0]),
+                     emmean_link=e, std_error_link=se)
+            r.pop("emmean", None)
+        rows.append(r)
+    out["emmeans"] = rows
+    cons = []
+    for c in block.get("contrasts", []):
+        c = dict(c)
+        if link in ("log", "logit"):
+            crow = []
+            for r in c.get("rows", []):
+                r = dict(r)
+                e, se = r.get("estimate"), r.get("std_error")
+                if e is not None and se is not None:
+                    # limits adjusted as the p-values are come with the rows (emmeans' confint); without
+                    # them only unadjusted z limits are right, and only when no adjustment was asked
+                    lo, hi = r.get("lower"), r.get("upper")
+                    if lo is None and c.get("adjust_used", c.get("adjust")) == "none":
+                        lo, hi = e - z * se, e + z * se
+                    r["contrast"] = str(r.get("contrast", "")).replace(" - ", " / ")
+                    r.update(ratio=math.exp(e), std_error=math.exp(e) * se,
+                             lower=None if lo is None else math.exp(lo), upper=None if hi is None else math.exp(hi),
+                             log_ratio=e, std_error_link=se)
+                crow.append(r)
+            c["rows"] = crow
+            c["scale"] = "odds ratio" if link == "logit" else "rate ratio"
+        cons.append(c)
+    out["contrasts"] = cons
+    return out

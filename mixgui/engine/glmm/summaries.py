@@ -11,8 +11,8 @@
   residual df (n minus the number of parameters).
 - :func:`quantile_residuals` are randomised quantile residuals (Dunn & Smyth 1996): standard normal
   under the model, so the usual residual plots read as for a linear model.
-- :func:`response_scale` turns link-scale marginal means and contrasts into probabilities / rates
-  and odds / rate ratios (emmeans' ``type = "response"``: delta-method SEs, back-transformed limits).
+
+Marginal means on the response scale are :mod:`mixgui.engine.glmm.response`'s.
 """
 from __future__ import annotations
 
@@ -123,55 +123,3 @@ def quantile_residuals(fit, seed: int = 1) -> np.ndarray:
         lo, hi = stats.nbinom.cdf(y - 1, t, p), stats.nbinom.cdf(y, t, p)
     u = lo + rng.uniform(size=len(y)) * (hi - lo)
     return stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
-
-
-def response_scale(block: dict, family: str, link: str, level: float = 0.95) -> dict:
-    """An emmeans block on the link scale -> ``type: "response"`` (means and ratios).
-
-    Means: ``response = g^-1(emmean)``, SE by the delta method, limits back-transformed (emmeans).
-    Contrasts of log / logit means are ratios ``exp(estimate)`` (rate or odds ratios) with SE
-    ``ratio * SE`` and limits ``exp(limits)``; the test is the link-scale z test (unchanged p).
-    """
-    from mixgui.engine.glmm.families import Family
-    fam = Family(family, link)
-    z = stats.norm.ppf(0.5 + level / 2)
-    out = dict(block, type="response")
-    rows = []
-    for r in block.get("emmeans", []):
-        r = dict(r)
-        e, se = r.get("emmean"), r.get("std_error")
-        if e is not None and se is not None:
-            lo, hi = r.get("lower"), r.get("upper")
-            if lo is None or hi is None or not np.isfinite(r.get("df") or np.inf):
-                lo, hi = e - z * se, e + z * se
-            r.update(response=float(fam.linkinv(np.array([e]))[0]),
-                     std_error=float(se * fam.mu_eta(np.array([e]))[0]),
-                     lower=float(fam.linkinv(np.array([lo]))[0]), upper=float(fam.linkinv(np.array([hi]))[0]),
-                     emmean_link=e, std_error_link=se)
-            r.pop("emmean", None)
-        rows.append(r)
-    out["emmeans"] = rows
-    cons = []
-    for c in block.get("contrasts", []):
-        c = dict(c)
-        if link in ("log", "logit"):
-            crow = []
-            for r in c.get("rows", []):
-                r = dict(r)
-                e, se = r.get("estimate"), r.get("std_error")
-                if e is not None and se is not None:
-                    # limits adjusted as the p-values are come with the rows (emmeans' confint); without
-                    # them only unadjusted z limits are right, and only when no adjustment was asked
-                    lo, hi = r.get("lower"), r.get("upper")
-                    if lo is None and c.get("adjust_used", c.get("adjust")) == "none":
-                        lo, hi = e - z * se, e + z * se
-                    r["contrast"] = str(r.get("contrast", "")).replace(" - ", " / ")
-                    r.update(ratio=math.exp(e), std_error=math.exp(e) * se,
-                             lower=None if lo is None else math.exp(lo), upper=None if hi is None else math.exp(hi),
-                             log_ratio=e, std_error_link=se)
-                crow.append(r)
-            c["rows"] = crow
-            c["scale"] = "odds ratio" if link == "logit" else "rate ratio"
-        cons.append(c)
-    out["contrasts"] = cons
-    return out

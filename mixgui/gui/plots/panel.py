@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from mixgui.gui.plots import model_views, views
+from mixgui.gui.plots import glmm_views, model_views, views
 from mixgui.results.figures import Figure
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ def make_view(fig: Figure) -> views.PlotView:
         return views.emmeans_plot(d["levels"], d["estimate"], d["lower"], d["upper"])
     if fig.kind in model_views.VIEWS:
         return model_views.VIEWS[fig.kind](fig.data, fig.title)
+    if fig.kind in glmm_views.VIEWS:
+        return glmm_views.VIEWS[fig.kind](fig.data, fig.title)
     raise ValueError(f"no view for figure kind {fig.kind!r}")
 
 

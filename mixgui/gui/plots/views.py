@@ -214,8 +214,8 @@ def _category_axis(v: PlotView, labels, axis="bottom") -> None:
 
 def caterpillar_plot(c: dict) -> PlotView:
     """BLUPs with 95 % intervals, sorted, one row per cluster."""
-    v = PlotView(f"Random effects: {c['term']} by {c['group']}", "Conditional mode (BLUP) with 95 % interval",
-                 c["group"])
+    v = PlotView(f"Random effects: {c['term']} by {c['group']}",
+                 c.get("x_label", "Conditional mode (BLUP) with 95 % interval"), c["group"])
     y = np.arange(len(c["levels"]))
     err = pg.ErrorBarItem(x=np.asarray(c["estimate"]), y=y, left=np.asarray(c["estimate"] - c["lower"]),
                           right=np.asarray(c["upper"] - c["estimate"]), pen=pg.mkPen(GREY, width=1.2))

@@ -19,7 +19,7 @@ import pytest
 from glmm_refs import REF, fit_ref
 
 from mixgui.analysis.spec import Contrast, EmmeansRequest
-from mixgui.engine.glmm.response import offset_at, response_emmeans, response_trajectory
+from mixgui.engine.glmm.response import link_emmeans, offset_at, response_emmeans, response_trajectory
 
 R = json.loads((REF / "glmm18.json").read_text())
 _FITS: dict = {}
@@ -87,6 +87,21 @@ def test_tukey_limits_are_wider_than_unadjusted():
     for o in out["contrasts"][0]["rows"]:
         z = abs(o["log_ratio"] - np.log(o["lower"])) / o["std_error_link"]
         assert 2.34 < z < 2.35  # qtukey(0.95, 3, Inf) / sqrt(2) = 2.3437, not 1.96
+
+
+def test_link_scale_means_carry_the_offset_too():
+    """``emmeans(m, ~ trt)`` without ``type``: the log rates, offset included (log of glmmTMB's rates)."""
+    ref = R["tukey"]["epil_offset"]
+    design, fit = _fit("tukey", "epil_offset")
+    req = EmmeansRequest(("trt",), (), (Contrast("pairwise", "none"),))
+    out = link_emmeans(design, fit, req)
+    assert out["type"] == "link" and out["df_method"] == "none"
+    for o, t in zip(out["emmeans"], ref["glmmTMB"]["emmeans"]):
+        assert o["emmean"] == pytest.approx(np.log(t["rate"]), abs=1e-3)
+        assert o["std_error"] == pytest.approx(t["SE"] / t["rate"], rel=1e-3)  # delta method, back
+    # a contrast of log means cancels the offset: the log rate ratio
+    assert out["contrasts"][0]["rows"][0]["estimate"] == pytest.approx(np.log(ref["glmmTMB"]["confint"][0]["ratio"]),
+                                                                       abs=1e-3)
 
 
 def test_offset_enters_at_the_covariates_mean():
