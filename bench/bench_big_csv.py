@@ -10,10 +10,14 @@ The data (``subject, y, x``; 50,000 subjects of 100 rows by default) are written
 temporary folder (never into the repository) unless ``--csv`` names an existing file. The script
 opens the file as the window does (:func:`mixgui.session.files.open_data`), fits
 ``y ~ x + (1 | subject)`` through :func:`mixgui.pipeline.run.run` with a
-:class:`~mixgui.errors.Progress` that records every report, then starts the same fit again and
-presses Cancel at the first progress report, timing how long the fit takes to stop. It prints
-one line per stage and the peak resident memory of the process (``ru_maxrss``), and exits 1 when
-the peak reaches ``--limit-gb`` (4 by default).
+:class:`~mixgui.errors.Progress` that records every report (the longest gap between two reports,
+in the design build and in the whole run, bounds how long Cancel can wait), then starts the same
+fit again and presses Cancel at the first progress report, and again from a timer thread (as
+the window's button does) a quarter, half and three quarters of the way through the design
+build, timing how long the fit takes to stop each time. It prints one line per stage and the
+peak resident memory of the process (``ru_maxrss``), and exits 1 when the peak reaches
+``--limit-gb`` (4 by default), a fit does not stop, or one takes more than ``--max-stop`` seconds
+(2 by default) to stop.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +55,37 @@ def write_csv(path: Path, rows: int, subjects: int, seed: int = 1) -> None:
             f.write(lines + "\n")
 
 
+def cancel_once(run, spec, dataset, Progress, Cancelled, after):
+    """Run the fit and press Cancel at the first report (``after`` None) or ``after`` seconds in.
+
+    Returns (pressed at, seconds from the press to the stop, CPU seconds of this process in that
+    time), or None when the fit finished. On a shared machine the CPU figure is the steadier one.
+    """
+    progress = Progress()
+    pressed = []
+
+    def press():
+        if not pressed:
+            pressed.append((time.perf_counter(), time.process_time()))
+            progress.cancel()
+    if after is None:
+        progress._callback = lambda fraction, message: press()
+    else:
+        timer = threading.Timer(after, press)
+    t = time.perf_counter()
+    if after is not None:
+        timer.start()
+    try:
+        run(spec, dataset, progress)
+    except Cancelled:
+        stop, cpu = time.perf_counter(), time.process_time()
+        return pressed[0][0] - t, stop - pressed[0][0], cpu - pressed[0][1]
+    finally:
+        if after is not None:
+            timer.cancel()
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
@@ -57,6 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--csv", type=Path, default=None, help="an existing subject,y,x file (else one is written)")
     ap.add_argument("--limit-gb", type=float, default=4.0)
     ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    ap.add_argument("--max-stop", type=float, default=2.0, help="longest acceptable Cancel-to-stop time (s)")
     args = ap.parse_args(argv)
 
     from mixgui.analysis.spec import AnalysisSpec
@@ -82,34 +119,36 @@ def main(argv=None) -> int:
     spec = AnalysisSpec(formula="y ~ x + (1 | subject)", df_method="satterthwaite")
     reports = []
     t = time.perf_counter()
-    result = run(spec, session.dataset, Progress(lambda f, m: reports.append((time.perf_counter() - t, f, m))))
-    fit_s = time.perf_counter() - t
+    c = time.process_time()
+    result = run(spec, session.dataset, Progress(
+        lambda f, m: reports.append((time.perf_counter() - t, f, m, time.process_time() - c))))
+    fit_s, fit_cpu = time.perf_counter() - t, time.process_time() - c
     fe = {r["term"]: r for r in result.data["fixed_effects"]}
     vc = result.data["variance_components"]
     gaps = np.diff([0.0] + [r[0] for r in reports] + [fit_s])
-    print(f"fit: {fit_s:.1f} s; {len(reports)} progress reports, longest gap {gaps.max():.1f} s; "
+    built = next((r[0] for r in reports if r[1] is not None and r[1] >= 0.05), fit_s)
+    design_gaps = np.diff([0.0] + [r[0] for r in reports if r[0] <= built])
+    cpu_gaps = np.diff([0.0] + [r[3] for r in reports] + [fit_cpu])
+    design_cpu_gaps = np.diff([0.0] + [r[3] for r in reports if r[0] <= built])
+    worst = reports[int(np.argmax(cpu_gaps[:-1]))][2] if len(reports) and cpu_gaps[:-1].max() >= cpu_gaps[-1] else "done"
+    print(f"fit: {fit_s:.1f} s (design {built:.1f} s), {fit_cpu:.1f} s CPU; {len(reports)} progress reports, longest "
+          f"gap {gaps.max():.2f} s, {cpu_gaps.max():.2f} s CPU, before \"{worst}\" (in the design build "
+          f"{design_gaps.max():.2f} s, {design_cpu_gaps.max():.2f} s CPU); "
           f"x = {fe['x']['estimate']:.4f} (SE {fe['x']['std_error']:.4f}, df {fe['x']['df']:.0f}); "
           f"SD(subject) = {vc[0]['sdcor']:.3f}, SD(residual) = {vc[-1]['sdcor']:.3f}; peak RSS {peak_gb():.2f} GB",
           flush=True)
 
-    progress = Progress()
-    pressed = []
-
-    def press_cancel(fraction, message):
-        if not pressed:
-            pressed.append(time.perf_counter())
-            progress.cancel()  # the user presses Cancel at the first report
-    progress._callback = press_cancel
-    t = time.perf_counter()
-    try:
-        run(spec, session.dataset, progress)
-        print("cancel: the fit did NOT stop", flush=True)
-        cancelled = False
-    except Cancelled:
-        cancelled = True
-        stop = time.perf_counter()
-        print(f"cancel: pressed {pressed[0] - t:.1f} s after the start, stopped {stop - pressed[0]:.2f} s later",
-              flush=True)
+    stops = []
+    for share in (None, 0.25, 0.5, 0.75):
+        stop = cancel_once(run, spec, session.dataset, Progress, Cancelled, None if share is None else share * built)
+        when = "at the first report" if share is None else f"{share:.0%} into the design build"
+        if stop is None:
+            print(f"cancel {when}: the fit did NOT stop", flush=True)
+        else:
+            print(f"cancel {when}: pressed {stop[0]:.2f} s after the start, stopped {stop[1]:.2f} s later "
+                  f"({stop[2]:.2f} s CPU)", flush=True)
+        stops.append(stop)
+    cancelled = all(st is not None and st[1] <= args.max_stop for st in stops)
     peak = peak_gb()
     print(f"peak RSS {peak:.2f} GB (limit {args.limit_gb:g} GB)", flush=True)
     if args.csv is None and not args.keep:

@@ -80,11 +80,14 @@ def worker(model: str, data_dir: Path, insteval: Path, repeat: int) -> None:
     import resource
 
     sys.path.insert(0, str(HERE.parent))
-    import mixgui.pipeline.run as run_mod
+    import importlib
+
     from mixgui.analysis.spec import AnalysisSpec
     from mixgui.data.readers import read_table
     from mixgui.pipeline.run import run
 
+    # the module, not the function `run` that mixgui.pipeline re-exports under the same name
+    run_mod = importlib.import_module("mixgui.pipeline.run")
     # The design is built before fit_seconds starts: time its CPU apart, so that the CPU figure
     # can cover the same span as fit_seconds (and, separately, the whole run).
     design_cpu = [0.0]

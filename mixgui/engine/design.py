@@ -16,9 +16,9 @@ import pandas as pd
 
 from mixgui.analysis.formula import Formula, factor_column, quote, term_label
 from mixgui.data.dataset import missing_column_message
-from mixgui.data.levels import as_labels, is_categorical, sorted_levels
+from mixgui.data.levels import CHUNK_ROWS, coded_labels, factor_codes, is_categorical, sorted_levels
 from mixgui.engine.covmodel import RandomBlock
-from mixgui.errors import DataError, FitWarning, ModelError
+from mixgui.errors import DataError, FitWarning, ModelError, Progress
 
 ALIAS_TOL = 1e-7  # R's qr() tolerance for declaring a column aliased
 
@@ -63,6 +63,8 @@ class Design:
     _all_names: list = field(default_factory=list, repr=False)
     _keep: list = field(default_factory=list, repr=False)
     offset: np.ndarray | None = None  # offset(...) terms of a generalized model, summed (None: no offset)
+    # factor -> (codes of frame's rows, levels in sorted order): the coding done once, reused for X and Z
+    _coded: dict = field(default_factory=dict, repr=False)
 
     @property
     def nobs(self) -> int:
@@ -96,7 +98,8 @@ class Design:
             pieces = []
             for v in term:
                 if v in self.factor_levels:
-                    pieces.append(_indicators(self.frame[v], self.factor_levels[v], v, full=True))
+                    pieces.append(_indicators(self.frame[v], self.factor_levels[v], v, full=True,
+                                              coded=_coded_for(self._coded, v, self.nobs)))
                 else:
                     pieces.append([(quote(v), self.frame[v].to_numpy(float))])
             cols = _product(pieces)
@@ -108,7 +111,7 @@ class Design:
 
 
 def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_levels=None,
-                 extra_columns=(), where: str = "the data") -> Design:
+                 extra_columns=(), where: str = "the data", progress: Progress | None = None) -> Design:
     """Build the design of ``formula`` on ``data``.
 
     Parameters
@@ -123,6 +126,10 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
         Further columns whose missing values also drop a row (e.g. the repeated-measures subject).
     where : str
         Name of the data for messages.
+    progress : Progress, optional
+        Told between the steps (and between chunks of a million rows), with fractions below 0.05,
+        so that Cancel stops a design of millions of rows within about a second (raises
+        ``Cancelled``).
 
     Raises
     ------
@@ -157,25 +164,29 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
             raise DataError(f'the outcome "{formula.response}" is not numeric (it holds text such as '
                             f'"{_example(y_col)}"); choose a numeric outcome, or recode it')
     warnings = []
+    step = progress.step if progress is not None else (lambda fraction, message: None)
     sub = data[used]
-    complete = sub.notna().all(axis=1).to_numpy()
+    complete, nmiss = _complete_rows(sub, step)
     if not complete.all():
-        nmiss = sub.isna().sum()
-        which = ", ".join(f"{c}: {int(k)}" for c, k in nmiss.items() if k > 0)
+        which = ", ".join(f"{c}: {int(k)}" for c, k in nmiss if k > 0)
         nd = int((~complete).sum())
         warnings.append(FitWarning("missing_rows", f"{nd} row{'s' if nd != 1 else ''} with missing values "
                                    f"{'were' if nd != 1 else 'was'} left out (missing per column: {which}).", "model"))
     rows = np.flatnonzero(complete)
     if len(rows) == 0:
         raise DataError("no row has a value in every column the model uses; check the missing values")
-    frame = sub.iloc[rows].reset_index(drop=True)
-    factor_levels = {}
+    frame = sub.reset_index(drop=True) if len(rows) == len(sub) else sub.iloc[rows].reset_index(drop=True)
+    factor_levels, coded = {}, {}
     for v in used:
         if v == formula.response:
             continue
         if is_categorical(frame[v], v in factors):
-            frame[v] = as_labels(frame[v])
-            levels = sorted_levels(frame[v])
+            step(0.02, f"coding {v}")
+            # each row hashed once: the codes serve the labels, X's indicators and Z's groups
+            codes, levels = factor_codes(frame[v], progress, 0.02, f"coding {v}")
+            coded[v] = (codes, levels)
+            step(0.02, f"coding {v}")
+            frame[v] = coded_labels(frame[v], codes, levels)
             ref = reference_levels.get(v)
             if ref is not None:
                 ref = str(ref)
@@ -193,12 +204,14 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
             if v in factor_levels and len(factor_levels[v]) < 2:
                 raise DataError(f'{v} has a single level ("{factor_levels[v][0]}") in the rows used, so it cannot '
                                 "be a predictor; remove it from the model")
-    cols = _fixed_columns(formula.terms, formula.intercept, frame, factor_levels)
+    step(0.03, "fixed-effects columns")
+    cols = _fixed_columns(formula.terms, formula.intercept, frame, factor_levels, coded)
     names = [n for n, _ in cols]
     X_full = np.column_stack([c for _, c in cols]) if cols else np.empty((len(frame), 0))
+    del cols
     if not np.isfinite(X_full).all():
         raise DataError("a predictor holds values that are not finite numbers (inf); recode them")
-    keep = _independent_columns(X_full)
+    keep = _independent_columns(X_full, step)
     dropped = [names[i] for i in range(len(names)) if i not in set(keep)]
     if dropped:
         warnings.append(FitWarning(
@@ -212,17 +225,34 @@ def build_design(formula: Formula, data: pd.DataFrame, factors=(), reference_lev
     start = 1 if formula.intercept else 0
     pos_of = {j: i for i, j in enumerate(keep)}
     for term in formula.terms:
-        n_cols = len(_term_columns(term, formula.terms, formula.intercept, frame, factor_levels))
+        n_cols = _n_term_columns(term, formula.terms, formula.intercept, factor_levels)
         idx = [pos_of[j] for j in range(start, start + n_cols) if j in pos_of]
         start += n_cols
         term_labels.append(term_label(term))
         term_vars.append(term)
         term_columns.append(idx)
     numeric_means = {v: float(frame[v].mean()) for t in formula.terms for v in t if v not in factor_levels}
-    blocks = _random_blocks(formula, frame, factor_levels)
+    blocks = _random_blocks(formula, frame, factor_levels, coded, step)
     return Design(formula, y, X, [names[i] for i in keep], term_labels, term_vars, term_columns, formula.intercept,
                   dropped, factor_levels, numeric_means, blocks, rows, frame, warnings, names, keep,
-                  _offset(formula, frame, factor_levels))
+                  _offset(formula, frame, factor_levels), _coded=coded)
+
+
+def _complete_rows(sub: pd.DataFrame, step) -> tuple:
+    """Rows with a value in every column, and the missing count per column; a progress step per chunk."""
+    n = len(sub)
+    complete = np.ones(n, dtype=bool)
+    nmiss = []
+    for j, name in enumerate(sub.columns):
+        col = sub.iloc[:, j]
+        missing = 0
+        for start in range(0, n, CHUNK_ROWS):
+            step(0.01, "looking for missing values")
+            miss = col.iloc[start:start + CHUNK_ROWS].isna().to_numpy()
+            complete[start:start + CHUNK_ROWS] &= ~miss
+            missing += int(miss.sum())
+        nmiss.append((name, missing))
+    return complete, nmiss
 
 
 def _offset(formula: Formula, frame: pd.DataFrame, factor_levels: dict):
@@ -255,8 +285,27 @@ def _example(series):
     return str(bad.iloc[0]) if len(bad) else str(s.iloc[0]) if len(s) else ""
 
 
-def _indicators(labels: pd.Series, levels: list, var: str, full: bool) -> list:
-    codes = pd.Categorical(labels, categories=levels).codes
+def _coded_for(coded: dict, var: str, n: int):
+    """The stored coding of ``var`` when it belongs to rows of this length (else None: code anew)."""
+    c = coded.get(var) if coded else None
+    return c if c is not None and len(c[0]) == n else None
+
+
+def _recode(coded: tuple, levels: list) -> np.ndarray:
+    """Codes against ``levels`` (e.g. the reference first) from codes against the sorted levels."""
+    codes, sorted_lv = coded
+    if list(sorted_lv) == list(levels):
+        return codes
+    where = {lv: i for i, lv in enumerate(levels)}
+    perm = np.array([where.get(lv, -1) for lv in sorted_lv] + [-1], dtype=np.int64)
+    return perm[codes]
+
+
+def _indicators(labels: pd.Series, levels: list, var: str, full: bool, coded: tuple | None = None) -> list:
+    if coded is None:
+        codes = pd.Categorical(labels, categories=levels).codes
+    else:
+        codes = _recode(coded, levels)
     use = levels if full else levels[1:]
     start = 0 if full else 1
     return [(quote(var) + lv, (codes == k).astype(float)) for k, lv in enumerate(use, start)]
@@ -275,40 +324,58 @@ def _product(pieces: list) -> list:
     return out
 
 
-def _term_columns(term, all_terms, intercept, frame, factor_levels) -> list:
-    present = {frozenset(t) for t in all_terms}
+def _contrasts(v, term, all_terms, intercept) -> bool:
+    """Whether factor ``v`` gets contrasts in ``term`` (R's rule) rather than full indicators."""
+    margin = frozenset(term) - {v}
+    return intercept if not margin else margin in {frozenset(t) for t in all_terms}
+
+
+def _term_columns(term, all_terms, intercept, frame, factor_levels, coded=None) -> list:
     pieces = []
     for v in term:
         if v in factor_levels:
-            margin = frozenset(term) - {v}
-            contrasts = intercept if not margin else margin in present
-            pieces.append(_indicators(frame[v], factor_levels[v], v, full=not contrasts))
+            contrasts = _contrasts(v, term, all_terms, intercept)
+            pieces.append(_indicators(frame[v], factor_levels[v], v, full=not contrasts,
+                                      coded=_coded_for(coded, v, len(frame))))
         else:
             pieces.append([(quote(v), frame[v].to_numpy(float))])
     return _product(pieces)
 
 
-def _fixed_columns(terms, intercept, frame, factor_levels) -> list:
+def _n_term_columns(term, all_terms, intercept, factor_levels) -> int:
+    """How many columns :func:`_term_columns` gives for ``term``, without making them."""
+    n = 1
+    for v in term:
+        if v in factor_levels:
+            n *= len(factor_levels[v]) - (1 if _contrasts(v, term, all_terms, intercept) else 0)
+    return n
+
+
+def _fixed_columns(terms, intercept, frame, factor_levels, coded=None) -> list:
     cols = [("(Intercept)", np.ones(len(frame)))] if intercept else []
     for term in terms:
-        cols.extend(_term_columns(term, terms, intercept, frame, factor_levels))
+        cols.extend(_term_columns(term, terms, intercept, frame, factor_levels, coded))
     return cols
 
 
-def _independent_columns(X: np.ndarray) -> list:
+def _independent_columns(X: np.ndarray, step=None) -> list:
     """Indices of columns kept when each column aliased with earlier ones is dropped (as R's lm/lmer)."""
     p = X.shape[1]
     if p == 0:
         return []
     # Scale columns so the tolerance is relative, then a pivot-free Gram-Schmidt in column order.
+    step = step or (lambda fraction, message: None)
+    step(0.04, "checking for aliased columns")
     norms = np.linalg.norm(X, axis=0)
     keep, Q = [], np.empty((X.shape[0], 0))
     for j in range(p):
+        step(0.04, "checking for aliased columns")
         if norms[j] == 0:
             continue
         v = X[:, j] / norms[j]
         if Q.shape[1]:
             v = v - Q @ (Q.T @ v)
+            step(0.04, "checking for aliased columns")
             v = v - Q @ (Q.T @ v)  # second pass for numerical orthogonality
         r = np.linalg.norm(v)
         if r > ALIAS_TOL:
@@ -317,23 +384,29 @@ def _independent_columns(X: np.ndarray) -> list:
     return keep
 
 
-def _group_codes(frame: pd.DataFrame, group: tuple, factor_levels: dict, name: str):
+def _one_group(frame: pd.DataFrame, g: str, coded) -> tuple:
+    """Codes and sorted levels of grouping factor ``g`` (its labels as text)."""
+    c = _coded_for(coded, g, len(frame))
+    if c is not None:  # the labels are the levels' text already: the same codes and order
+        return c[0].copy(), list(c[1])
+    labels = frame[g].astype(str)
+    levels = sorted_levels(labels)
+    return pd.Categorical(labels, categories=levels).codes.astype(np.int64), levels
+
+
+def _group_codes(frame: pd.DataFrame, group: tuple, factor_levels: dict, name: str, coded=None):
     if len(group) == 1:
-        labels = frame[group[0]].astype(str)
-        levels = sorted_levels(labels)
-        return pd.Categorical(labels, categories=levels).codes.astype(np.int64), levels
-    parts = [pd.Categorical(frame[g].astype(str), categories=sorted_levels(frame[g].astype(str))) for g in group]
+        return _one_group(frame, group[0], coded)
+    parts = [_one_group(frame, g, coded) for g in group]
     key = np.zeros(len(frame), dtype=np.int64)
-    for p_ in parts:
-        key = key * len(p_.categories) + p_.codes
+    for c, lv in parts:
+        key = key * len(lv) + c
     uniq, codes = np.unique(key, return_inverse=True)
-    labels = []
-    for k in uniq:
-        lab = []
-        for p_ in reversed(parts):
-            k, r = divmod(k, len(p_.categories))
-            lab.append(p_.categories[r])
-        labels.append(":".join(reversed(lab)))
+    pieces = []
+    for _, lv in reversed(parts):  # the last factor varies fastest in the key
+        uniq, r = np.divmod(uniq, len(lv))
+        pieces.append(np.asarray(lv, dtype=object)[r])
+    labels = [":".join(t) for t in zip(*reversed(pieces))]
     return codes.astype(np.int64), labels
 
 
@@ -345,7 +418,7 @@ def _nested_name(chain: tuple) -> str:
     return name
 
 
-def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -> list:
+def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict, coded=None, step=None) -> list:
     blocks = []
     for rt in formula.random:
         lhs_terms = list(rt.terms)
@@ -361,12 +434,14 @@ def _random_blocks(formula: Formula, frame: pd.DataFrame, factor_levels: dict) -
             nested = len(rt.groups) > 1 and g == rt.groups[-1][: len(g)] and len(g) > 1
             parts = tuple(reversed(g)) if nested else g
             name = _nested_name(g) if nested else ":".join(parts)
-            codes, levels = _group_codes(frame, parts, factor_levels, name)
+            if step is not None:
+                step(0.045, f"random effects of {name}")
+            codes, levels = _group_codes(frame, parts, factor_levels, name, coded)
             if len(levels) < 2:
                 raise ModelError(f'the grouping factor {name} has only one level in the rows used, so its variance '
                                  "cannot be estimated; remove the random term or use a factor with several groups")
             for icpt, terms in specs:
-                cols = _fixed_columns(terms, icpt, frame, factor_levels)
+                cols = _fixed_columns(terms, icpt, frame, factor_levels, coded)
                 Z = np.column_stack([c for _, c in cols])
                 blocks.append(RandomBlock(name, codes, levels, Z, [n for n, _ in cols]))
     return lme4_order(blocks)

@@ -71,7 +71,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None, 
         if formula.offsets:
             raise SpecError("an offset belongs to a count or binomial model; choose the family, or remove offset()")
         design = build_design(formula, dataset.frame, factors=factors, reference_levels=spec.reference_levels,
-                              extra_columns=extra, where=dataset.name)
+                              extra_columns=extra, where=dataset.name, progress=progress)
     if design.nobs <= design.X.shape[1]:
         raise DataError(f"only {design.nobs} complete rows for {design.X.shape[1]} fixed-effect coefficients; "
                         "the model needs more rows than coefficients")

@@ -58,8 +58,14 @@ def col(name: str) -> str:
 def _csv_dialect(path: Path, options):
     from mixgui.data.readers import decode_bytes, sniff_csv
     delim, dec, enc = ",", ".", "UTF-8-BOM"
-    if path.exists():
-        raw = path.read_bytes()[:200_000]
+    raw = None
+    if path.is_file():  # not a folder: a project without a data file has the path "" (the current folder)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(200_000)
+        except OSError:
+            raw = None  # unreadable now: the defaults, as for a file that is not there
+    if raw is not None:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:

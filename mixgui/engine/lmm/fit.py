@@ -54,7 +54,7 @@ def _validate(y, X, blocks):
         if not np.all(np.isfinite(b.Z)):
             raise ModelError(f"A random slope in the term for {b.group} has missing or infinite values; "
                              "remove those rows first.")
-        if len(np.unique(codes)) < 2:
+        if codes.min() == codes.max():  # one level used (no sort of millions of codes to count them)
             raise ModelError(
                 f"The grouping factor {b.group} has only one level, so its variance cannot be estimated: "
                 f"remove the random term for {b.group} or use a grouping with several levels.")
@@ -277,7 +277,11 @@ def fit_lmm(y, X, blocks, reml: bool = True, column_names=None, progress: Progre
     sizes = [b.q * (b.q + 1) // 2 for b in blocks]
     ends = np.cumsum(sizes)
     slices = [slice(int(e - s), int(e)) for s, e in zip(sizes, ends)]
+    if progress is not None:  # checking and setting up take seconds on millions of rows
+        progress.step(None, "Fitting the mixed model")
     pb = Problem(y, X, blocks, slices)
+    if progress is not None:
+        progress.step(None, "Fitting the mixed model")
     if pb.yr_zero:
         raise ModelError("The fixed effects reproduce the outcome exactly, so there is no variance left to model.")
 

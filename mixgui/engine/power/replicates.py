@@ -73,9 +73,9 @@ def fit_one(sc: Scenario, y: np.ndarray, rows: np.ndarray | None, df_method: str
             fit = fit_lmm(y, X, blocks, reml=True, column_names=sc.column_names)
             inf = Inference.build(fit, df_method)
             r = inf.ttest(sc.L)
-    except (MixGUIError, np.linalg.LinAlgError, ValueError, FloatingPointError, TypeError):
-        # TypeError: fit_lmm's final factorisation can fail on a degenerate replicate (its parts()
-        # returns None); such a study had no analysis, which is what a failed fit means here.
+    except (MixGUIError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+        # e.g. fit_lmm's ModelError when the final factorisation fails on a degenerate replicate:
+        # such a study had no analysis, which is what a failed fit means here.
         return {"estimate": np.nan, "std_error": np.nan, "df": np.nan, "failed": True, "singular": False}
     # A fit that ran but did not pass the convergence check is counted as a failure; its test is
     # still used, as the analyst of the real study would see it (with lme4's warning).
