@@ -76,13 +76,15 @@ def _shrinkage(design, fit) -> Figure:
                   {"i": 0, "j": 1 if block.q > 1 else None}, note)
 
 
-def compute_figures(result) -> list:
+def compute_figures(result, progress=None) -> list:
     """Figures of a fitted result, in the order the plot tabs show them.
 
     Parameters
     ----------
     result : FitResult
         With its engine objects (``design``, ``fit``, ``inference``).
+    progress : mixgui.errors.Progress, optional
+        Told between figures, so that Cancel answers while the figures of millions of rows are computed.
 
     Returns
     -------
@@ -94,6 +96,11 @@ def compute_figures(result) -> list:
     design, fit = result.design, result.fit
     if design is None or fit is None:
         return out
+
+    def tick():
+        if progress is not None:
+            progress.step(None, "figures")  # raises Cancelled when the user cancelled
+
     fitted, resid = _fitted_and_residuals(fit)
     sigma = float(getattr(fit, "sigma", np.nan) or np.nan)
     rows = design.rows
@@ -107,20 +114,24 @@ def compute_figures(result) -> list:
                           diag["qq"]["note"]))
         out.append(Figure("scale_location", "Scale-location", "scale_location", diag, {"rows": drawn}, diag["note"]))
         out.append(Figure("histogram", "Histogram", "histogram", diag, {}))
+        tick()
         if getattr(fit, "fitted_marginal", None) is not None:
             marg = design.y - np.asarray(fit.fitted_marginal, float)
             mdiag = plotdata.residual_diagnostics(fit.fitted_marginal, marg, np.std(marg, ddof=1))
             out.append(Figure("marginal_residuals", "Marginal residuals (fixed part only) vs fitted", "residual", mdiag,
                               {"rows": np.asarray(rows)[mdiag["positions"]]}, mdiag["note"]))
+    tick()
     if resid is not None:
         for b in design.blocks[:1]:
             out.append(_by_group(resid, b))
+            tick()
     blups = getattr(fit, "blups", None)
     glmm = result.info.model == "glmm"
     if blups is not None and design.blocks:
         for k, b in enumerate(design.blocks):
             for t in range(len(b.names)):
                 out.append(_caterpillar(k, t, b, fit.blups[k], fit.blup_sd[k], fit.link if glmm else None))
+                tick()
         if not glmm:  # raw cluster estimates of a 0/1 or count outcome are not on the BLUPs' (link) scale
             out.append(_shrinkage(design, fit))
     if glmm:
@@ -129,14 +140,17 @@ def compute_figures(result) -> list:
             out.append(response_trajectory_figure(design, fit, x, group))
         out += _emmeans_figures(result)
         return out  # the linear model's explanatory pictures assume a normal outcome (glmm_figures)
+    tick()
     traj = _trajectory_figure(result)
     if traj is not None:
         out.append(traj)
+    tick()
     rep = result.repeated
     if rep is not None and rep.correlation:
         out.append(Figure("correlation", "Correlation structure", "heatmap",
                           {"matrix": np.asarray(rep.correlation), "labels": rep.positions}, {}))
     out += model_figures(design, fit)
+    tick()
     return out + _emmeans_figures(result)
 
 

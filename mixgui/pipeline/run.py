@@ -101,7 +101,7 @@ def run(spec: AnalysisSpec, dataset: Dataset, progress: Progress | None = None, 
     result.tables = render_tables(result)
     if figures:
         progress.step(0.95, "figures")
-        result.figures = compute_figures(result)
+        result.figures = compute_figures(result, progress)
     progress.step(1.0, "done")
     return result
 
