@@ -1,12 +1,15 @@
-"""Two panels of the builder: the outcome's family (with a suggestion) and SAS-style test options.
+"""Two panels of the builder: the outcome's type (family, link, trials, offset, quadrature, with a
+suggestion from the outcome's values) and the settings of the tests (Kenward-Roger information,
+empirical standard errors, weights, ANOVA types, predictions).
 
-Both only ask: the builder turns what they emit into an undoable edit and redraws them with
-``set_state``. Nothing changes on its own: when the outcome looks binary or like a count, the family
-panel says so and offers a button; the user decides.
+Both only ask: the builder turns what they emit into an undoable edit of the draft
+(:func:`mixgui.analysis.builder_options.set_options`) and redraws them with ``set_draft``. Nothing
+changes on its own: when the outcome looks binary or like a count, the family panel says so and
+offers a button; the user decides. Labels and help come from :mod:`mixgui.analysis.options`.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,19 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mixgui.analysis import builder_options as BO
 from mixgui.analysis import options as O
-from mixgui.analysis.outcome import OutcomeKind
+from mixgui.analysis.builder import ModelDraft
 
-FAMILY_HELP = ("The kind of outcome: a continuous measurement (linear mixed model), a yes/no outcome "
-               "(logistic), or a count (Poisson, or negative binomial when counts vary more than Poisson allows).")
-TRIALS_HELP = ("For successes out of n: the column holding n (the outcome is then the number of successes). "
-               "Leave at 0/1 for a yes/no outcome.")
-NAGQ_HELP = ("Points of adaptive Gauss-Hermite quadrature (as glmer's nAGQ). 1 = Laplace; more points are "
-             "more accurate, for a model with one random intercept only.")
-KR_HELP = ("Kenward-Roger weights: the observed information (SAS PROC MIXED) or the expected one (R's pbkrtest). "
-           "Automatic: observed with a repeated-measures structure, expected otherwise.")
-ANOVA_HELP = ("Tests of each term: Type I adds terms in order (sequential), Type II tests each term after the "
-              "others that do not contain it, Type III after all others (SAS's default).")
+HELP = O.OPTION_HELP
+TIP = Qt.ItemDataRole.ToolTipRole
+# the family in a sentence ("Use Poisson"), shorter than its label in the list
+FAMILY_WORDS = {"gaussian": "continuous (linear)", "binomial": "binary (logistic)", "poisson": "Poisson",
+                "negative_binomial": "negative binomial"}
+NO_TRIALS = "None: a yes/no outcome"
+NO_COLUMN = "None"
 
 
 def _section(text: str, help_text: str) -> QLabel:
@@ -41,13 +42,36 @@ def _section(text: str, help_text: str) -> QLabel:
     return label
 
 
+def _muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("muted")
+    label.setWordWrap(True)
+    return label
+
+
+def _fill(combo: QComboBox, items, current) -> None:
+    """Replace ``combo``'s items by ``(text, data, tooltip)`` and select ``current`` (kept when unknown)."""
+    combo.clear()
+    for text, data, tip in items:
+        combo.addItem(text, data)
+        if tip:
+            combo.setItemData(combo.count() - 1, tip, TIP)
+    if combo.findData(current) < 0:
+        combo.addItem(str(current), current)  # a saved value these data do not offer: still shown
+    combo.setCurrentIndex(combo.findData(current))
+
+
+def _column_items(columns, none_text: str) -> list:
+    return [(none_text, None, "")] + [(c, c, "") for c in columns]
+
+
 class FamilyBox(QWidget):
-    """The outcome's family, its link, the trials column and quadrature points, and the suggestion.
+    """The outcome's type, its link, the trials column, the offset, quadrature points and the suggestion.
 
     Signals
     -------
     changeRequested(changes)
-        Spec fields to change: ``family``, ``link``, ``trials``, ``nagq``.
+        Draft fields to change: ``family``, ``link``, ``trials``, ``nagq`` or ``offsets``.
     """
 
     changeRequested = Signal(dict)
@@ -57,78 +81,104 @@ class FamilyBox(QWidget):
         self.family_combo = QComboBox()
         for c in O.FAMILIES:
             self.family_combo.addItem(c.label, c.value)
-            self.family_combo.setItemData(self.family_combo.count() - 1, c.help, 3)  # 3 = ToolTipRole
-        self.family_combo.setToolTip(FAMILY_HELP)
-        self.family_combo.activated.connect(lambda i: self._family_chosen(self.family_combo.itemData(i)))
+            self.family_combo.setItemData(self.family_combo.count() - 1, c.help, TIP)
+        self.family_combo.setToolTip(HELP["family"])
+        self.family_combo.activated.connect(lambda i: self._emit(family=self.family_combo.itemData(i)))
         self.link_combo = QComboBox()
-        self.link_combo.setToolTip("The link between the mean and the predictors.")
-        self.link_combo.activated.connect(lambda i: self.changeRequested.emit({"link": self.link_combo.itemData(i)}))
+        self.link_combo.setToolTip(HELP["link"])
+        self.link_combo.activated.connect(lambda i: self._emit(link=self.link_combo.itemData(i)))
         self.trials_combo = QComboBox()
-        self.trials_combo.setToolTip(TRIALS_HELP)
-        self.trials_combo.activated.connect(
-            lambda i: self.changeRequested.emit({"trials": self.trials_combo.itemData(i)}))
+        self.trials_combo.setToolTip(HELP["trials"])
+        self.trials_combo.activated.connect(lambda i: self._emit(trials=self.trials_combo.itemData(i)))
+        self.offset_combo = QComboBox()
+        self.offset_combo.setToolTip(HELP["offset"])
+        # items carry their text as data (Qt would turn a tuple into a list): the offsets are looked up
+        self._offsets: dict = {}
+        self.offset_combo.activated.connect(
+            lambda i: self._emit(offsets=self._offsets.get(self.offset_combo.itemData(i), ())))
         self.nagq_spin = QSpinBox()
-        self.nagq_spin.setRange(1, 25)
+        self.nagq_spin.setRange(1, BO.MAX_NAGQ)
         self.nagq_spin.setSpecialValueText("1 (Laplace)")
-        self.nagq_spin.setToolTip(NAGQ_HELP)
-        self.nagq_spin.editingFinished.connect(lambda: self.changeRequested.emit({"nagq": self.nagq_spin.value()}))
-        self.suggestion = QLabel()
-        self.suggestion.setObjectName("muted")
-        self.suggestion.setWordWrap(True)
-        self.use_button = QPushButton()
-        self.use_button.setObjectName("copy")
-        self.use_button.clicked.connect(lambda: self._family_chosen(self._offered))
-        self._offered = None
+        self.nagq_spin.setToolTip(HELP["nagq"])
+        # editingFinished, not valueChanged: typing 12 must not ask for 1 point and then 12
+        self.nagq_spin.editingFinished.connect(self._nagq_finished)
+        self.nagq_note = _muted()
+        self.suggestion = _muted()
+        self.suggestion.setObjectName("suggestion")
+        self.use_buttons = []
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        for _ in range(2):  # a count is offered as Poisson and as negative binomial
+            b = QPushButton()
+            b.clicked.connect(lambda _=False, b=b: self._emit(family=b.property("family")))
+            buttons.addWidget(b)
+            self.use_buttons.append(b)
+        buttons.addStretch(1)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Outcome type", self.family_combo)
         form.addRow("Link", self.link_combo)
         form.addRow("Trials (n)", self.trials_combo)
-        form.addRow("Quadrature", self.nagq_spin)
+        form.addRow("Exposure (offset)", self.offset_combo)
+        form.addRow("Quadrature points", self.nagq_spin)
+        form.addRow("", self.nagq_note)
+        for w in (self.family_combo, self.link_combo, self.trials_combo, self.offset_combo):
+            form.labelForField(w).setToolTip(w.toolTip())
+        form.labelForField(self.nagq_spin).setToolTip(HELP["nagq"])
         self.form = form
-        hint = QHBoxLayout()
-        hint.addWidget(self.suggestion, 1)
-        hint.addWidget(self.use_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(_section("Outcome type", FAMILY_HELP))
+        layout.addWidget(_section("Outcome type", HELP["family"]))
         layout.addLayout(form)
-        layout.addLayout(hint)
+        layout.addWidget(self.suggestion)
+        layout.addLayout(buttons)
 
-    def _family_chosen(self, family: str | None) -> None:
-        if family:
-            # a link or trials column of the old family would be refused by the new one
-            self.changeRequested.emit({"family": family, "link": None,
-                                       **({"trials": None} if family != "binomial" else {})})
+    def _emit(self, **changes) -> None:
+        self.changeRequested.emit(changes)
 
-    def set_state(self, family: str, link: str | None, trials: str | None, nagq: int, numeric_columns: list,
-                  offer: OutcomeKind | None = None) -> None:
-        """Show the spec's settings; ``offer`` is the outcome's kind (a suggestion when it differs)."""
-        self.family_combo.setCurrentIndex(max(self.family_combo.findData(family), 0))
-        links = O.LINKS.get(family, ("identity",))
-        self.link_combo.clear()
-        for name in links:
-            self.link_combo.addItem(name, name)
-        self.link_combo.setCurrentIndex(max(self.link_combo.findData(link or links[0]), 0))
-        self.trials_combo.clear()
-        self.trials_combo.addItem("— outcome is 0/1 —", None)
-        for c in numeric_columns:
-            self.trials_combo.addItem(c, c)
-        if trials and self.trials_combo.findData(trials) < 0:
-            self.trials_combo.addItem(trials, trials)  # a saved column not in these data: keep showing it
-        self.trials_combo.setCurrentIndex(max(self.trials_combo.findData(trials), 0))
-        self.nagq_spin.setValue(nagq)
-        generalized = family != "gaussian"
+    def _nagq_finished(self) -> None:
+        if self.nagq_spin.value() != self._nagq:
+            self._emit(nagq=self.nagq_spin.value())
+
+    def set_draft(self, d: ModelDraft, numeric_columns: list, offer: BO.FamilyOffer | None = None) -> None:
+        """Show the draft's outcome type; ``numeric_columns`` may hold trials, exposures; ``offer`` is
+        what the outcome's values suggest (:func:`mixgui.analysis.builder_options.family_offer`)."""
+        self.family_combo.setCurrentIndex(max(self.family_combo.findData(d.family), 0))
+        links = O.LINKS.get(d.family, ("identity",))
+        _fill(self.link_combo, [(BO.LINK_LABELS.get(x, x), x, _link_help(x)) for x in links], d.link or links[0])
+        others = [c for c in numeric_columns if c != d.outcome]
+        _fill(self.trials_combo, _column_items(others, NO_TRIALS), d.trials)
+        self._offsets = {NO_COLUMN: ()} | {f"log({c})": (("log", c),) for c in others}
+        current = " + ".join(f"{fn}({v})" if fn else v for fn, v in d.offsets) or NO_COLUMN
+        self._offsets[current] = tuple(d.offsets)  # e.g. offset(days) or two offsets typed in the formula
+        _fill(self.offset_combo, [(text, text, "") for text in self._offsets], current)
+        self._nagq = d.nagq
+        self.nagq_spin.setValue(d.nagq)
+        allowed = BO.nagq_allowed(d)
+        self.nagq_spin.setEnabled(allowed or d.nagq > 1)  # a value that no longer fits can be set back
+        self.nagq_note.setText("" if allowed or d.nagq == 1 else
+                               "More than 1 point needs one random intercept as the only random effect; "
+                               "set it back to 1 (Laplace).")
+        generalized = d.family != "gaussian"
         self.form.setRowVisible(self.link_combo, len(links) > 1)
-        self.form.setRowVisible(self.trials_combo, family == "binomial")
+        self.form.setRowVisible(self.trials_combo, d.family == "binomial")
+        self.form.setRowVisible(self.offset_combo, d.family in BO.COUNT_FAMILIES or bool(d.offsets))
         self.form.setRowVisible(self.nagq_spin, generalized)
-        self._offered = offer.family if offer is not None and offer.family != family and offer.message else None
-        label = dict((c.value, c.label) for c in O.FAMILIES).get(self._offered, "")
-        self.suggestion.setText(offer.message if self._offered else "")
-        self.use_button.setText(f"Use {label.lower()}" if self._offered else "")
-        self.suggestion.setVisible(bool(self._offered))
-        self.use_button.setVisible(bool(self._offered))
+        self.form.setRowVisible(self.nagq_note, generalized and bool(self.nagq_note.text()))
+        families = offer.families if offer is not None else ()
+        self.suggestion.setText(offer.message if offer is not None else "")
+        self.suggestion.setVisible(offer is not None)
+        for i, b in enumerate(self.use_buttons):
+            family = families[i] if i < len(families) else None
+            b.setProperty("family", family)
+            b.setText(f"Use {FAMILY_WORDS[family]}" if family else "")
+            b.setToolTip(BO.FAMILY_HELP.get(family, "") if family else "")
+            b.setVisible(family is not None)
+
+
+def _link_help(link: str) -> str:
+    return next((c.help for c in O.LINK_CHOICES if c.value == link), "")
 
 
 class TestOptionsBox(QWidget):
@@ -137,80 +187,95 @@ class TestOptionsBox(QWidget):
     Signals
     -------
     changeRequested(changes)
-        Spec fields to change: ``kr_information``, ``kr_variant``, ``vcov``, ``weights``, ``anova_types``,
+        Draft fields to change: ``kr_information``, ``kr_variant``, ``vcov``, ``weights``, ``anova_types``,
         ``predictions``.
     """
 
+    __test__ = False  # not a pytest test class, whatever its name
     changeRequested = Signal(dict)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.kr_combo = QComboBox()
-        self.kr_combo.addItem("Automatic", None)
-        for c in O.KR_INFORMATION:
-            self.kr_combo.addItem(c.label, c.value)
-        self.kr_combo.setToolTip(KR_HELP)
-        self.kr_combo.activated.connect(
-            lambda i: self.changeRequested.emit({"kr_information": self.kr_combo.itemData(i)}))
-        self.kr_linear = QCheckBox("KR(LINEAR), as SAS")
-        self.kr_linear.setToolTip("SAS's DDFM=KR(LINEAR): the covariance's second derivatives are left out.")
-        self.kr_linear.clicked.connect(lambda on: self.changeRequested.emit({"kr_variant": "linear" if on else None}))
+        self.kr_combo.setToolTip(HELP["kr_information"])
+        self.kr_combo.activated.connect(lambda i: self._emit(kr_information=self.kr_combo.itemData(i)))
+        self.kr_note = _muted()
+        variant = O.KR_VARIANT_CHOICES[0]
+        self.kr_linear = QCheckBox(variant.label)
+        self.kr_linear.setToolTip(HELP["kr_variant"])
+        self.kr_linear.clicked.connect(lambda on: self._emit(kr_variant=variant.value if on else None))
         self.vcov_combo = QComboBox()
         for c in O.VCOV_TYPES:
             self.vcov_combo.addItem(c.label, c.value)
-            self.vcov_combo.setItemData(self.vcov_combo.count() - 1, c.help, 3)
-        self.vcov_combo.activated.connect(lambda i: self.changeRequested.emit({"vcov": self.vcov_combo.itemData(i)}))
+            self.vcov_combo.setItemData(self.vcov_combo.count() - 1, c.help, TIP)
+        self.vcov_combo.setToolTip(HELP["vcov"])
+        self.vcov_combo.activated.connect(lambda i: self._emit(vcov=self.vcov_combo.itemData(i)))
         self.weights_combo = QComboBox()
-        self.weights_combo.setToolTip("A column of weights: each row's residual variance is divided by its weight "
-                                      "(SAS WEIGHT).")
-        self.weights_combo.activated.connect(
-            lambda i: self.changeRequested.emit({"weights": self.weights_combo.itemData(i)}))
+        self.weights_combo.setToolTip(HELP["weights"])
+        self.weights_combo.activated.connect(lambda i: self._emit(weights=self.weights_combo.itemData(i)))
         self.anova_checks = {}
         types = QHBoxLayout()
-        for t, label in ((1, "Type I"), (2, "Type II"), (3, "Type III")):
-            box = QCheckBox(label)
-            box.setToolTip(ANOVA_HELP)
+        types.setContentsMargins(0, 0, 0, 0)
+        for c in O.ANOVA_TYPES:
+            box = QCheckBox(c.label)
+            box.setToolTip(f"{c.help}\n\n{HELP['anova_types']}")
             box.clicked.connect(self._anova_changed)
-            self.anova_checks[t] = box
+            self.anova_checks[int(c.value)] = box
             types.addWidget(box)
         types.addStretch(1)
+        self._always, self._kept = 3, False
         self.predictions = QCheckBox("Predicted values with limits, and residuals")
-        self.predictions.setToolTip("A table of each row's predicted value (with and without the random effects), "
-                                    "its 95% limits and residuals (SAS OUTP= and OUTPM=).")
-        self.predictions.clicked.connect(lambda on: self.changeRequested.emit({"predictions": bool(on)}))
+        self.predictions.setToolTip(HELP["predictions"])
+        self.predictions.clicked.connect(lambda on: self._emit(predictions=bool(on)))
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("KR information", self.kr_combo)
+        form.addRow("", self.kr_note)
         form.addRow("", self.kr_linear)
         form.addRow("Standard errors", self.vcov_combo)
-        form.addRow("Weights", self.weights_combo)
+        form.addRow("Weight column", self.weights_combo)
         form.addRow("ANOVA tables", types)
+        form.labelForField(self.kr_combo).setToolTip(HELP["kr_information"])
+        form.labelForField(self.vcov_combo).setToolTip(HELP["vcov"])
+        form.labelForField(self.weights_combo).setToolTip(HELP["weights"])
+        form.labelForField(types).setToolTip(HELP["anova_types"])
         self.form = form
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(_section("Tests and estimates", ANOVA_HELP))
+        layout.addWidget(_section("Tests and standard errors", HELP["anova_types"]))
         layout.addLayout(form)
         layout.addWidget(self.predictions)
 
-    def _anova_changed(self) -> None:
-        self.changeRequested.emit({"anova_types": tuple(t for t, b in self.anova_checks.items() if b.isChecked())})
+    def _emit(self, **changes) -> None:
+        self.changeRequested.emit(changes)
 
-    def set_state(self, spec, numeric_columns: list) -> None:
-        """Show ``spec``'s settings (an :class:`~mixgui.analysis.spec.AnalysisSpec` or the draft's options)."""
-        self.kr_combo.setCurrentIndex(max(self.kr_combo.findData(spec.kr_information), 0))
-        self.kr_linear.setChecked(spec.kr_variant == "linear")
-        kr = spec.df_method == "kenward-roger"
-        self.form.setRowVisible(self.kr_combo, kr)
-        self.form.setRowVisible(self.kr_linear, kr)
-        self.vcov_combo.setCurrentIndex(max(self.vcov_combo.findData(spec.vcov), 0))
-        self.weights_combo.clear()
-        self.weights_combo.addItem("— none —", None)
-        for c in numeric_columns:
-            self.weights_combo.addItem(c, c)
-        if spec.weights and self.weights_combo.findData(spec.weights) < 0:
-            self.weights_combo.addItem(spec.weights, spec.weights)
-        self.weights_combo.setCurrentIndex(max(self.weights_combo.findData(spec.weights), 0))
+    def _anova_changed(self) -> None:
+        # the table every fit gives is not added to the file by its (disabled) box, nor taken out of it
+        self._emit(anova_types=tuple(t for t, b in self.anova_checks.items()
+                                     if (b.isChecked() and t != self._always) or (t == self._always and self._kept)))
+
+    def set_draft(self, d: ModelDraft, numeric_columns: list) -> None:
+        """Show the draft's test settings; ``numeric_columns`` may hold weights."""
+        default = BO.kr_default(d)
+        why = "a repeated structure, as SAS" if default == "observed" else "no repeated structure, as pbkrtest"
+        _fill(self.kr_combo, [(f"Automatic: {default} ({why})", None, HELP["kr_information"])]
+              + [(c.label, c.value, c.help) for c in O.KR_INFORMATION], d.kr_information)
+        kr = d.df_method == "kenward-roger"
+        self.kr_combo.setEnabled(kr)
+        self.kr_linear.setEnabled(kr)
+        self.kr_linear.setChecked(d.kr_variant == "linear")
+        self.kr_note.setText("" if kr else "Used with Kenward-Roger df (choose them under Estimation).")
+        self.form.setRowVisible(self.kr_note, not kr)
+        self.vcov_combo.setCurrentIndex(max(self.vcov_combo.findData(d.vcov), 0))
+        _fill(self.weights_combo, _column_items([c for c in numeric_columns if c != d.outcome], NO_COLUMN),
+              d.weights)
+        self._always = BO.anova_always(d)
+        self._kept = self._always in d.anova_types
         for t, box in self.anova_checks.items():
-            box.setChecked(t in spec.anova_types)
-        self.predictions.setChecked(bool(spec.predictions))
+            always = t == self._always
+            box.setEnabled(not always)
+            box.setChecked(always or t in d.anova_types)
+            help_text = next(c.help for c in O.ANOVA_TYPES if int(c.value) == t)
+            box.setToolTip(("Always given for this model. " if always else "") + f"{help_text}\n\n{HELP['anova_types']}")
+        self.predictions.setChecked(bool(d.predictions))
