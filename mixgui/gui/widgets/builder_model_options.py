@@ -25,6 +25,11 @@ from PySide6.QtWidgets import (
 from mixgui.analysis import builder_options as BO
 from mixgui.analysis import options as O
 from mixgui.analysis.builder import ModelDraft
+from mixgui.gui.style import TEXT
+
+# an offer, not a warning: the calm blue of the window's information boxes
+SUGGESTION_STYLE = (f"QLabel {{ background: #e8f0fa; border: 1px solid #b9cfea; border-radius: 4px; "
+                    f"padding: 6px 8px; color: {TEXT}; }}")
 
 HELP = O.OPTION_HELP
 TIP = Qt.ItemDataRole.ToolTipRole
@@ -47,6 +52,15 @@ def _muted(text: str = "") -> QLabel:
     label.setObjectName("muted")
     label.setWordWrap(True)
     return label
+
+
+def _combo(help_text: str) -> QComboBox:
+    """A combo that may be narrower than its longest item (the builder's column is narrow)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(14)
+    combo.setToolTip(help_text)
+    return combo
 
 
 def _fill(combo: QComboBox, items, current) -> None:
@@ -78,20 +92,16 @@ class FamilyBox(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.family_combo = QComboBox()
+        self.family_combo = _combo(HELP["family"])
         for c in O.FAMILIES:
             self.family_combo.addItem(c.label, c.value)
             self.family_combo.setItemData(self.family_combo.count() - 1, c.help, TIP)
-        self.family_combo.setToolTip(HELP["family"])
         self.family_combo.activated.connect(lambda i: self._emit(family=self.family_combo.itemData(i)))
-        self.link_combo = QComboBox()
-        self.link_combo.setToolTip(HELP["link"])
+        self.link_combo = _combo(HELP["link"])
         self.link_combo.activated.connect(lambda i: self._emit(link=self.link_combo.itemData(i)))
-        self.trials_combo = QComboBox()
-        self.trials_combo.setToolTip(HELP["trials"])
+        self.trials_combo = _combo(HELP["trials"])
         self.trials_combo.activated.connect(lambda i: self._emit(trials=self.trials_combo.itemData(i)))
-        self.offset_combo = QComboBox()
-        self.offset_combo.setToolTip(HELP["offset"])
+        self.offset_combo = _combo(HELP["offset"])
         # items carry their text as data (Qt would turn a tuple into a list): the offsets are looked up
         self._offsets: dict = {}
         self.offset_combo.activated.connect(
@@ -105,6 +115,7 @@ class FamilyBox(QWidget):
         self.nagq_note = _muted()
         self.suggestion = _muted()
         self.suggestion.setObjectName("suggestion")
+        self.suggestion.setStyleSheet(SUGGESTION_STYLE)
         self.use_buttons = []
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
@@ -116,9 +127,9 @@ class FamilyBox(QWidget):
         buttons.addStretch(1)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Outcome type", self.family_combo)
+        form.addRow("Model", self.family_combo)
         form.addRow("Link", self.link_combo)
-        form.addRow("Trials (n)", self.trials_combo)
+        form.addRow("Number of trials", self.trials_combo)
         form.addRow("Exposure (offset)", self.offset_combo)
         form.addRow("Quadrature points", self.nagq_spin)
         form.addRow("", self.nagq_note)
@@ -196,26 +207,24 @@ class TestOptionsBox(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.kr_combo = QComboBox()
-        self.kr_combo.setToolTip(HELP["kr_information"])
+        self.kr_combo = _combo(HELP["kr_information"])
         self.kr_combo.activated.connect(lambda i: self._emit(kr_information=self.kr_combo.itemData(i)))
         self.kr_note = _muted()
         variant = O.KR_VARIANT_CHOICES[0]
         self.kr_linear = QCheckBox(variant.label)
         self.kr_linear.setToolTip(HELP["kr_variant"])
         self.kr_linear.clicked.connect(lambda on: self._emit(kr_variant=variant.value if on else None))
-        self.vcov_combo = QComboBox()
+        self.vcov_combo = _combo(HELP["vcov"])
         for c in O.VCOV_TYPES:
             self.vcov_combo.addItem(c.label, c.value)
             self.vcov_combo.setItemData(self.vcov_combo.count() - 1, c.help, TIP)
-        self.vcov_combo.setToolTip(HELP["vcov"])
         self.vcov_combo.activated.connect(lambda i: self._emit(vcov=self.vcov_combo.itemData(i)))
-        self.weights_combo = QComboBox()
-        self.weights_combo.setToolTip(HELP["weights"])
+        self.weights_combo = _combo(HELP["weights"])
         self.weights_combo.activated.connect(lambda i: self._emit(weights=self.weights_combo.itemData(i)))
         self.anova_checks = {}
         types = QHBoxLayout()
         types.setContentsMargins(0, 0, 0, 0)
+        types.setSpacing(16)  # each box beside its own label, not the next one
         for c in O.ANOVA_TYPES:
             box = QCheckBox(c.label)
             box.setToolTip(f"{c.help}\n\n{HELP['anova_types']}")
@@ -229,6 +238,7 @@ class TestOptionsBox(QWidget):
         self.predictions.clicked.connect(lambda on: self._emit(predictions=bool(on)))
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(6)
         form.addRow("KR information", self.kr_combo)
         form.addRow("", self.kr_note)
         form.addRow("", self.kr_linear)
@@ -244,8 +254,8 @@ class TestOptionsBox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(_section("Tests and standard errors", HELP["anova_types"]))
+        form.addRow(self.predictions)
         layout.addLayout(form)
-        layout.addWidget(self.predictions)
 
     def _emit(self, **changes) -> None:
         self.changeRequested.emit(changes)
@@ -258,15 +268,16 @@ class TestOptionsBox(QWidget):
     def set_draft(self, d: ModelDraft, numeric_columns: list) -> None:
         """Show the draft's test settings; ``numeric_columns`` may hold weights."""
         default = BO.kr_default(d)
-        why = "a repeated structure, as SAS" if default == "observed" else "no repeated structure, as pbkrtest"
-        _fill(self.kr_combo, [(f"Automatic: {default} ({why})", None, HELP["kr_information"])]
+        why = ("a repeated-measures structure, as SAS does" if default == "observed"
+               else "no repeated-measures structure, as R's pbkrtest does")
+        _fill(self.kr_combo, [(f"Automatic ({default})", None, HELP["kr_information"])]
               + [(c.label, c.value, c.help) for c in O.KR_INFORMATION], d.kr_information)
         kr = d.df_method == "kenward-roger"
         self.kr_combo.setEnabled(kr)
         self.kr_linear.setEnabled(kr)
         self.kr_linear.setChecked(d.kr_variant == "linear")
-        self.kr_note.setText("" if kr else "Used with Kenward-Roger df (choose them under Estimation).")
-        self.form.setRowVisible(self.kr_note, not kr)
+        self.kr_note.setText(f"Automatic is {default} here ({why})." if kr else
+                             "Used with Kenward-Roger df (choose them under Estimation).")
         self.vcov_combo.setCurrentIndex(max(self.vcov_combo.findData(d.vcov), 0))
         _fill(self.weights_combo, _column_items([c for c in numeric_columns if c != d.outcome], NO_COLUMN),
               d.weights)
@@ -276,6 +287,7 @@ class TestOptionsBox(QWidget):
             always = t == self._always
             box.setEnabled(not always)
             box.setChecked(always or t in d.anova_types)
+            box.setText(O.label(O.ANOVA_TYPES, str(t)) + (" (always)" if always else ""))
             help_text = next(c.help for c in O.ANOVA_TYPES if int(c.value) == t)
             box.setToolTip(("Always given for this model. " if always else "") + f"{help_text}\n\n{HELP['anova_types']}")
         self.predictions.setChecked(bool(d.predictions))
