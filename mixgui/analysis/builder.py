@@ -301,6 +301,13 @@ def add_emmeans(d: ModelDraft, specs, by=()) -> ModelDraft:
     return d if not specs or any((e.specs, e.by) == (specs, by) for e in d.emmeans) else replace(d, emmeans=d.emmeans + (new,))
 
 
+def set_emmeans_type(d: ModelDraft, index: int, kind: str) -> ModelDraft:
+    """Means ``index`` on the ``"response"`` scale (probabilities, rates) or the ``"link"`` scale."""
+    if kind not in O.EMMEANS_TYPES:
+        raise SpecError(f'marginal means type "{kind}" is not known; use "link" or "response"')
+    return replace(d, emmeans=_at(d.emmeans, index, replace(d.emmeans[index], type=kind)))
+
+
 def remove_emmeans(d: ModelDraft, index: int) -> ModelDraft:
     return replace(d, emmeans=_at(d.emmeans, index))
 
@@ -441,11 +448,19 @@ def draft_to_spec(d: ModelDraft, base: AnalysisSpec | None = None) -> AnalysisSp
     return base.with_(
         formula=formula, method=d.method, df_method=d.df_method, factors=factors,
         reference_levels={k: v for k, v in d.reference_levels.items() if k in d.factors}, repeated=rep,
-        random_effect_tests=d.random_effect_tests, emmeans=tuple(d.emmeans),
+        random_effect_tests=d.random_effect_tests, emmeans=_emmeans_for(d),
         effect_sizes=d.effect_sizes, compare_structures=d.compare_structures and rep is not None,
         bootstrap=d.bootstrap if d.random_effect_tests else 0,
         bootstrap_seed=base.bootstrap_seed if d.random_effect_tests and d.bootstrap else None,
         pooling=d.pooling if d.pooling in poolable else None, **options_to_spec(d))
+
+
+def _emmeans_for(d: ModelDraft) -> tuple:
+    """The draft's marginal means; a linear model's are on its one scale (the draft keeps "response"
+    for when a generalized family is chosen again)."""
+    if d.family != "gaussian":
+        return tuple(d.emmeans)
+    return tuple(e if e.type == "link" else replace(e, type="link") for e in d.emmeans)
 
 
 def spec_to_draft(spec: AnalysisSpec, dataset_columns=None, levels=None) -> ModelDraft:

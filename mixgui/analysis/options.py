@@ -130,6 +130,8 @@ OPTION_HELP = {
     "anova_types": "Tests of each term. Type I adds terms in order, Type II tests each term after the others that "
                    "do not contain it, Type III after all the others. Mixed models always give Type III, "
                    "regressions Type I; tick the others to add them.",
+    "emmeans_type": "Means of a yes/no or count outcome as probabilities or rates (emmeans' type = \"response\"), "
+                    "and their comparisons as odds or rate ratios; unticked, on the model's (log-odds, log) scale.",
     "predictions": "A table of each row's predicted value, with and without the random effects, its 95% limits "
                    "and residuals (SAS OUTP= and OUTPM=).",
 }

@@ -108,3 +108,15 @@ def test_notes_name_a_missing_trials_weights_or_exposure_column():
                       family="binomial", trials="nn", weights="ww")
     missing = {n.column for n in B.model_notes(d, frame) if n.kind == "missing_column"}
     assert missing == {"dayz", "nn", "ww"}
+
+
+def test_marginal_means_on_the_response_scale_only_for_a_generalized_model():
+    d = B.add_emmeans(_draft(family="binomial"), "trt")
+    d = B.set_emmeans_type(d, 0, "response")
+    spec = B.draft_to_spec(d)
+    assert spec.emmeans[0].type == "response" and B.spec_to_draft(spec) == d
+    linear = B.set_options(d, family="gaussian")
+    assert linear.emmeans[0].type == "response"  # kept for when a generalized family comes back
+    assert B.draft_to_spec(linear).emmeans[0].type == "link"  # a linear model has one scale
+    with pytest.raises(SpecError, match="response"):
+        B.set_emmeans_type(d, 0, "probability")

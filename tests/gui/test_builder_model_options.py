@@ -172,3 +172,20 @@ def test_saved_and_reopened_the_analysis_keeps_every_option(builder, choose, qtb
     assert (f2.family_combo.currentData(), f2.offset_combo.currentData()) == ("negative_binomial", "log(days)")
     assert (t2.kr_combo.currentData(), t2.weights_combo.currentData()) == ("expected", "w")
     assert t2.anova_checks[1].isChecked() and not t2.anova_checks[2].isChecked() and t2.predictions.isChecked()
+
+
+def test_marginal_means_as_probabilities_for_a_logistic_model(builder, choose):
+    _drop(builder.roles["outcome"].model, ["responder"])
+    means = builder.emmeans_box
+    means.add_button.click()
+    assert builder.spec().emmeans[0].specs == ("arm",)
+    assert means.response_check.isHidden()  # a linear model has one scale
+    builder.family_box.use_buttons[0].click()
+    assert means.response_check.isVisibleTo(builder) and not means.response_check.isChecked()
+    means.response_check.click()
+    assert builder.spec().emmeans[0].type == "response"
+    assert means.requests.item(0).text().endswith("response scale")
+    choose(builder.family_box.family_combo, "gaussian")
+    assert builder.spec().emmeans[0].type == "link" and means.response_check.isHidden()
+    builder.undo_action.trigger()
+    assert builder.spec().emmeans[0].type == "response" and means.response_check.isChecked()

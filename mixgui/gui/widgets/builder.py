@@ -115,6 +115,8 @@ class ModelBuilder(QWidget):
                                                                       "Remove marginal means"))
         self.emmeans_box.contrastsRequested.connect(lambda i, cs: self._edit(
             B.set_emmeans_contrasts(self._draft, i, cs), "Edit contrasts"))
+        self.emmeans_box.typeRequested.connect(lambda i, kind: self._edit(
+            B.set_emmeans_type(self._draft, i, kind), f"Marginal means on the {kind} scale"))
 
         self.formula_edit = QLineEdit()
         self.formula_edit.setObjectName("formulaEdit")
