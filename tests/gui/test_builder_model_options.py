@@ -109,6 +109,8 @@ def test_weights_kr_information_anova_types_and_predictions(builder, choose):
     _drop(builder.roles["outcome"].model, ["score"])
     tests = builder.tests_box
     assert not tests.kr_combo.isEnabled() and "Kenward-Roger" in tests.kr_note.text()
+    choose(builder.estimation_box.df_combo, "between-within")  # SAS DDFM=BW
+    assert builder.spec().df_method == "between-within" and not tests.kr_combo.isEnabled()
     choose(builder.estimation_box.df_combo, "kenward-roger")
     assert tests.kr_combo.isEnabled() and tests.kr_combo.currentText() == "Automatic (expected)"
     choose(tests.kr_combo, "observed")
@@ -189,3 +191,17 @@ def test_marginal_means_as_probabilities_for_a_logistic_model(builder, choose):
     assert builder.spec().emmeans[0].type == "link" and means.response_check.isHidden()
     builder.undo_action.trigger()
     assert builder.spec().emmeans[0].type == "response" and means.response_check.isChecked()
+
+
+def test_the_family_chosen_in_the_builder_is_what_the_window_fits(make_window, qtbot, csv, type_formula):
+    w = make_window()
+    assert w.open_data(str(csv))
+    type_formula(w, "responder ~ arm + visit + (1 | patient)")
+    w.builder.family_box.use_buttons[0].click()
+    with qtbot.waitSignal(w.controller.finished, timeout=60_000) as blocker:
+        blocker.connect(w.controller.failed)
+        w.fit()
+    assert len(blocker.args) == 3, f"the fit failed: {blocker.args}"
+    data = blocker.args[1].data
+    assert (data["model"], data["family"], data["link"]) == ("glmm", "binomial", "logit")
+    assert {r["term"] for r in data["fixed_effects"]} == {"(Intercept)", "armplacebo", "visit"}

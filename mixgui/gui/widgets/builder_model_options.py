@@ -106,6 +106,7 @@ class FamilyBox(QWidget):
         self._offsets: dict = {}
         self.offset_combo.activated.connect(
             lambda i: self._emit(offsets=self._offsets.get(self.offset_combo.itemData(i), ())))
+        self._nagq = 1
         self.nagq_spin = QSpinBox()
         self.nagq_spin.setRange(1, BO.MAX_NAGQ)
         self.nagq_spin.setSpecialValueText("1 (Laplace)")
