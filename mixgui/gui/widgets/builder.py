@@ -223,6 +223,7 @@ class ModelBuilder(QWidget):
             return
         if event in (DATASET, VARIABLES):
             self._factor_levels = {}  # other rows or columns: the levels offered are read again
+            self._offer_key = None  # and the outcome's values
         self._sync()
         if event not in (LOADED, DATASET) and self.spec() != self._emitted:
             self._emitted = self.spec()
