@@ -4,7 +4,9 @@ The window's boxes show a draft; every edit is a pure function ``draft -> new dr
 undo stack only stores snapshots). A draft knows more than the formula: which box a variable sits
 in (a numeric column in *Factors* is categorical), options, and a repeated-measures part that may
 still be incomplete. :func:`draft_to_formula` / :func:`formula_to_draft` and :func:`draft_to_spec` /
-:func:`spec_to_draft` convert both ways; :func:`model_notes` gives plain-language advice.
+:func:`spec_to_draft` convert both ways; :func:`model_notes` gives plain-language advice. The draft also
+owns the model options the builder shows (family, link, tests: see :mod:`mixgui.analysis.builder_options`),
+so a draft round-trips through a spec without a ``base`` to fill them in.
 
 Defaults are a random intercept only: nothing here adds random slopes on its own.
 """
@@ -15,12 +17,13 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 from mixgui.analysis import options as O
+from mixgui.analysis.builder_notes import FEW_GROUPS, Note, model_notes  # noqa: F401 (re-exported)
+from mixgui.analysis.builder_options import options_from_spec, options_to_spec, set_options  # noqa: F401
 from mixgui.analysis.formula import Formula, RandomTerm, parse_formula, quote, term_label
 from mixgui.analysis.spec import AnalysisSpec, Contrast, EmmeansRequest, Repeated, pooling_columns
 from mixgui.errors import SpecError
 
 CATEGORICAL = O.CATEGORICAL_LEVELS
-FEW_GROUPS = 10  # below this many groups a variance is estimated imprecisely
 
 # Labels and help of every option, in the user's words (from options.py); the panels are built from these.
 LABELS = {key: {c.value: c.label for c in choices} for key, choices in (
@@ -129,6 +132,18 @@ class ModelDraft:
     bootstrap: int = AnalysisSpec.bootstrap
     pooling: str | None = AnalysisSpec.pooling
     declared_factors: tuple = ()  # categorical columns of the file used outside the roles (e.g. a subject)
+    offsets: tuple = ()  # the formula's offsets: ("log", "days") is offset(log(days))
+    # the analysis file's options under its names (edited with builder_options.set_options)
+    family: str = AnalysisSpec.family
+    link: str | None = AnalysisSpec.link
+    trials: str | None = AnalysisSpec.trials
+    nagq: int = AnalysisSpec.nagq
+    kr_information: str | None = AnalysisSpec.kr_information
+    kr_variant: str | None = AnalysisSpec.kr_variant
+    vcov: str = AnalysisSpec.vcov
+    weights: str | None = AnalysisSpec.weights
+    anova_types: tuple = AnalysisSpec.anova_types
+    predictions: bool = AnalysisSpec.predictions
 
     def with_(self, **changes) -> ModelDraft:
         return replace(self, **changes)
@@ -286,6 +301,13 @@ def add_emmeans(d: ModelDraft, specs, by=()) -> ModelDraft:
     return d if not specs or any((e.specs, e.by) == (specs, by) for e in d.emmeans) else replace(d, emmeans=d.emmeans + (new,))
 
 
+def set_emmeans_type(d: ModelDraft, index: int, kind: str) -> ModelDraft:
+    """Means ``index`` on the ``"response"`` scale (probabilities, rates) or the ``"link"`` scale."""
+    if kind not in O.EMMEANS_TYPES:
+        raise SpecError(f'marginal means type "{kind}" is not known; use "link" or "response"')
+    return replace(d, emmeans=_at(d.emmeans, index, replace(d.emmeans[index], type=kind)))
+
+
 def remove_emmeans(d: ModelDraft, index: int) -> ModelDraft:
     return replace(d, emmeans=_at(d.emmeans, index))
 
@@ -298,7 +320,8 @@ def set_emmeans_contrasts(d: ModelDraft, index: int, contrasts) -> ModelDraft:
 
 def draft_formula(d: ModelDraft) -> Formula:
     """The draft as a parsed :class:`Formula`."""
-    return Formula(d.outcome, d.intercept, _norm_terms(d.terms), tuple(g.random_term() for g in d.groupings))
+    return Formula(d.outcome, d.intercept, _norm_terms(d.terms), tuple(g.random_term() for g in d.groupings),
+                   tuple(d.offsets))
 
 
 def _star_text(terms: tuple, intercept: bool) -> str:
@@ -332,6 +355,8 @@ def draft_to_formula(d: ModelDraft) -> str:
         return ""
     f = draft_formula(d)
     rhs = _star_text(f.terms, f.intercept)
+    for fn, v in f.offsets:
+        rhs += f" + offset({fn}({quote(v)}))" if fn else f" + offset({quote(v)})"
     if f.random:
         rhs += " + " + " + ".join(r.text() for r in f.random)
     text = f"{quote(f.response)} ~ {rhs}"
@@ -396,7 +421,7 @@ def formula_to_draft(formula_text: str, dataset_columns=None, levels=None, facto
         role.sort(key=lambda v: (order.index(v) if v in order else len(order), used.index(v)))
     d = replace(prev, outcome=f.response, factors=tuple(roles["factors"]), covariates=tuple(roles["covariates"]),
                 terms=f.terms, intercept=f.intercept,
-                groupings=tuple(g for r in f.random for g in _groupings_from(r)),
+                groupings=tuple(g for r in f.random for g in _groupings_from(r)), offsets=f.offsets,
                 declared_factors=tuple(c for c in prev.declared_factors if c not in used))
     return _prune(d)
 
@@ -404,7 +429,11 @@ def formula_to_draft(formula_text: str, dataset_columns=None, levels=None, facto
 # -- spec ------------------------------------------------------------------------------------
 
 def draft_to_spec(d: ModelDraft, base: AnalysisSpec | None = None) -> AnalysisSpec:
-    """The analysis spec of the draft; ``base`` supplies what the builder does not edit (data, title)."""
+    """The analysis spec of the draft; ``base`` supplies what the builder does not edit (data, title).
+
+    Every field the builder shows comes from the draft (``base``'s are replaced), so that
+    ``spec_to_draft(draft_to_spec(d))`` gives ``d`` back.
+    """
     rep = d.repeated if d.repeated and d.repeated.subject and d.repeated.index else None
     factors = tuple(c for c in dict.fromkeys(d.factors + d.declared_factors) if c not in d.covariates)
     formula = draft_to_formula(d)
@@ -419,11 +448,19 @@ def draft_to_spec(d: ModelDraft, base: AnalysisSpec | None = None) -> AnalysisSp
     return base.with_(
         formula=formula, method=d.method, df_method=d.df_method, factors=factors,
         reference_levels={k: v for k, v in d.reference_levels.items() if k in d.factors}, repeated=rep,
-        random_effect_tests=d.random_effect_tests, emmeans=tuple(d.emmeans),
+        random_effect_tests=d.random_effect_tests, emmeans=_emmeans_for(d),
         effect_sizes=d.effect_sizes, compare_structures=d.compare_structures and rep is not None,
         bootstrap=d.bootstrap if d.random_effect_tests else 0,
         bootstrap_seed=base.bootstrap_seed if d.random_effect_tests and d.bootstrap else None,
-        pooling=d.pooling if d.pooling in poolable else None)
+        pooling=d.pooling if d.pooling in poolable else None, **options_to_spec(d))
+
+
+def _emmeans_for(d: ModelDraft) -> tuple:
+    """The draft's marginal means; a linear model's are on its one scale (the draft keeps "response"
+    for when a generalized family is chosen again)."""
+    if d.family != "gaussian":
+        return tuple(d.emmeans)
+    return tuple(e if e.type == "link" else replace(e, type="link") for e in d.emmeans)
 
 
 def spec_to_draft(spec: AnalysisSpec, dataset_columns=None, levels=None) -> ModelDraft:
@@ -431,80 +468,9 @@ def spec_to_draft(spec: AnalysisSpec, dataset_columns=None, levels=None) -> Mode
     d = ModelDraft(method=spec.method, df_method=spec.df_method, reference_levels=dict(spec.reference_levels),
                    repeated=spec.repeated, emmeans=tuple(spec.emmeans), random_effect_tests=spec.random_effect_tests,
                    effect_sizes=spec.effect_sizes, compare_structures=spec.compare_structures,
-                   bootstrap=spec.bootstrap, pooling=spec.pooling)
+                   bootstrap=spec.bootstrap, pooling=spec.pooling, **options_from_spec(spec))
     # A reference level or marginal means say the column is categorical even when the data are not at hand.
     hints = tuple(spec.factors) + tuple(spec.reference_levels) + tuple(v for e in spec.emmeans for v in e.specs + e.by)
     if spec.formula.strip():
         d = formula_to_draft(spec.formula, dataset_columns, levels, hints, previous=d)
     return replace(d, declared_factors=tuple(c for c in spec.factors if c not in d.predictors()))
-
-
-# -- notes -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Note:
-    """Advice under the random-effects box. ``kind``: incomplete, missing_column, few_groups, centre,
-    slope_without_fixed or slope_constant; ``column``: what it concerns (a centring offer acts on it)."""
-
-    kind: str
-    message: str
-    column: str = ""
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1e5 else f"{x:.0f}"
-
-
-def model_notes(d: ModelDraft, frame=None) -> list:
-    """Plain-language notes on the draft (never changes it: the user decides).
-
-    Parameters
-    ----------
-    d : ModelDraft
-    frame : pandas.DataFrame, optional
-        The data; without it only structural notes are given.
-    """
-    import pandas as pd
-
-    notes = []
-    if not d.outcome:
-        notes.append(Note("incomplete", "Drop the outcome (the measurement to explain) into the Outcome box."))
-    if d.repeated and bool(d.repeated.subject) != bool(d.repeated.index):
-        notes.append(Note("incomplete", "Repeated measures need both a subject and an index (time or visit) column."))
-    for g in d.groupings:
-        for s in g.slopes:
-            if s not in d.terms:
-                lab = term_label(s)
-                notes.append(Note("slope_without_fixed", f"The random slope for {lab} has no fixed effect: its "
-                                  f"average is forced to zero. Add {lab} to the model terms.", lab))
-    if frame is None:
-        return notes
-    needed = [d.outcome] + list(d.predictors()) + [c for g in d.groupings for c in g.factors]
-    if d.repeated:
-        needed += [d.repeated.subject, d.repeated.index]
-    for c in dict.fromkeys(c for c in needed if c):
-        if c not in frame.columns:
-            notes.append(Note("missing_column", f'"{c}" is not a column of the data.', c))
-    centred = set()
-    for g in d.groupings:
-        if not set(g.factors) <= set(frame.columns):
-            continue
-        for level in g.levels():
-            name = ":".join(level) if g.combined or len(level) == 1 else f"{level[-1]} within {' / '.join(level[:-1])}"
-            n = len(frame[list(level)].dropna().drop_duplicates())
-            if n < FEW_GROUPS:
-                notes.append(Note("few_groups", f"{name} has {n} level{'s' if n != 1 else ''}: variance "
-                                  f"estimates from fewer than {FEW_GROUPS} groups are imprecise", name))
-        for s in g.slopes:
-            for v in s:
-                if v not in frame.columns or not pd.api.types.is_numeric_dtype(frame[v]) or v in d.factors:
-                    continue
-                x = frame[v].dropna().astype(float)
-                if x.nunique() > 1 and frame.groupby(list(g.factors), observed=True)[v].nunique().max() <= 1:
-                    notes.append(Note("slope_constant", f"{v} does not vary within {g.label}, so a random slope "
-                                      "for it cannot be estimated; remove the slope.", v))
-                elif v not in centred and len(x) > 1 and abs(x.mean()) > 2 * x.std():
-                    centred.add(v)
-                    notes.append(Note("centre", f"{v} is far from zero (mean {_fmt(x.mean())}): centring it makes "
-                                      "the intercept and the random slope interpretable", v))
-    return notes

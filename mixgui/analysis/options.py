@@ -81,15 +81,60 @@ FAMILIES = (
 )
 LINKS = {"gaussian": ("identity",), "binomial": ("logit", "probit", "cloglog"),
          "poisson": ("log",), "negative_binomial": ("log",)}
+LINK_CHOICES = (
+    Choice("identity", "Identity", "The mean itself is linear in the predictors (the linear model)."),
+    Choice("logit", "Logit (odds ratios)", "Log odds; exponentiated estimates are odds ratios (logistic regression)."),
+    Choice("probit", "Probit", "The normal quantile of the probability (a latent normal variable crosses a threshold)."),
+    Choice("cloglog", "Complementary log-log",
+           "log(−log(1 − p)): for rare events, or an event in an interval of time; estimates are hazard ratios."),
+    Choice("log", "Log (rate ratios)", "Log of the mean count; exponentiated estimates are rate ratios."),
+)
 KR_INFORMATION = (
     Choice("observed", "Observed (SAS)", "The Hessian of the REML criterion, as SAS PROC MIXED DDFM=KR."),
     Choice("expected", "Expected (pbkrtest)", "The expected information, as R's pbkrtest."),
 )
-KR_VARIANTS = ("linear",)
+KR_VARIANT_CHOICES = (
+    Choice("linear", "KR(LINEAR), as SAS",
+           "SAS's DDFM=KR(LINEAR): the second derivatives of the covariance are left out of the adjustment."),
+)
+KR_VARIANTS = tuple(c.value for c in KR_VARIANT_CHOICES)
 VCOV_TYPES = (
     Choice("model", "Model-based", "Standard errors from the fitted covariance model."),
     Choice("empirical", "Empirical (sandwich)", "Robust to a wrong covariance structure (SAS EMPIRICAL, CR0)."),
 )
+ANOVA_TYPES = (
+    Choice("1", "Type I", "Sequential: each term after the terms before it in the formula (SAS HTYPE=1)."),
+    Choice("2", "Type II", "Each term after every term that does not contain it (SAS HTYPE=2)."),
+    Choice("3", "Type III", "Each term after all the others (SAS's and SPSS's default)."),
+)
+
+# Help of each option as a whole (the choices above carry each value's own help), in the user's words.
+OPTION_HELP = {
+    "family": "The kind of outcome: a continuous measurement (linear mixed model), a yes/no outcome (logistic), "
+              "or a count (Poisson, or negative binomial when the counts vary more than Poisson allows).",
+    "link": "How the mean of the outcome is tied to the predictors; the estimates are on this scale.",
+    "trials": "For successes out of n (e.g. 3 of 5 lesions healed): the column holding n; the outcome is then "
+              "the number of successes. Leave at 'none' for a yes/no outcome.",
+    "nagq": "Points of adaptive Gauss-Hermite quadrature (lme4's nAGQ). 1 = Laplace approximation; more points "
+            "are more accurate and slower, and need a model whose only random effect is one random intercept.",
+    "offset": "For counts over different exposures (days at risk, person-years): log of the exposure is added "
+              "with a coefficient fixed at 1, so the model describes rates (R's offset(log(exposure))).",
+    "kr_information": "The information matrix in the Kenward-Roger adjustment: observed (SAS PROC MIXED) or "
+                      "expected (R's pbkrtest). Automatic: observed with a repeated-measures structure, "
+                      "expected otherwise, so SAS and lmerTest users each get their own numbers.",
+    "kr_variant": KR_VARIANT_CHOICES[0].help,
+    "vcov": "How the standard errors of the fixed effects are computed: from the model, or empirical (sandwich) "
+            "estimates that stay valid when the covariance structure is wrong (needs many subjects).",
+    "weights": "A column of weights: each row's residual variance is divided by its weight (SAS WEIGHT), e.g. "
+               "the number of measurements a mean is made of.",
+    "anova_types": "Tests of each term. Type I adds terms in order, Type II tests each term after the others that "
+                   "do not contain it, Type III after all the others. Mixed models always give Type III, "
+                   "regressions Type I; tick the others to add them.",
+    "emmeans_type": "Means of a yes/no or count outcome as probabilities or rates (emmeans' type = \"response\"), "
+                    "and their comparisons as odds or rate ratios; unticked, on the model's (log-odds, log) scale.",
+    "predictions": "A table of each row's predicted value, with and without the random effects, its 95% limits "
+                   "and residuals (SAS OUTP= and OUTPM=).",
+}
 EMMEANS_TYPES = ("link", "response")
 
 # Measurement levels (data.levels) that make a variable a factor in the builder.

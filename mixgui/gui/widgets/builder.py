@@ -15,11 +15,13 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from mixgui.analysis import builder as B
+from mixgui.analysis import builder_options as BO
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, pooling_columns
 from mixgui.data.levels import sorted_levels
 from mixgui.errors import SpecError
 from mixgui.gui.widgets.builder_extras import ExtrasBox
+from mixgui.gui.widgets.builder_model_options import FamilyBox, TestOptionsBox
 from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, ReferenceBox
 from mixgui.gui.widgets.builder_random import RandomEffectsBox
 from mixgui.gui.widgets.builder_repeated import RepeatedBox
@@ -55,6 +57,7 @@ class ModelBuilder(QWidget):
         self._typing = False
         self._emitted: AnalysisSpec | None = None
         self._factor_levels: dict = {}
+        self._offer_key, self._offer = None, None
         self._build()
         self._build_actions()
         unsubscribe = [self.session.subscribe(self._session_changed),
@@ -75,6 +78,10 @@ class ModelBuilder(QWidget):
             box.removeRequested.connect(lambda cols: self._edit(B.remove_variables(self._draft, cols),
                                                                 f"Remove {', '.join(cols)}"))
             self.roles[role] = box
+        self.family_box = FamilyBox()
+        self.family_box.changeRequested.connect(self._change_model_options)
+        self.tests_box = TestOptionsBox()
+        self.tests_box.changeRequested.connect(self._change_model_options)
         self.terms_box = TermsBox()
         self.terms_box.interactionRequested.connect(self._add_interaction)
         self.terms_box.fullFactorialRequested.connect(lambda: self._edit(B.full_factorial(self._draft),
@@ -108,6 +115,8 @@ class ModelBuilder(QWidget):
                                                                       "Remove marginal means"))
         self.emmeans_box.contrastsRequested.connect(lambda i, cs: self._edit(
             B.set_emmeans_contrasts(self._draft, i, cs), "Edit contrasts"))
+        self.emmeans_box.typeRequested.connect(lambda i, kind: self._edit(
+            B.set_emmeans_type(self._draft, i, kind), f"Marginal means on the {kind} scale"))
 
         self.formula_edit = QLineEdit()
         self.formula_edit.setObjectName("formulaEdit")
@@ -134,8 +143,8 @@ class ModelBuilder(QWidget):
         body_layout.setContentsMargins(0, 0, 6, 0)
         body_layout.setSpacing(12)
         body_layout.addLayout(grid)
-        for w in (self.terms_box, self.random_box, self.repeated_box, self.estimation_box, self.reference_box,
-                  self.emmeans_box, self.extras_box):
+        for w in (self.family_box, self.terms_box, self.random_box, self.repeated_box, self.estimation_box,
+                  self.tests_box, self.reference_box, self.emmeans_box, self.extras_box):
             body_layout.addWidget(w)
         body_layout.addStretch(1)
         self.scroll = QScrollArea()
@@ -214,6 +223,7 @@ class ModelBuilder(QWidget):
             return
         if event in (DATASET, VARIABLES):
             self._factor_levels = {}  # other rows or columns: the levels offered are read again
+            self._offer_key = None  # and the outcome's values
         self._sync()
         if event not in (LOADED, DATASET) and self.spec() != self._emitted:
             self._emitted = self.spec()
@@ -255,6 +265,9 @@ class ModelBuilder(QWidget):
         self.random_box.set_notes(self.notes())
         self.repeated_box.set_draft(d, levels)
         self.estimation_box.set_draft(d)
+        numeric = self._numeric_columns()
+        self.family_box.set_draft(d, numeric, self._family_offer(d))
+        self.tests_box.set_draft(d, numeric)
         self.extras_box.set_draft(d, _poolable(d))
         factor_levels = self._levels_of(d.factors)
         self.reference_box.set_draft(d, factor_levels)
@@ -270,6 +283,27 @@ class ModelBuilder(QWidget):
             if self.formula_edit.text() != text:
                 self.formula_edit.setText(text)
             self._show_error(text, None)
+
+    def _numeric_columns(self) -> list:
+        """Columns that can hold trials, exposures or weights (numbers, not yes/no)."""
+        import pandas as pd
+
+        ds = self.session.dataset
+        if ds is None:
+            return []
+        frame = ds.frame
+        return [c for c in ds.columns if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])
+                and not pd.api.types.is_bool_dtype(frame[c])]
+
+    def _family_offer(self, d: B.ModelDraft):
+        """What the outcome's values suggest (read once per outcome, family and data, not at every redraw)."""
+        ds = self.session.dataset
+        frame = ds.frame if ds is not None else None
+        key = (d.outcome, d.family, d.trials, id(frame))
+        if key != self._offer_key:
+            values = frame[d.outcome] if frame is not None and d.outcome in frame.columns else None
+            self._offer_key, self._offer = key, BO.family_offer(d, values)
+        return self._offer
 
     def _levels_of(self, factors) -> dict:
         ds = self.session.dataset
@@ -339,6 +373,13 @@ class ModelBuilder(QWidget):
     def _change_repeated(self, changes: dict) -> None:
         self._edit(B.set_repeated(self._draft, **changes), f"Repeated measures {', '.join(changes)}")
 
+    def _change_model_options(self, changes: dict) -> None:
+        changes = dict(changes)
+        d = self._draft
+        if "offsets" in changes:
+            d = d.with_(offsets=tuple(changes.pop("offsets")))
+        self._edit(B.set_options(d, **changes), option_text(changes) or "Set the exposure (offset)")
+
     def _change_options(self, changes: dict) -> None:
         text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in changes.items())
         self._edit(self._draft.with_(**changes), f"Set {text}")
@@ -395,6 +436,24 @@ def _poolable(d: B.ModelDraft) -> list:
         return pooling_columns(parse_formula(B.draft_to_formula(d))) if d.outcome else []
     except SpecError:
         return []
+
+
+def option_text(changes: dict) -> str:
+    """The undo text of a change of model options, in words ("Outcome type: Binary (logistic)")."""
+    names = {"family": "Outcome type", "link": "Link", "trials": "Trials", "nagq": "Quadrature points",
+             "kr_information": "KR information", "kr_variant": "KR variant", "vcov": "Standard errors",
+             "weights": "Weight column", "anova_types": "ANOVA tables", "predictions": "Predictions"}
+    words = {**BO.FAMILY_LABELS, **BO.LINK_LABELS}
+    parts = []
+    for k, v in changes.items():
+        if k == "anova_types":
+            shown = ", ".join(f"Type {'I' * t}" for t in v) or "default"
+        elif isinstance(v, bool):
+            shown = "on" if v else "off"
+        else:
+            shown = "default" if v is None else words.get(v, str(v))
+        parts.append(f"{names.get(k, k)}: {shown}")
+    return "; ".join(parts)
 
 
 def error_html(formula: str, message: str) -> str:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui.analysis.builder import CONTRAST_HELP, HELP, LABELS, ModelDraft
+from mixgui.analysis.options import OPTION_HELP
 from mixgui.analysis.spec import ADJUSTMENTS, CONTRAST_METHODS, DF_METHODS, Contrast
 
 
@@ -220,13 +221,14 @@ class EmmeansBox(QWidget):
     Signals
     -------
     addRequested(specs, by) with tuples of factor names, removeRequested(index),
-    contrastsRequested(index, contrasts)
+    contrastsRequested(index, contrasts), typeRequested(index, "link" or "response")
     """
 
     NONE = "(none)"
     addRequested = Signal(tuple, tuple)
     removeRequested = Signal(int)
     contrastsRequested = Signal(int, tuple)
+    typeRequested = Signal(int, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -274,6 +276,12 @@ class EmmeansBox(QWidget):
         self.remove_contrast_button = QPushButton("Remove contrast")
         self.remove_contrast_button.setToolTip("Remove the selected contrast.")
         self.remove_contrast_button.clicked.connect(self._remove_contrast)
+        # a generalized model's means as probabilities or rates (emmeans' type = "response")
+        self.response_check = QCheckBox("As probabilities or rates (response scale)")
+        self.response_check.setToolTip(OPTION_HELP["emmeans_type"])
+        self.response_check.clicked.connect(
+            lambda on: self._request()[1] is not None
+            and self.typeRequested.emit(self._request()[0], "response" if on else "link"))
         self.weights = WeightsEditor()
         self.weights.changed.connect(self._update_buttons)
         self.weights.hide()
@@ -306,6 +314,7 @@ class EmmeansBox(QWidget):
         self.contrast_area = QWidget()
         ca = QVBoxLayout(self.contrast_area)
         ca.setContentsMargins(0, 0, 0, 0)
+        ca.addWidget(self.response_check)
         ca.addWidget(QLabel("Contrasts"))
         ca.addWidget(self.contrasts)
         ca.addLayout(crow)
@@ -330,7 +339,9 @@ class EmmeansBox(QWidget):
         row = self.requests.currentRow()
         self.requests.blockSignals(True)
         self.requests.clear()
+        generalized = d.family != "gaussian"
         self.requests.addItems([" × ".join(e.specs) + (f" at each level of {' × '.join(e.by)}" if e.by else "")
+                                + (" · response scale" if generalized and e.type == "response" else "")
                                 for e in d.emmeans])
         self.requests.setCurrentRow(min(row, len(d.emmeans) - 1) if row >= 0 else len(d.emmeans) - 1)
         self.requests.blockSignals(False)
@@ -367,6 +378,8 @@ class EmmeansBox(QWidget):
         self.remove_button.setEnabled(e is not None)
         if e is None:
             return
+        self.response_check.setVisible(self._draft.family != "gaussian")
+        self.response_check.setChecked(e.type == "response")
         self.contrasts.clear()
         for c in e.contrasts:
             what = c.name or LABELS["contrast"].get(c.method, c.method)
