@@ -176,3 +176,14 @@ def test_expected_information_keeps_the_linear_parameters():
     res = fit("kenward-roger", group=False, kr_information="expected")
     eng = res.inference._engine
     assert eng.boundary is None and eng.W.shape == (4, 4)
+
+
+def test_covariance_parameter_table_at_the_boundary_uses_sas_asycov(het_sw):
+    # SAS's COVTEST standard errors are the square roots of ASYCOV's diagonal; at this rank-one G
+    # the natural parameters' own Hessian would count the direction off the boundary (our residual
+    # SEs were 0.0337 and 0.0199 against SAS's 0.0294 and 0.0190)
+    rows = {r["parameter"]: r for r in het_sw.data["covariance_parameters"]}
+    asy = np.array(HET["asycov"]["matrix"])
+    for name, k in (("R:sigma2", 3), ("T:sigma2", 4)):
+        assert rows[name]["std_error"] == pytest.approx(np.sqrt(asy[k, k]), rel=1e-5)
+        assert rows[name]["kind"] == "variance"  # a group level's residual variance: one-sided, as SAS
