@@ -187,3 +187,38 @@ def test_covariance_parameter_table_at_the_boundary_uses_sas_asycov(het_sw):
     for name, k in (("R:sigma2", 3), ("T:sigma2", 4)):
         assert rows[name]["std_error"] == pytest.approx(np.sqrt(asy[k, k]), rel=1e-5)
         assert rows[name]["kind"] == "variance"  # a group level's residual variance: one-sided, as SAS
+
+
+@pytest.mark.parametrize("order", ["rows", "columns"])
+def test_fa_map_is_the_derivative_of_g_in_the_fa_parameters(order):
+    # a 3 x 3 G of rank two with the zero pivot in the middle, plus one residual parameter: J and H
+    # must be the first and second derivatives of G's elements (in the model's order) in the kept
+    # elements of its factor
+    from types import SimpleNamespace
+
+    from mixgui.engine.inference.kr_boundary import _cholesky_psd, _vech_pairs, fa_map
+
+    L0 = np.array([[1.0, 0.0, 0.0], [0.6, 0.0, 0.0], [-0.3, 0.0, 0.8]])
+    G = L0 @ L0.T
+    J, H = fa_map(SimpleNamespace(varcorr=[G], kr_vech_order=order), 7)
+    L, zero = _cholesky_psd(G)
+    assert zero == [1] and L == pytest.approx(L0)
+    keep = [(i, j) for (i, j) in _vech_pairs(3, order) if j != 1]
+    assert J.shape == (7, len(keep) + 1) and H.shape == (7, len(keep) + 1, len(keep) + 1)
+
+    def natural(x):
+        M = np.zeros((3, 3))
+        for (i, j), v in zip(keep, x):
+            M[i, j] = v
+        Gx = M @ M.T
+        return np.array([Gx[a, b] for a, b in _vech_pairs(3, order)])
+
+    x0, h = np.array([L[i, j] for i, j in keep]), 1e-5
+    for f in range(len(keep)):
+        e = np.eye(len(keep))[f] * h
+        assert J[:6, f] == pytest.approx((natural(x0 + e) - natural(x0 - e)) / (2 * h), abs=1e-8)
+        for g in range(len(keep)):
+            d = np.eye(len(keep))[g] * h
+            fd = (natural(x0 + e + d) - natural(x0 + e - d) - natural(x0 - e + d) + natural(x0 - e - d)) / (4 * h * h)
+            assert H[:6, f, g] == pytest.approx(fd, abs=1e-5)
+    assert J[6, -1] == 1.0 and not H[6].any()
