@@ -25,6 +25,10 @@ of -2 l_REML in the natural parameters (SAS PROC MIXED DDFM=KR),
 with P = V^-1 - V^-1 X Phi X' V^-1.  ``linear=True`` drops the R_kl term from Lambda (SAS's
 KR(LINEAR)); the df do not involve R_kl, so only the adjusted covariance changes.
 
+With the observed information, a random-effects G estimated with a perfect correlation is
+handled as SAS's TYPE=FA0 does it: the FA parameters without the zero one
+(:mod:`mixgui.engine.inference.kr_boundary`).
+
 Everything is summed over the independent clusters the model hands out
 (:meth:`CovarianceModel.kr_clusters`), so no n x n matrix is formed when clusters are small.
 """
@@ -33,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from mixgui.engine.inference.kr_boundary import fa_map, transform
 from mixgui.errors import FitWarning
 
 IE2_COND_TOL = 1e-10  # pbkrtest's cut, applied to IE2 in correlation form: below it, a generalised inverse
@@ -53,6 +58,8 @@ class _Sums:
         self.ed2e = np.zeros((m, m))    # sum e' d2V_kl e
         self.ada = np.zeros((m, m))     # sum e' dV_k V^-1 dV_l e
         self.b = np.zeros((m, p))       # sum X' V^-1 dV_k e
+        self.trVd = np.zeros(m)         # sum tr(V^-1 dV_k)  (a reparametrisation's second derivatives)
+        self.edVe = np.zeros(m)         # sum e' dV_k e
         self.Xr = []                    # (X, r) pieces whose e needs beta: kept only when observed
 
     def add_batched(self, X, V, dV, d2V, y, beta):
@@ -72,6 +79,8 @@ class _Sums:
             a = np.einsum("gkij,gj->gki", dV, e, optimize=True)
             self.ada += np.einsum("gki,gij,glj->kl", a, Vi, a, optimize=True)
             self.b += np.einsum("gip,gki->kp", T, a, optimize=True)
+            self.trVd += np.einsum("gkii->k", H)
+            self.edVe += np.einsum("gi,gki->k", e, a)
         for (k, j), d2 in (d2V or {}).items():
             d2 = np.asarray(d2, float)
             d2 = d2 if d2.ndim == 3 else np.broadcast_to(d2, V.shape)
@@ -107,6 +116,8 @@ class _Sums:
             dVVdV = np.einsum("kia,lab->klib", dV, H, optimize=True)  # dV_k V^-1 dV_l
             self.ada += np.einsum("ij,klij->kl", E2, dVVdV, optimize=True)
             self.b += np.einsum("ipl,kil->kp", B, H, optimize=True)
+            self.trVd += G * np.einsum("kii->k", H)
+            self.edVe += np.einsum("ij,kij->k", E2, dV)
         for (k, j), d2 in (d2V or {}).items():
             d2 = np.asarray(d2, float)
             self._add_R(k, j, np.einsum("ipjq,ij->pq", S, Vi @ d2 @ Vi, optimize=True))
@@ -149,6 +160,20 @@ def _weight(M: np.ndarray, warnings: list, what: str) -> tuple:
     return (W + W.T) / 2, cond
 
 
+def _information(sums, phi) -> tuple:
+    """IE2 and, with the observed information, the Hessian H of -2 l_REML (else None)."""
+    P, Q, R = sums.P, sums.Q, sums.R
+    PhiP = phi @ P  # (m, p, p): Phi P_k
+    IE2 = sums.K - 2 * np.einsum("pq,klqp->kl", phi, Q) + np.einsum("kpq,lqp->kl", PhiP, PhiP)
+    IE2 = (IE2 + IE2.T) / 2
+    if not sums.observed:
+        return IE2, None
+    trPd2 = sums.trVd2 - np.einsum("pq,klqp->kl", phi, R)
+    ePe = sums.ada - sums.b @ phi @ sums.b.T
+    Hm = -IE2 + trPd2 + 2 * ePe - sums.ed2e
+    return IE2, (Hm + Hm.T) / 2
+
+
 class KenwardRoger:
     """Kenward-Roger pieces of a fitted model (REML), computed once, reused for every contrast.
 
@@ -166,7 +191,10 @@ class KenwardRoger:
     phi : ndarray (p, p)      unadjusted covariance (X'V^-1X)^-1
     vcov : ndarray (p, p)     adjusted covariance Phi_A
     P : list of ndarray       P_k
-    W : ndarray               covariance of the covariance parameters (2 IE2^-1 or 2 H^-1)
+    W : ndarray               covariance of the covariance parameters (2 IE2^-1 or 2 H^-1), in the
+                              FA parameters of a rank-deficient G when ``boundary`` is set
+    hessian : ndarray or None H (observed information) in the natural parameters, else None
+    boundary : tuple or None  (J, H) of :func:`kr_boundary.fa_map` when used
     information, linear       as given
     warnings : list of FitWarning
     """
@@ -196,17 +224,19 @@ class KenwardRoger:
         if sums is None:
             raise ValueError("the model gave no clusters for Kenward-Roger")
         phi = np.linalg.inv(sums.XVX)
+        IE2, Hm = _information(sums, phi)
+        self.hessian = Hm  # natural parameters (kr_names), for the covariance-parameter table
+        boundary = fa_map(model, IE2.shape[0]) if observed else None
+        if boundary is not None:
+            # a random-effects G with a perfect correlation: SAS's FA0 parameters without the
+            # zero one (see kr_boundary); the observed weight in the natural ones counts a
+            # direction off the semi-definite boundary and gives other df than Satterthwaite
+            sums = transform(sums, *boundary)
+            IE2, Hm = _information(sums, phi)
+        self.boundary = boundary
         P, Q, R = sums.P, sums.Q, sums.R
-        PhiP = phi @ P  # (m, p, p): Phi P_k
-        IE2 = sums.K - 2 * np.einsum("pq,klqp->kl", phi, Q) + np.einsum("kpq,lqp->kl", PhiP, PhiP)
-        IE2 = (IE2 + IE2.T) / 2
         if observed:
-            trPd2 = sums.trVd2 - np.einsum("pq,klqp->kl", phi, R)
-            ePe = sums.ada - sums.b @ phi @ sums.b.T
-            Hm = -IE2 + trPd2 + 2 * ePe - sums.ed2e
-            Hm = (Hm + Hm.T) / 2
             W, cond = _weight(Hm, self.warnings, "observed")
-            self.hessian = Hm
         else:
             W, cond = _weight(IE2, self.warnings, "expected")
         UU = np.einsum("kl,klpq->pq", W, Q) - np.einsum("kl,kpa,ab,lbq->pq", W, P, phi, P, optimize=True)

@@ -14,7 +14,9 @@ from mixgui.engine.repeated.likelihood import evaluate
 
 
 def _is_variance(name: str) -> bool:
-    """A variance among the natural parameters (sigma2, residual, var_*, cov_lag0, UN's cov_a_a)."""
+    """A variance among the natural parameters (sigma2, residual, var_*, cov_lag0, UN's cov_a_a),
+    also a group level's (``"<level>:sigma2"``, SAS GROUP=)."""
+    name = name.rsplit(":", 1)[-1]
     if name in ("sigma2", "residual", "cov_lag0") or name.startswith("var_"):
         return True
     parts = name.split("_")
@@ -36,7 +38,8 @@ def covariance_parameters(fit, hessian, level: float = 0.95) -> list:
     """
     est = np.asarray(fit.kr_par, float)
     try:
-        cov = 2 * np.linalg.inv(hessian)
+        cov = _boundary_cov(fit, len(est))
+        cov = 2 * np.linalg.inv(hessian) if cov is None else cov
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se = np.full(len(est), np.nan)
@@ -58,6 +61,23 @@ def covariance_parameters(fit, hessian, level: float = 0.95) -> list:
                      "p_value": p, "lower": float(lo), "upper": float(hi),
                      "kind": "variance" if variance else "other"})
     return rows
+
+
+def _boundary_cov(fit, m: int):
+    """At a random-effects G with a perfect correlation (REML), the covariance of the natural
+    parameters from SAS's FA0 one (its ASYCOV, the boundary direction left out) by the delta
+    method, J W J'; None elsewhere. The natural parameters' own Hessian counts the direction off
+    the semi-definite boundary and inflates every standard error (see
+    :mod:`mixgui.engine.inference.kr_boundary`)."""
+    from mixgui.engine.inference.kr_boundary import fa_map
+
+    if not fit.reml or not getattr(fit, "blocks", None) or fa_map(fit, m) is None:
+        return None
+    from mixgui.engine.inference.kenward_roger import KenwardRoger
+
+    eng = KenwardRoger(fit, information="observed")
+    J = eng.boundary[0]
+    return J @ eng.W @ J.T
 
 
 def _g_variance(name: str, fit) -> bool:

@@ -124,6 +124,7 @@ class RepeatedFit:
     fit_seconds: float = 0.0
     log_weights: float = 0.0      # sum of log weights (SAS WEIGHT), already in loglik, deviance, aic, bic
     _model: object = field(default=None, repr=False, compare=False)
+    kr_vech_order = "rows"  # kr_par's order of a random block's G elements (see kr_boundary); not a field
 
     @property
     def std_errors(self) -> np.ndarray:
