@@ -160,9 +160,14 @@ def _emmeans_figures(result) -> list:
         key = "response" if block.get("type") == "response" else "emmean"  # probabilities / rates of a GLMM
         rows_ = [r for r in block.get("emmeans", []) if r.get(key) is not None]
         if rows_:
-            out.append(Figure(f"emmeans_{i}", f"Means: {block.get('specs')}", "emmeans",
+            specs = block.get("specs")
+            name = specs if isinstance(specs, str) else " × ".join(specs or [])
+            family = result.info.get("family")
+            y_label = ("Mean" if key == "emmean" else "Probability" if family == "binomial" else "Rate")
+            out.append(Figure(f"emmeans_{i}", f"Means: {name}", "emmeans",
                               {"levels": [r["level"] for r in rows_], "estimate": [r[key] for r in rows_],
-                               "lower": [r["lower"] for r in rows_], "upper": [r["upper"] for r in rows_]}, {}))
+                               "lower": [r["lower"] for r in rows_], "upper": [r["upper"] for r in rows_]},
+                              {"x_label": name, "y_label": y_label}))
     return out
 
 

@@ -34,3 +34,13 @@ def test_cancel_during_the_figures_stops_them():
     with pytest.raises(Cancelled):
         compute_figures(result, progress)
     assert len(calls) == 3
+
+
+def test_the_means_figure_names_its_axes():
+    frame = pd.read_csv(REF / "cli" / "orthodont_long.csv")
+    spec = AnalysisSpec.from_dict({"data": "d.csv", "formula": "distance ~ age + Sex + (1 | Subject)",
+                                   "emmeans": [{"specs": "Sex"}]})
+    result = run(spec, Dataset(frame, name="o"))
+    fig = next(f for f in result.figures if f.kind == "emmeans")
+    assert fig.title == "Means: Sex" and fig.options == {"x_label": "Sex", "y_label": "Mean"}
+    assert fig.data["levels"] == ["Female", "Male"]

@@ -49,7 +49,8 @@ def make_view(fig: Figure) -> views.PlotView:
     if fig.kind == "heatmap":
         return views.heatmap_plot(d["matrix"], d["labels"])
     if fig.kind == "emmeans":
-        return views.emmeans_plot(d["levels"], d["estimate"], d["lower"], d["upper"])
+        return views.emmeans_plot(d["levels"], d["estimate"], d["lower"], d["upper"], title=fig.title,
+                                  x_label=o.get("x_label", ""), y_label=o.get("y_label", ""))
     if fig.kind in model_views.VIEWS:
         return model_views.VIEWS[fig.kind](fig.data, fig.title)
     if fig.kind in glmm_views.VIEWS:

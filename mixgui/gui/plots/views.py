@@ -306,7 +306,8 @@ def emmeans_plot(levels, estimate, lower, upper, title="Estimated marginal means
         x = np.array([xcats.index(levels[k]) for k in idx], float) + (g - (len(set(groups)) - 1) / 2) * 0.08
         v.addItem(pg.ErrorBarItem(x=x, y=est[idx], top=hi[idx] - est[idx], bottom=est[idx] - lo[idx],
                                   beam=0.1, pen=pg.mkPen(colour(g), width=1.5)))
-        v.add_line(x, est[idx], colour(g), width=2, name=str(name) if name else None)
+        if len(set(groups)) > 1:  # an interaction plot joins each group's means; lone levels stand apart
+            v.add_line(x, est[idx], colour(g), width=2, name=str(name) if name else None)
         v.add_points(x, est[idx], None, colour_=colour(g), size=9)
     _category_axis(v, xcats)
     if len(set(groups)) > 1:
