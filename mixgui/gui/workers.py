@@ -117,8 +117,8 @@ class FitController(QObject):
         self.cancel()
         self._revision += 1
         rev = self._revision
-        progress = Progress(lambda fraction, message: self._job_progress.emit(
-            rev, -1.0 if fraction is None else float(fraction), str(message or "")))
+        progress = Progress(_throttled(lambda fraction, message: self._job_progress.emit(
+            rev, -1.0 if fraction is None else float(fraction), str(message or ""))))
         self._jobs[rev] = progress
         self.started.emit(rev)
         run_fn = self._run_fn
@@ -201,3 +201,26 @@ class FitController(QObject):
     def _on_progress(self, rev: int, fraction: float, message: str) -> None:
         if rev == self._revision and rev in self._jobs and not self._closed:
             self.progress.emit(rev, fraction, message)
+
+
+#: at most this many progress signals per second reach the window from one job
+PROGRESS_PER_SECOND = 20
+
+
+def _throttled(emit):
+    """``emit``, with repeats of the same message at most PROGRESS_PER_SECOND times a second.
+
+    A computation may call ``progress.step`` thousands of times a second (each optimiser
+    evaluation, each simulated replicate); every call queued a signal to the window thread, and a
+    flood of them kept Cancel and Close waiting behind the queue on a busy machine. A new message
+    (a new stage) always goes through; cancellation is unaffected, since ``Progress.step`` checks
+    the cancel flag on every call.
+    """
+    last = {"time": 0.0, "message": None}
+
+    def call(fraction, message):
+        now = time.monotonic()
+        if message != last["message"] or now - last["time"] >= 1.0 / PROGRESS_PER_SECOND:
+            last["time"], last["message"] = now, message
+            emit(fraction, message)
+    return call

@@ -128,3 +128,16 @@ def test_close_during_a_real_fit(make_window, qtbot):
     controller = w.controller
     w.close()  # waits for (or cancels) the real fit; must not crash or leave a thread
     assert controller._pool.activeThreadCount() == 0
+
+
+def test_a_flood_of_progress_reports_reaches_the_window_throttled():
+    """Thousands of reports a second would queue as many signals; repeats are thinned, stages kept."""
+    from mixgui.gui import workers
+    got = []
+    emit = workers._throttled(lambda fraction, message: got.append(message))
+    for _ in range(10000):
+        emit(None, "working")
+    emit(0.9, "figures")
+    # a tight loop takes far less than a second here: the first "working" and the new stage pass
+    assert got[0] == "working" and got[-1] == "figures"
+    assert len(got) <= 2 + workers.PROGRESS_PER_SECOND * 2  # generous for a slow machine
