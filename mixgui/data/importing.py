@@ -1,12 +1,10 @@
 """Import options for messy files: title rows, missing-value codes, dates, CSV dialects.
 
-Clinical spreadsheets rarely start with a clean header: a title row or two sits above the column
-names, a units row below them, and 999 or -99 stand for "not measured". :class:`ImportOptions`
-says how to read such a file; :func:`read_with_options` reads it into a :class:`Dataset` and
-:func:`preview` gives the first rows quickly for a live preview. Everything here is Qt-free.
+Clinical spreadsheets rarely start with a clean header: title rows above the names, a units row below, and
+999 or -99 for "not measured". :class:`ImportOptions` says how to read such a file; :func:`read_with_options`
+reads it into a :class:`Dataset`, :func:`preview` gives the first rows for a live preview. Qt-free.
 
-Options are plain data (``to_dict``/``from_dict``) so a project or an analysis file can store
-them and the same table can be rebuilt later, or by the R script of a report.
+Options are plain data (``to_dict``/``from_dict``), kept in projects so the table can be rebuilt.
 """
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """The main window: data on the left, the model in the middle, results and plots on the right.
 
-The window composes; it holds no document state. The document is a Qt-free
-:class:`~mixgui.session.document.Session` (dataset, how it was made, analyses, kept fits, the undo
-stack); the pieces that act on it each take the session, never the window:
+The window composes; it holds no document state. The document is a Qt-free :class:`~mixgui.session.document.Session`
+(dataset, how it was made, analyses, kept fits, undo stack); what acts on it takes the session, never the window:
 
 - :class:`~mixgui.gui.widgets.model_pane.ModelPane` (analyses list and model builder) edits it;
 - :class:`~mixgui.gui.live_fit.LiveFit` fits its current analysis through a
