@@ -61,6 +61,31 @@ def fixed_height_view(model, visible_rows: int = VISIBLE_ROWS) -> QTableView:
     return view
 
 
+def card_layout(card: QFrame, title: str, copy_tip: str) -> tuple:
+    """A results card's layout with its header row (title left, Copy right, wired to ``card.copy``).
+
+    Returns
+    -------
+    (QVBoxLayout, QPushButton)
+        The card's layout, to which the caller adds its content, and the Copy button.
+    """
+    label = QLabel(title)
+    label.setObjectName("tableTitle")
+    button = QPushButton("Copy")
+    button.setObjectName("copy")
+    button.setToolTip(copy_tip)
+    button.clicked.connect(card.copy)
+    head = QHBoxLayout()
+    head.addWidget(label)
+    head.addStretch(1)
+    head.addWidget(button)
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(0, 4, 0, 10)
+    layout.setSpacing(6)
+    layout.addLayout(head)
+    return layout, button
+
+
 class BlupCard(QFrame):
     """The random effects of one grouping: title, a scrolling table of every level, a note, Copy."""
 
@@ -68,20 +93,8 @@ class BlupCard(QFrame):
         super().__init__(parent)
         self.model = BlupTableModel(group, block, self)
         n = self.model.rowCount()
-        title = QLabel(f"Random effects by {group}")
-        title.setObjectName("tableTitle")
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setObjectName("copy")
-        self.copy_button.setToolTip("Copy every row of this table; it pastes into Excel as a table")
-        self.copy_button.clicked.connect(self.copy)
-        head = QHBoxLayout()
-        head.addWidget(title)
-        head.addStretch(1)
-        head.addWidget(self.copy_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 10)
-        layout.setSpacing(6)
-        layout.addLayout(head)
+        layout, self.copy_button = card_layout(self, f"Random effects by {group}",
+                                               "Copy every row of this table; it pastes into Excel as a table")
         self.view = fixed_height_view(self.model)
         layout.addWidget(self.view)
         more = f" All {n:,} levels are listed: scroll the table, or Copy it." if n > VISIBLE_ROWS else ""

@@ -12,10 +12,8 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QGraphicsOpacityEffect,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -25,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
-from mixgui.gui.widgets.blup_card import BlupCard, fixed_height_view
+from mixgui.gui.widgets.blup_card import BlupCard, card_layout, fixed_height_view
 from mixgui.gui.widgets.equations_card import EquationsCard, flash
 from mixgui.results.tables import Table
 
@@ -103,20 +101,8 @@ class TableCard(QFrame):
         super().__init__(parent)
         self.table = table
         self.model = ResultTableModel(table, self)
-        title = QLabel(table.title)
-        title.setObjectName("tableTitle")
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setObjectName("copy")
-        self.copy_button.setToolTip("Copy this table; it pastes into Word or Excel as a table")
-        self.copy_button.clicked.connect(self.copy)
-        head = QHBoxLayout()
-        head.addWidget(title)
-        head.addStretch(1)
-        head.addWidget(self.copy_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 10)
-        layout.setSpacing(6)
-        layout.addLayout(head)
+        layout, self.copy_button = card_layout(self, table.title,
+                                               "Copy this table; it pastes into Word or Excel as a table")
         self.warning_labels = []
         for w in table.warnings:
             label = QLabel(f"⚠  {w}")
