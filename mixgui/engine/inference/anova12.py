@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixgui.engine.inference.anova3 import _contains, _doolittle_L, contrast_coded
+from mixgui.engine.inference.anova3 import _contains, _doolittle_L, contrast_coded, f_test_rows
 
 
 def _small(design) -> bool:
@@ -90,18 +90,9 @@ def type2_hypotheses(design, M=None) -> dict:
 
 def anova_rows(design, inference, hypotheses: dict) -> list:
     """F tests of ``hypotheses`` under ``inference``'s df method, rows as the contract's ``anova``."""
-    rows = []
-    for term, L in hypotheses.items():
-        L = L[np.abs(L).sum(axis=1) > 1e-8] if L.size else L
-        if L.shape[0] == 0:
-            if design.X.shape[1] <= 1:
-                continue
-            rows.append({"term": term, "num_df": 0, "den_df": np.nan, "f_value": np.nan, "p_value": np.nan})
-            continue
-        F, q, ddf, pv = inference.ftest(L)
-        rows.append({"term": term, "num_df": int(q), "den_df": float(ddf), "f_value": float(F),
-                     "p_value": float(pv)})
-    return rows
+    # rows that came out as zero (a hypothesis already spent on earlier terms) test nothing
+    kept = {term: (L[np.abs(L).sum(axis=1) > 1e-8] if L.size else L) for term, L in hypotheses.items()}
+    return f_test_rows(design, inference, kept)
 
 
 def anova_table_of_type(design, inference, kind: int, gls_metric: bool, model_vcov=None) -> list:

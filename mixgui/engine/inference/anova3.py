@@ -136,11 +136,20 @@ def anova_table(design, inference) -> list:
         ``term, num_df, den_df, f_value, p_value`` in the terms' order; a term without a testable
         hypothesis gets ``num_df`` 0 and NaN statistics (lmerTest's NA row).
     """
+    return f_test_rows(design, inference, type3_hypotheses(design))
+
+
+def f_test_rows(design, inference, hypotheses: dict) -> list:
+    """F tests of ``hypotheses`` (term -> L) under ``inference``'s df method, rows as ``anova``.
+
+    A term without a testable hypothesis gets ``num_df`` 0 and NaN statistics (lmerTest's NA
+    row); an intercept-only model gets no rows, as lmerTest's table is then empty.
+    """
     rows = []
-    for term, L in type3_hypotheses(design).items():
+    for term, L in hypotheses.items():
         if L.shape[0] == 0:
             if design.X.shape[1] <= 1:
-                continue  # intercept-only model: lmerTest's table is empty
+                continue
             rows.append({"term": term, "num_df": 0, "den_df": np.nan, "f_value": np.nan, "p_value": np.nan})
             continue
         F, q, ddf, p = inference.ftest(L)
