@@ -182,9 +182,18 @@ def _emmeans_blocks(spec, design, beta, vcov, df_fn, df_method):
     blocks, warnings = [], []
     for i, req in enumerate(spec.emmeans):
         out = emmeans(design, beta, vcov, df_fn, req)
-        # each request is its own table (emmeans_0, emmeans_1 ...): a note must sit next to its own means
-        warnings += [replace(w, table=f"emmeans_{i}") if w.table == "emmeans" else w
-                     for w in (out.pop("warnings", []) if isinstance(out, dict) else [])]
+        warnings += request_warnings(out, i)
         out["df_method"] = df_method
         blocks.append(out)
     return blocks, warnings
+
+
+def request_warnings(out: dict, i: int) -> list:
+    """The warnings of marginal-means request ``i`` (taken out of ``out``), each tied to its own table.
+
+    Every request is a table of its own (``emmeans_0``, ``emmeans_1`` ...): a note must sit next to
+    the means it concerns, not under the first table.
+    """
+    found = out.pop("warnings", []) if isinstance(out, dict) else []
+    return [replace(w, table=f"emmeans_{i}") if w.table == "emmeans" else w for w in found]
+

@@ -20,7 +20,7 @@ from mixgui.engine.glmm.summaries import overdispersion, r2_icc
 from mixgui.engine.inference.lrt import _pvalues, _reductions, n_cov_params
 from mixgui.errors import DataError, FitWarning, ModelError, SpecError
 from mixgui.pipeline.additional import SubProgress
-from mixgui.pipeline.contract import Assembled, blup_dict
+from mixgui.pipeline.contract import Assembled, blup_dict, request_warnings
 from mixgui.pipeline.contract import variance_rows as linear_variance_rows
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -189,9 +189,7 @@ def glmm_contract(spec, design: Design, dataset, progress) -> Assembled:
         for i, req in enumerate(spec.emmeans):
             # emmeans' reference grid: two-valued covariates at both values, the offset at the covariate's mean
             out = (response_emmeans if req.type == "response" else link_emmeans)(design, fit, req)
-            # each request is its own table (emmeans_0, emmeans_1 ...): a note sits next to its own means
-            warnings += [replace(w, table=f"emmeans_{i}") if w.table == "emmeans" else w
-                         for w in out.pop("warnings", [])]
+            warnings += request_warnings(out, i)
             blocks.append(out)
         data["emmeans"] = blocks
     return Assembled(data, fit, None, warnings)
