@@ -29,7 +29,15 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 1e5 else f"{x:.0f}"
 
 
-def model_notes(d: ModelDraft, frame=None) -> list:
+def distinct_groups(frame, columns) -> int:
+    """How many distinct combinations of ``columns`` occur in rows where none of them is missing."""
+    columns = list(columns)
+    if len(columns) == 1:
+        return int(frame[columns[0]].nunique(dropna=True))
+    return len(frame[columns].dropna().drop_duplicates())
+
+
+def model_notes(d: ModelDraft, frame=None, count_groups=distinct_groups) -> list:
     """Plain-language notes on the draft (never changes it: the user decides).
 
     Parameters
@@ -37,6 +45,9 @@ def model_notes(d: ModelDraft, frame=None) -> list:
     d : ModelDraft
     frame : pandas.DataFrame, optional
         The data; without it only structural notes are given.
+    count_groups : callable, optional
+        ``count_groups(frame, columns) -> int`` (default :func:`distinct_groups`); the window passes
+        one that remembers the answers for its frame.
     """
     import pandas as pd
 
@@ -66,7 +77,7 @@ def model_notes(d: ModelDraft, frame=None) -> list:
             continue
         for level in g.levels():
             name = ":".join(level) if g.combined or len(level) == 1 else f"{level[-1]} within {' / '.join(level[:-1])}"
-            n = len(frame[list(level)].dropna().drop_duplicates())
+            n = count_groups(frame, level)
             if n < FEW_GROUPS:
                 notes.append(Note("few_groups", f"{name} has {n} level{'s' if n != 1 else ''}: variance "
                                   f"estimates from fewer than {FEW_GROUPS} groups are imprecise", name))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mixgui.analysis import options as O
-from mixgui.analysis.outcome import outcome_kind
+from mixgui.analysis.outcome import OutcomeKind, outcome_kind
 from mixgui.errors import SpecError
 
 if TYPE_CHECKING:
@@ -154,16 +154,17 @@ class FamilyOffer:
     families: tuple = ()
 
 
-def family_offer(d: ModelDraft, values: pd.Series | None) -> FamilyOffer | None:
+def family_offer(d: ModelDraft, values: pd.Series | None, kind: OutcomeKind | None = None) -> FamilyOffer | None:
     """The family the outcome's values suggest, when it is not the one chosen (None: nothing to say).
 
     Two values suggest "binary (logistic)"; non-negative whole numbers suggest Poisson and negative
     binomial (the better one first); a continuous outcome under a generalized family suggests the
     linear model. Successes out of n trials are left alone (they look like counts by design).
+    ``kind``: the outcome's kind when already known (the window keeps it with its data).
     """
     if not d.outcome or values is None or (d.family == "binomial" and d.trials):
         return None
-    kind = outcome_kind(d.outcome, values)
+    kind = kind if kind is not None else outcome_kind(d.outcome, values)
     if kind.kind == "unusable":
         return FamilyOffer(kind.message) if kind.message else None
     if kind.kind == "binary":

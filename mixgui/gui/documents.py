@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 
 from mixgui.data.importing import ImportOptions, read_with_options
 from mixgui.errors import MixGUIError
-from mixgui.session import files
+from mixgui.session import column_facts, files
 from mixgui.session.document import Session
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,9 @@ class DocumentActions(QObject):
                 value, error = read(), None
             except Exception as e:  # noqa: BLE001 - reported in the window's thread, as _opened does
                 value, error = None, e
+            else:
+                # the levels and group counts the builder shows, computed here and not in the window
+                column_facts.warm_read(value)
             self._read_done.emit(token, value, error)
 
         self._pool.start(work)

@@ -4,13 +4,13 @@ Drawing only: the curves, bands and observed proportions come computed by the wo
 """
 from __future__ import annotations
 
-from mixgui.gui.plots.views import PlotView, colour
+from mixgui.gui.plots.views import PlotView, colour, new_view
 
 
 def response_trajectory_plot(d: dict, title: str) -> PlotView:
     """Predicted probability (or rate) over time, one line per arm over its confidence band, and the
     observed proportion (or mean count) per arm at each time as points of the same colour."""
-    v = PlotView(title, d.get("x_label", ""), d.get("y_label", ""))
+    v = new_view(title, d.get("x_label", ""), d.get("y_label", ""))
     for g, (lab, curve) in enumerate(d["lines"].items()):
         v.add_band(curve["x"], curve["lower"], curve["upper"], colour(g))
         v.add_line(curve["x"], curve["estimate"], colour(g), width=3, name=str(lab))

@@ -8,12 +8,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from mixgui.gui.plots.views import ACCENT, GREY, PALETTE, PlotView, _category_axis, colour
+from mixgui.gui.plots.views import ACCENT, GREY, PALETTE, PlotView, _category_axis, colour, new_view
 
 
 def fitted_lines_plot(d: dict, title: str) -> PlotView:
     """The data, one fitted line per cluster (thin) and the population line with its band (thick)."""
-    v = PlotView(title, d["x_label"], d["y_label"])
+    v = new_view(title, d["x_label"], d["y_label"])
     pts = d["points"]
     v.add_points(pts["x"], pts["y"], colour_=GREY, size=4)
     # the cluster lines of one colour are one line item broken by NaN: an item per line cost ~10 ms each
@@ -45,7 +45,7 @@ def pooling_plot(d: dict, title: str) -> PlotView:
     if total > MAX_CLUSTERS:
         order = order[np.unique(np.linspace(0, total - 1, MAX_CLUSTERS).round().astype(int))]
         title = f"{title} (showing {len(order)} of {total:,})"
-    v = PlotView(title, f"{d['group']} (sorted by own estimate)", "Estimate")
+    v = new_view(title, f"{d['group']} (sorted by own estimate)", "Estimate")
     x = np.arange(len(order), dtype=float)
     own, partial = np.asarray(d["no_pooling"])[order], np.asarray(d["partial_pooling"])[order]
     lam = np.asarray(d["lambda"])[order]
@@ -69,7 +69,7 @@ def pooling_plot(d: dict, title: str) -> PlotView:
 
 def variance_plot(d: dict, title: str) -> PlotView:
     """One stacked bar: the share of the fixed part, of each random term and of the residual."""
-    v = PlotView(title, "", "Share of the outcome's variance")
+    v = new_view(title, "", "Share of the outcome's variance")
     left = 0.0
     for k, (part, share) in enumerate(zip(d["parts"], d["share"])):
         bar = pg.BarGraphItem(x0=[left], x1=[left + share], y0=[0], y1=[1], brush=colour(k), pen=pg.mkPen("w"))
@@ -90,7 +90,7 @@ def variance_plot(d: dict, title: str) -> PlotView:
 
 def within_between_plot(d: dict, title: str) -> PlotView:
     """The data, the cluster means, and the between-cluster and within-cluster slopes."""
-    v = PlotView(title, d["x_label"], d["y_label"])
+    v = new_view(title, d["x_label"], d["y_label"])
     v.add_points(d["x"], d["y"], colour_=GREY, size=4)
     v.add_points(d["cluster_x"], d["cluster_y"], colour_=colour(1), size=10, name=f"{d['group']} means")
     xs = np.array([np.nanmin(d["x"]), np.nanmax(d["x"])])

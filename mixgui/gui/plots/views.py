@@ -11,6 +11,7 @@ import numpy as np
 import numpy.ma  # noqa: F401 - numpy imports it on first use (np.unique); 0.1 s once, better at start-up
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from shiboken6 import isValid
 
 # Okabe & Ito's colour-blind-safe palette
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -63,6 +64,10 @@ class PlotView(pg.PlotWidget):
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", parent=None):
         super().__init__(parent=parent, background="w")
+        self.configure(title, xlabel, ylabel)
+
+    def configure(self, title: str, xlabel: str, ylabel: str) -> None:
+        """Set the title and axis labels and the look every plot shares (a spare view gets them here)."""
         self.setTitle(title, color="#222", size="11pt")
         # pyqtgraph gives the title a fixed 30 px row, which clips an 11 pt title on export
         self.getPlotItem().titleLabel.setMaximumHeight(40)
@@ -139,9 +144,32 @@ def _tip(x, y, data, tips) -> str:
     return text
 
 
+_spare: list = []  # at most one PlotView made ahead, while the window had nothing else to do
+
+
+def new_view(title: str = "", xlabel: str = "", ylabel: str = "") -> PlotView:
+    """A PlotView with this title and axis labels: the spare one made ahead if there is one.
+
+    Making a pyqtgraph plot costs about 50 ms under the app's style sheet (its menus hold dozens of
+    styled widgets); taking a spare made in an idle moment halves the wait when a plot tab is drawn.
+    """
+    while _spare:
+        view = _spare.pop()
+        if isValid(view):
+            view.configure(title, xlabel, ylabel)
+            return view
+    return PlotView(title, xlabel, ylabel)
+
+
+def make_spare() -> None:
+    """Make one PlotView ahead (call it when the window is idle); does nothing if one is waiting."""
+    if not any(isValid(v) for v in _spare):
+        _spare[:] = [PlotView()]
+
+
 def residual_plot(diag: dict, rows=None, tips=None, title: str = "Residuals vs fitted") -> PlotView:
     """Residuals against fitted values with a zero line."""
-    v = PlotView(title, "Fitted value", "Residual")
+    v = new_view(title, "Fitted value", "Residual")
     v.add_points(diag["fitted"], diag["residuals"], rows if rows is not None else np.arange(len(diag["fitted"])), tips)
     f = np.asarray(diag["fitted"], float)
     if len(f):
@@ -150,7 +178,7 @@ def residual_plot(diag: dict, rows=None, tips=None, title: str = "Residuals vs f
 
 
 def scale_location_plot(diag: dict, rows=None) -> PlotView:
-    v = PlotView("Scale-location", "Fitted value", "√|standardised residual|")
+    v = new_view("Scale-location", "Fitted value", "√|standardised residual|")
     v.add_points(diag["fitted"], diag["scale_location"], rows if rows is not None else np.arange(len(diag["fitted"])))
     return v
 
@@ -160,7 +188,7 @@ def qq_plot(qq: dict, title: str = "Normal QQ plot of standardised residuals", r
 
     ``rows``: the data row of each sorted point (default: its position among the residuals).
     """
-    v = PlotView(title, "Normal quantile", "Sample quantile")
+    v = new_view(title, "Normal quantile", "Sample quantile")
     t = qq["theoretical"]
     if len(t):
         v.add_band(t, qq["lower"], qq["upper"])
@@ -171,7 +199,7 @@ def qq_plot(qq: dict, title: str = "Normal QQ plot of standardised residuals", r
 
 
 def histogram_plot(diag: dict) -> PlotView:
-    v = PlotView("Histogram of residuals", "Residual", "Count")
+    v = new_view("Histogram of residuals", "Residual", "Count")
     h = diag["histogram"]
     if len(h["counts"]):
         v.addItem(pg.BarGraphItem(x0=h["edges"][:-1], x1=h["edges"][1:], height=h["counts"],
@@ -185,7 +213,7 @@ def by_group_plot(data: dict, group_name: str = "group") -> PlotView:
     All strips are one scatter item and all median marks one line item (pairs of points): a few
     hundred items per plot made drawing slow.
     """
-    v = PlotView(f"Residuals by {group_name}", group_name, "Residual")
+    v = new_view(f"Residuals by {group_name}", group_name, "Residual")
     size = 5 if len(data["values"]) <= 30 else 3
     values = [np.asarray(vals, float) for vals in data["values"]]
     if values:
@@ -214,7 +242,7 @@ def _category_axis(v: PlotView, labels, axis="bottom") -> None:
 
 def caterpillar_plot(c: dict) -> PlotView:
     """BLUPs with 95 % intervals, sorted, one row per cluster."""
-    v = PlotView(f"Random effects: {c['term']} by {c['group']}",
+    v = new_view(f"Random effects: {c['term']} by {c['group']}",
                  c.get("x_label", "Conditional mode (BLUP) with 95 % interval"), c["group"])
     y = np.arange(len(c["levels"]))
     err = pg.ErrorBarItem(x=np.asarray(c["estimate"]), y=y, left=np.asarray(c["estimate"] - c["lower"]),
@@ -241,7 +269,7 @@ def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
     names = s["names"]
     size = 5 + 10 * np.sqrt(s["n"] / max(1, np.max(s["n"])))
     if j is None:
-        v = PlotView(f"Shrinkage of {names[i]} by {s['group']}", names[i], s["group"])
+        v = new_view(f"Shrinkage of {names[i]} by {s['group']}", names[i], s["group"])
         # clusters sorted by their own estimate, so the pull toward the population line reads at a glance
         order = np.argsort(np.where(np.isfinite(s["no_pooling"][:, i]), s["no_pooling"][:, i], np.inf), kind="stable")
         y = np.arange(len(s["levels"]))
@@ -253,7 +281,7 @@ def shrinkage_plot(s: dict, i: int = 0, j: int | None = None) -> PlotView:
         v.add_line([s["population"][i]] * 2, [-0.5, len(y) - 0.5], "#222", style=Qt.DashLine, name="population")
         _category_axis(v, [s["levels"][k] for k in order], "left")
     else:
-        v = PlotView(f"Shrinkage by {s['group']}", names[i], names[j])
+        v = new_view(f"Shrinkage by {s['group']}", names[i], names[j])
         a, b = s["no_pooling"], s["partial_pooling"]
         ok = np.all(np.isfinite(a[:, [i, j]]), axis=1)
         _pairs(v, np.column_stack([a[ok, i], b[ok, i]]).ravel(), np.column_stack([a[ok, j], b[ok, j]]).ravel())
@@ -271,7 +299,7 @@ def trajectory_plot(obs: dict, x_label: str, y_label: str, population: dict | No
 
     Subjects of one colour are one line item (broken between subjects) and one scatter item.
     """
-    v = PlotView("Trajectories", x_label, y_label)
+    v = new_view("Trajectories", x_label, y_label)
     by_colour: dict = {}
     for k, c in enumerate(obs["colour"]):
         by_colour.setdefault(c, []).append(k)
@@ -295,7 +323,7 @@ def trajectory_plot(obs: dict, x_label: str, y_label: str, population: dict | No
 def emmeans_plot(levels, estimate, lower, upper, title="Estimated marginal means", x_label="", y_label="",
                  groups=None) -> PlotView:
     """Means with intervals per level; with ``groups`` (one label per row) an interaction plot."""
-    v = PlotView(title, x_label, y_label)
+    v = new_view(title, x_label, y_label)
     levels = list(levels)
     est, lo, hi = (np.asarray(a, float) for a in (estimate, lower, upper))
     if groups is None:
@@ -318,7 +346,7 @@ def emmeans_plot(levels, estimate, lower, upper, title="Estimated marginal means
 def heatmap_plot(matrix, labels, title="Implied correlations") -> PlotView:
     """A correlation matrix as a heat map (blue negative, white 0, orange positive) with values."""
     m = np.asarray(matrix, float)
-    v = PlotView(title)
+    v = new_view(title)
     img = pg.ImageItem(m.T)
     img.setLookupTable(pg.ColorMap([-1.0, 0.0, 1.0], ["#0072B2", "#FFFFFF", "#E69F00"]).getLookupTable(-1, 1, 256))
     img.setLevels([-1, 1])

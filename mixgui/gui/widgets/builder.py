@@ -18,7 +18,6 @@ from mixgui.analysis import builder as B
 from mixgui.analysis import builder_options as BO
 from mixgui.analysis.formula import parse_formula
 from mixgui.analysis.spec import AnalysisSpec, pooling_columns
-from mixgui.data.levels import sorted_levels
 from mixgui.errors import SpecError
 from mixgui.gui.widgets.builder_extras import ExtrasBox
 from mixgui.gui.widgets.builder_model_options import FamilyBox, TestOptionsBox
@@ -26,6 +25,7 @@ from mixgui.gui.widgets.builder_options import EmmeansBox, EstimationBox, Refere
 from mixgui.gui.widgets.builder_random import RandomEffectsBox
 from mixgui.gui.widgets.builder_repeated import RepeatedBox
 from mixgui.gui.widgets.builder_roles import RoleBox, TermsBox, VariableSource
+from mixgui.session import column_facts
 from mixgui.session.document import ANALYSIS, DATASET, LOADED, VARIABLES, Session
 
 ROLE_TITLES = {"outcome": "Outcome", "factors": "Factors", "covariates": "Covariates"}
@@ -215,7 +215,7 @@ class ModelBuilder(QWidget):
     def notes(self) -> list:
         """The notes shown under the random effects (:class:`~mixgui.analysis.builder.Note`)."""
         ds = self.session.dataset
-        return B.model_notes(self._draft, ds.frame if ds is not None else None)
+        return B.model_notes(self._draft, ds.frame if ds is not None else None, column_facts.distinct_groups)
 
     # -- session -> view ----------------------------------------------------------------
     def _session_changed(self, event: str, index) -> None:
@@ -301,8 +301,10 @@ class ModelBuilder(QWidget):
         frame = ds.frame if ds is not None else None
         key = (d.outcome, d.family, d.trials, id(frame))
         if key != self._offer_key:
-            values = frame[d.outcome] if frame is not None and d.outcome in frame.columns else None
-            self._offer_key, self._offer = key, BO.family_offer(d, values)
+            present = frame is not None and d.outcome in frame.columns
+            values = frame[d.outcome] if present else None
+            kind = column_facts.outcome_kind(frame, d.outcome) if present else None
+            self._offer_key, self._offer = key, BO.family_offer(d, values, kind)
         return self._offer
 
     def _levels_of(self, factors) -> dict:
@@ -310,7 +312,7 @@ class ModelBuilder(QWidget):
         out = {}
         for f in factors:
             if f not in self._factor_levels and ds is not None and f in ds.frame.columns:
-                self._factor_levels[f] = sorted_levels(ds.frame[f])
+                self._factor_levels[f] = column_facts.levels(ds.frame, f)
             out[f] = self._factor_levels.get(f, [])
         return out
 

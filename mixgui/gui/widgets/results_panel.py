@@ -6,7 +6,7 @@ replaced as a whole when the new result arrives, so old and new numbers are neve
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
+from mixgui.gui.turns import dispose, soon
 from mixgui.gui.widgets.blup_card import BlupCard, card_layout, fixed_height_view
 from mixgui.gui.widgets.equations_card import EquationsCard, flash
 from mixgui.results.tables import Table
@@ -30,8 +31,6 @@ from mixgui.results.tables import Table
 PLACEHOLDER = "Build a model in the middle pane; the results appear here."
 #: tables with more rows scroll inside a view of fixed height instead of being as tall as their rows
 BIG_TABLE_ROWS = 200
-#: delay (ms) of work put off to a later turn of the event loop (see mixgui.gui.plots.panel.LATER_MS)
-LATER_MS = 1
 
 
 class ResultTableView(QTableView):
@@ -285,7 +284,7 @@ class ResultsPanel(QWidget):
         self.scroll.verticalScrollBar().setValue(0)
         if getattr(result, "blups", None):
             # in the next turn of the event loop: the tables above are shown (and painted) first
-            QTimer.singleShot(LATER_MS, self, lambda: self._show_blups(result))
+            soon(self, lambda: self._show_blups(result))
         self.shown.emit(revision)
 
     def _show_blups(self, result) -> None:
@@ -370,8 +369,9 @@ class ResultsPanel(QWidget):
     def _clear_cards(self) -> None:
         for card in self._cards.values():
             self._body_layout.removeWidget(card)
-            card.hide()  # not setParent(None): making each card a window of its own took ~10 ms a card
-            card.deleteLater()
+            # not setParent(None): making each card a window of its own took ~10 ms a card; and one
+            # card per turn of the event loop (dispose), not all in one pass
+            dispose(card)
         self._cards = {}
 
 
