@@ -131,14 +131,15 @@ def test_plots_grey_while_a_fit_runs_and_are_replaced_as_a_whole(make_window, qt
         with qtbot.waitSignal(w.controller.started, timeout=5000):
             w.fit()
         assert panel.is_updating() and not panel.plots.isEnabled()
-        assert panel.plots.graphicsEffect().isEnabled() and panel.plots.graphicsEffect().opacity() < 0.5
+        veil = panel.plot_veil  # a pale layer over the old plots, covering all of them
+        assert veil.isVisible() and veil.geometry() == panel.plots.rect()
         assert not w.can_export()  # stale results are not exported
         scatter, point = _point_with_data(old_tabs[0].view, 30)
         _click(scatter, point)  # a stale point selects nothing
         assert w.data_grid.selected_rows() == []
         with qtbot.waitSignal(w.controller.finished, timeout=FIT_TIMEOUT_MS):
             slow.gate.set()
-        assert panel.plots.isEnabled() and not panel.plots.graphicsEffect().isEnabled()
+        assert panel.plots.isEnabled() and not panel.plot_veil.isVisible()
         assert not set(map(id, panel.plots.tabs)) & set(map(id, old_tabs))
         assert panel.plot_tab("by_group").figure.title == "Residuals by patient"
         # a failed fit removes the plots with the tables

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFrame,
-    QGraphicsOpacityEffect,
     QHeaderView,
     QLabel,
     QScrollArea,
@@ -26,6 +25,7 @@ from mixgui.gui.models.result_model import ResultTableModel, table_mime_data
 from mixgui.gui.turns import dispose, soon
 from mixgui.gui.widgets.blup_card import BlupCard, card_layout, fixed_height_view
 from mixgui.gui.widgets.equations_card import EquationsCard, flash
+from mixgui.gui.widgets.veil import Veil
 from mixgui.results.tables import Table
 
 PLACEHOLDER = "Build a model in the middle pane; the results appear here."
@@ -194,10 +194,7 @@ class ResultsPanel(QWidget):
         self.plots.rowClicked.connect(self._point_clicked)
         self.plots.setMinimumHeight(160)
         # pyqtgraph draws its own colours, so a disabled plot does not look grey by itself
-        self._plot_fade = QGraphicsOpacityEffect(self.plots)
-        self._plot_fade.setOpacity(1.0)
-        self._plot_fade.setEnabled(False)
-        self.plots.setGraphicsEffect(self._plot_fade)
+        self.plot_veil = Veil(self.plots)  # pales the plots of the previous fit while a new one runs
         self.plots.hide()
 
         # Tables above, plots below: the tables are read first, the plots checked next; each
@@ -359,8 +356,7 @@ class ResultsPanel(QWidget):
 
     def _grey_plots(self, grey: bool) -> None:
         self.plots.setEnabled(not grey)
-        self._plot_fade.setOpacity(0.35 if grey else 1.0)
-        self._plot_fade.setEnabled(grey)
+        self.plot_veil.cover(grey)
 
     def _add_card(self, key: str, card) -> None:
         self._cards[key] = card
