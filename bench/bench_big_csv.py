@@ -18,6 +18,11 @@ build, timing how long the fit takes to stop each time. It prints one line per s
 peak resident memory of the process (``ru_maxrss``), and exits 1 when the peak reaches
 ``--limit-gb`` (4 by default), a fit does not stop, or one takes more than ``--max-stop`` seconds
 (2 by default) to stop.
+
+``--gaps S`` also lists every stretch longer than S seconds without a progress report, with the
+reports on either side (``--gaps 0.5`` shows where Cancel would wait longer than half a second)::
+
+    .venv/bin/python bench/bench_big_csv.py --csv /tmp/big.csv --gaps 0.5
 """
 from __future__ import annotations
 
@@ -94,6 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit-gb", type=float, default=4.0)
     ap.add_argument("--keep", action="store_true", help="keep the generated CSV")
     ap.add_argument("--max-stop", type=float, default=2.0, help="longest acceptable Cancel-to-stop time (s)")
+    ap.add_argument("--gaps", type=float, default=None, metavar="S",
+                    help="list every gap of more than S seconds between two progress reports")
     args = ap.parse_args(argv)
 
     from mixgui.analysis.spec import AnalysisSpec
@@ -137,6 +144,18 @@ def main(argv=None) -> int:
           f"x = {fe['x']['estimate']:.4f} (SE {fe['x']['std_error']:.4f}, df {fe['x']['df']:.0f}); "
           f"SD(subject) = {vc[0]['sdcor']:.3f}, SD(residual) = {vc[-1]['sdcor']:.3f}; peak RSS {peak_gb():.2f} GB",
           flush=True)
+
+    if args.gaps is not None:
+        marks = [(0.0, None, "start", 0.0)] + reports + [(fit_s, 1.0, "end", fit_cpu)]
+        for a, b in zip(marks[:-1], marks[1:]):
+            if b[0] - a[0] > args.gaps:
+                print(f"  gap {b[0] - a[0]:5.2f} s ({b[3] - a[3]:.2f} s CPU) at {a[0]:6.2f} s, from \"{a[2]}\" "
+                      f"({a[1] if a[1] is None else round(a[1], 3)}) to \"{b[2]}\" "
+                      f"({b[1] if b[1] is None else round(b[1], 3)})", flush=True)
+        first = next((i for i, m in enumerate(marks) if m[1] is not None and m[1] >= 0.6), len(marks) - 1)
+        late = np.diff([m[0] for m in marks[first:]]) if first < len(marks) - 1 else np.zeros(1)
+        print(f"  longest gap from \"fitted; computing tests\" to the end (tests, equations, tables, figures): "
+              f"{max(late):.2f} s", flush=True)
 
     stops = []
     for share in (None, 0.25, 0.5, 0.75):

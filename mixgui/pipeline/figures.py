@@ -16,16 +16,10 @@ from mixgui.errors import MixGUIError
 from mixgui.pipeline import plotdata
 from mixgui.pipeline.glmm_figures import caterpillar_label, response_trajectory_figure
 from mixgui.pipeline.model_figures import model_figures
+from mixgui.pipeline.plotdata import spread
 from mixgui.results.figures import MAX_GROUPS_DRAWN, Figure, shown_note
 
 log = logging.getLogger(__name__)
-
-
-def spread(n: int, k: int = MAX_GROUPS_DRAWN) -> np.ndarray:
-    """``k`` positions out of ``n`` evenly spaced, first and last included (all of them when n <= k)."""
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int))
 
 
 def _fitted_and_residuals(fit):
@@ -36,15 +30,12 @@ def _fitted_and_residuals(fit):
     return None, None
 
 
-def _by_group(resid, block) -> Figure:
-    d = plotdata.residuals_by_group(resid, block.codes, block.levels)
-    note, total = "", len(d["levels"])
+def _by_group(resid, block, tick=None) -> Figure:
+    d = plotdata.residuals_by_group(resid, block.codes, block.levels, max_groups=MAX_GROUPS_DRAWN, tick=tick)
+    note, total = "", d.pop("total")
     if total > MAX_GROUPS_DRAWN:
-        keep = spread(total)
-        d = {"levels": [d["levels"][i] for i in keep], "values": [d["values"][i] for i in keep],
-             "medians": d["medians"][keep]}
-        note = shown_note(len(keep), total, f"{block.group} groups", "evenly spread from the lowest to the highest "
-                          "median")
+        note = shown_note(len(d["levels"]), total, f"{block.group} groups", "evenly spread from the lowest to the "
+                          "highest median")
     return Figure("by_group", f"Residuals by {block.group}", "by_group", d, {"group": block.group}, note)
 
 
@@ -105,7 +96,8 @@ def compute_figures(result, progress=None) -> list:
     sigma = float(getattr(fit, "sigma", np.nan) or np.nan)
     rows = design.rows
     if fitted is not None:
-        diag = plotdata.residual_diagnostics(fitted, resid, sigma if np.isfinite(sigma) else np.std(resid, ddof=1))
+        diag = plotdata.residual_diagnostics(fitted, resid, sigma if np.isfinite(sigma) else np.std(resid, ddof=1),
+                                             tick=tick)
         title = "Conditional residuals vs fitted" if design.blocks else "Residuals vs fitted"
         # every point carries its dataset row (clicks select it in the data grid)
         drawn = np.asarray(rows)[diag["positions"]]
@@ -117,13 +109,13 @@ def compute_figures(result, progress=None) -> list:
         tick()
         if getattr(fit, "fitted_marginal", None) is not None:
             marg = design.y - np.asarray(fit.fitted_marginal, float)
-            mdiag = plotdata.residual_diagnostics(fit.fitted_marginal, marg, np.std(marg, ddof=1))
+            mdiag = plotdata.residual_diagnostics(fit.fitted_marginal, marg, np.std(marg, ddof=1), tick=tick)
             out.append(Figure("marginal_residuals", "Marginal residuals (fixed part only) vs fitted", "residual", mdiag,
                               {"rows": np.asarray(rows)[mdiag["positions"]]}, mdiag["note"]))
     tick()
     if resid is not None:
         for b in design.blocks[:1]:
-            out.append(_by_group(resid, b))
+            out.append(_by_group(resid, b, tick))
             tick()
     blups = getattr(fit, "blups", None)
     glmm = result.info.model == "glmm"
@@ -141,7 +133,7 @@ def compute_figures(result, progress=None) -> list:
         out += _emmeans_figures(result)
         return out  # the linear model's explanatory pictures assume a normal outcome (glmm_figures)
     tick()
-    traj = _trajectory_figure(result)
+    traj = _trajectory_figure(result, tick)
     if traj is not None:
         out.append(traj)
     tick()
@@ -149,7 +141,7 @@ def compute_figures(result, progress=None) -> list:
     if rep is not None and rep.correlation:
         out.append(Figure("correlation", "Correlation structure", "heatmap",
                           {"matrix": np.asarray(rep.correlation), "labels": rep.positions}, {}))
-    out += model_figures(design, fit)
+    out += model_figures(design, fit, tick)
     tick()
     return out + _emmeans_figures(result)
 
@@ -192,7 +184,7 @@ def _trajectory_axes(design, spec):
     return x, (partners[0] if partners else None)
 
 
-def _trajectory_figure(result):
+def _trajectory_figure(result, tick=None):
     """Observed values per subject (thin lines) with the population fit and its band per group."""
     design, fit, spec = result.design, result.fit, result.spec
     x, group = _trajectory_axes(design, spec)
@@ -241,12 +233,13 @@ def _trajectory_figure(result):
         # a hash lookup of the whole column: Series.map with a dict held the GIL (so froze the window)
         # for ~0.4 s on 200,000 rows; the fitted rows all have a level, so no -1 here
         colour = pd.Index(glev).get_indexer(frame[group])
-    obs = plotdata.observed_trajectories(np.asarray(xv, float), design.y, codes, labels, colour)
+    if tick is not None:
+        tick()
+    obs = plotdata.observed_trajectories(np.asarray(xv, float), design.y, codes, labels, colour,
+                                         max_lines=MAX_GROUPS_DRAWN, tick=tick)
     obs["rows"] = [design.rows[r] for r in obs["rows"]]
-    note, total = "", len(obs["levels"])
+    note, total = "", obs.pop("total")
     if total > MAX_GROUPS_DRAWN:
-        keep = spread(total)
-        obs = {key: [obs[key][i] for i in keep] for key in ("levels", "x", "y", "colour", "rows")}
-        note = shown_note(len(keep), total, f"{subject or 'subject'} lines", "every n-th in order")
+        note = shown_note(len(obs["levels"]), total, f"{subject or 'subject'} lines", "every n-th in order")
     return Figure("trajectories", "Trajectories", "trajectory", {"observed": obs, "population": population},
                   {"x_label": x, "y_label": design.formula.response}, note)

@@ -161,10 +161,15 @@ def within_between_data(design, x: str) -> dict:
             "mean_x": float(xm.mean()), "mean_y": float(ym.mean())}
 
 
-def model_figures(design, fit) -> list:
-    """The explanatory figures of a mixed model with random terms (empty for other models)."""
+def model_figures(design, fit, tick=None) -> list:
+    """The explanatory figures of a mixed model with random terms (empty for other models).
+
+    ``tick`` (a Progress step, which may raise Cancelled) is called between them: each takes up
+    to ~0.5 s on millions of rows.
+    """
     if design is None or fit is None or not design.blocks or getattr(fit, "blups", None) is None:
         return []
+    tick = tick or (lambda: None)
     out = []
     numeric = [v for v in dict.fromkeys(v for t in design.term_vars for v in t) if v not in design.factor_levels]
     for x in numeric[:3]:
@@ -172,10 +177,13 @@ def model_figures(design, fit) -> list:
         title = f"Fitted lines: {x}" + (f" (showing {d['shown']} of {d['total']:,} {d['group']})"
                                         if d["shown"] < d["total"] else "")
         out.append(Figure(f"fitted_lines_{x}", title, "fitted_lines", d, {}))
+        tick()
     pool = pooling_data(design, fit)
     if pool is not None:
         out.append(Figure("pooling", f"Pooling: {pool['group']}", "pooling", pool, {}))
+    tick()
     out.append(Figure("variance", "Variance, pictured", "variance", variance_data(design, fit), {}))
+    tick()
     for x in numeric[:1]:
         d = within_between_data(design, x)
         note = "" if d["clusters_shown"] == d["clusters_total"] else shown_note(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 
 from mixgui.results.tables import format_number
 
@@ -59,17 +60,31 @@ def _groupings(blocks) -> list:
     return names
 
 
+def _varies_within(col: pd.Series, codes: np.ndarray) -> bool:
+    """Whether some cluster holds two different values of ``col`` (missing values left out).
+
+    Each value is compared with one value of its own cluster, in one linear pass: a grouped count of
+    distinct values took ~4 s on 5,000,000 rows, with no progress report and no Cancel meanwhile.
+    """
+    if pd.api.types.is_float_dtype(col.dtype):
+        values = col.to_numpy(float)
+        valid = ~np.isnan(values)
+    else:  # text, categories, integers, dates: compare integer codes of the distinct values
+        values = col.cat.codes.to_numpy() if isinstance(col.dtype, pd.CategoricalDtype) else pd.factorize(col)[0]
+        valid = values >= 0
+    values, codes = values[valid], codes[valid]
+    if not len(values):
+        return False
+    one = np.empty(int(codes.max()) + 1, values.dtype)
+    one[codes] = values  # some value of each cluster: all of them when the cluster has only one
+    return bool(np.any(values != one[codes]))
+
+
 def _within(design, group: str) -> set:
     """Variables that vary within clusters of ``group`` (level-1 variables); the rest are cluster-level."""
     block = next(b for b in design.blocks if b.group == group)
-    codes = np.asarray(block.codes)
-    out = set()
-    for v in {v for t in design.term_vars for v in t}:
-        col = design.frame[v]
-        varies = col.groupby(codes).nunique(dropna=True).max() > 1
-        if varies:
-            out.add(v)
-    return out
+    codes = np.asarray(block.codes, dtype=np.intp)
+    return {v for v in {v for t in design.term_vars for v in t} if _varies_within(design.frame[v], codes)}
 
 
 def _pieces(design) -> list:

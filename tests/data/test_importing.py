@@ -17,6 +17,7 @@ from mixgui.errors import DataError
 HERE = Path(__file__).parent
 DATA = HERE.parent / "reference" / "data"
 ORTHODONT = HERE.parent / "reference" / "cli" / "orthodont_long.csv"
+FILES = HERE / "files"  # formats.* and orthodont.xlsb: how each was made is in FILES / "README.md"
 NAN = float("nan")
 
 
@@ -174,12 +175,15 @@ def test_sav_with_missing_codes(tmp_path):
         read_with_options(p, ImportOptions(skip_rows=1))
 
 
-# -- acceptance 1: the same data as CSV, European CSV, xlsx (named sheet) and .sav give the same fit ------
+# -- acceptance 1: the same data as CSV, European CSV, xlsx, xlsb (named sheet) and .sav give the same fit --
 
-def _four_forms(folder: Path) -> dict:
+def _five_forms(folder: Path) -> dict:
     df = pd.read_csv(ORTHODONT)
     paths = {"csv": (folder / "o.csv", None), "csv_eu": (folder / "o_eu.csv", None),
-             "xlsx": (folder / "o.xlsx", "Orthodont"), "sav": (folder / "o.sav", None)}
+             "xlsx": (folder / "o.xlsx", "Orthodont"), "xlsb": (folder / "o.xlsb", "Orthodont"),
+             "sav": (folder / "o.sav", None)}
+    # pandas cannot write .xlsb: the committed copy (same data, same two sheets) was made by make_xlsb.py
+    paths["xlsb"][0].write_bytes((FILES / "orthodont.xlsb").read_bytes())
     df.to_csv(paths["csv"][0], index=False)
     df.to_csv(paths["csv_eu"][0], index=False, sep=";", decimal=",")
     with pd.ExcelWriter(paths["xlsx"][0]) as xw:
@@ -214,7 +218,7 @@ def _assert_same(a, b, path="result"):
 
 def _fit_all(tmp_path, spec_dict):
     from mixgui.pipeline.run import run
-    paths = _four_forms(tmp_path)
+    paths = _five_forms(tmp_path)
     results = {}
     for kind, (p, sheet) in paths.items():
         spec = AnalysisSpec.from_dict({**spec_dict, "data": {"path": p.name, "sheet": sheet}})
@@ -222,19 +226,19 @@ def _fit_all(tmp_path, spec_dict):
     return results
 
 
-def test_regression_gives_identical_results_from_the_four_formats(tmp_path):
+def test_regression_gives_identical_results_from_the_five_formats(tmp_path):
     results = _fit_all(tmp_path, {"formula": "distance ~ agen * Sex", "reference_levels": {"Sex": "Male"},
                                   "emmeans": [{"specs": "Sex", "contrasts": [{"method": "pairwise"}]}]})
     ref = _comparable(results["csv"])
     assert ref["fixed_effects"][2]["term"] == "SexFemale"
     assert ref["fixed_effects"][2]["estimate"] == pytest.approx(1.0321022727, rel=1e-9)  # R: lm()
-    for kind in ("csv_eu", "xlsx", "sav"):
+    for kind in ("csv_eu", "xlsx", "xlsb", "sav"):
         _assert_same(ref, _comparable(results[kind]), kind)
 
 
-def test_mixgui_fit_command_reads_the_four_formats_alike(tmp_path):
+def test_mixgui_fit_command_reads_the_five_formats_alike(tmp_path):
     from mixgui.cli import main
-    paths = _four_forms(tmp_path)
+    paths = _five_forms(tmp_path)
     outs = {}
     for kind, (p, sheet) in paths.items():
         spec = tmp_path / f"{kind}.json"
@@ -242,16 +246,46 @@ def test_mixgui_fit_command_reads_the_four_formats_alike(tmp_path):
                                     "reference_levels": {"Sex": "Male"}}))
         assert main(["fit", str(spec), "--json", str(tmp_path / f"{kind}_out.json")]) == 0
         outs[kind] = _comparable(json.loads((tmp_path / f"{kind}_out.json").read_text()))
-    for kind in ("csv_eu", "xlsx", "sav"):
+    for kind in ("csv_eu", "xlsx", "xlsb", "sav"):
         _assert_same(outs["csv"], outs[kind], kind)
 
 
-def test_mixed_model_gives_identical_results_from_the_four_formats(tmp_path):
+def test_mixed_model_gives_identical_results_from_the_five_formats(tmp_path):
     results = _fit_all(tmp_path, {"formula": "distance ~ agen * Sex + (1 | Subject)",
                                   "reference_levels": {"Sex": "Male"}})
     ref = _comparable(results["csv"])
-    for kind in ("csv_eu", "xlsx", "sav"):
+    for kind in ("csv_eu", "xlsx", "xlsb", "sav"):
         _assert_same(ref, _comparable(results[kind]), kind)
+
+
+@pytest.mark.parametrize("suffix", ["xls", "ods", "xlsb"])
+def test_other_spreadsheet_formats_read_to_the_same_table_as_xlsx(suffix):
+    """calamine reads .xls, .ods and .xlsb (title row, blank row, "." for missing) into the .xlsx's table."""
+    want = read_table(FILES / "formats.xlsx", "Visits")
+    got = read_table(FILES / f"formats.{suffix}", "Visits")
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.frame["score"].isna().sum() == 1 and got.frame["week"].dtype == np.int64
+
+
+def test_xlsb_with_two_sheets_reads_the_named_sheet_as_the_csv():
+    got = read_table(FILES / "orthodont.xlsb", "Orthodont").frame
+    pd.testing.assert_frame_equal(got, read_table(ORTHODONT).frame)
+    assert read_table(FILES / "orthodont.xlsb").frame.columns.tolist() == ["note"]  # the first sheet by default
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods", "xlsb"])
+def test_import_dialog_helpers_find_the_header_in_every_spreadsheet_format(suffix):
+    """What the import dialog shows (its first options, the raw rows, the preview) is the same for each format."""
+    from mixgui.data.importing import suggest_options
+    path = FILES / f"formats.{suffix}"
+    options = suggest_options(path)
+    assert options.sheet == "Visits" and options.skip_rows == 2  # title row and blank row skipped
+    rows = raw_rows(path, options, nrows=4)
+    assert rows[0][0] == "Hospital export 2026" and rows[2] == ["patient", "week", "score"]
+    frame = preview(path, options, nrows=6)
+    assert list(frame.columns) == ["patient", "week", "score"]
+    assert frame["week"].tolist() == [0, 4, 8, 0, 4, 8]
+    assert frame["score"].tolist()[:5] == [10.0, 10.5, 11.0, 11.5, 12.0] and math.isnan(frame["score"][5])
 
 
 def test_load_analysis_data_redoes_import_reshape_and_computed_variables():

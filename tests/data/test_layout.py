@@ -96,9 +96,9 @@ def test_mixgui_fit_rebuilds_the_table_the_window_made(tmp_path):
 
 
 
-@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods"])
+@pytest.mark.parametrize("suffix", ["xlsx", "xls", "ods", "xlsb"])
 def test_every_spreadsheet_format_reads_alike(suffix):
-    """.xls and .ods (hospital exports) read like .xlsx: same columns, values, title skipped, "." missing."""
+    """.xls, .ods and .xlsb (hospital exports) read like .xlsx: same columns, values, title skipped, "." missing."""
     from pathlib import Path
 
     ds = read_table(Path(__file__).parent / "files" / f"formats.{suffix}", "Visits")

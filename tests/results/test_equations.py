@@ -124,3 +124,28 @@ def test_a_generalized_model_writes_the_link_of_the_mean():
     assert "e_{ij}" not in eq["combined"]
     assert r"\text{Binomial}(n_{ij}, \mu_{ij})" in eq["distributions"]
     assert "logit(mu_ij)" in eq["plain"]
+
+
+def test_varies_within_agrees_with_counting_distinct_values_per_cluster():
+    """The linear-time check of level-1 variables gives what a grouped count of distinct values gives."""
+    import numpy as np
+    import pandas as pd
+
+    from mixgui.results.equations import _varies_within
+    rng = np.random.default_rng(4)
+    seen = set()
+    for trial in range(120):
+        n, L = int(rng.integers(1, 300)), int(rng.integers(1, 40))
+        codes = rng.integers(0, L, n)
+        base = rng.integers(0, 3, L)[codes]
+        if trial % 2:  # one row differs from its cluster
+            base = base.copy()
+            base[rng.integers(0, n)] += 1
+        col = [pd.Series(base * 0.5), pd.Series(base), pd.Series(np.array(list("abcd"))[base], dtype=object),
+               pd.Series(np.array(list("abcd"))[base]).astype("category")][trial % 4]
+        if trial % 3 == 0:
+            col = col.where(rng.random(n) > 0.3)  # missing values do not count as a value
+        want = bool(col.groupby(codes).nunique(dropna=True).max() > 1)
+        assert _varies_within(col, codes) == want, (trial, col.dtype)
+        seen.add(want)
+    assert seen == {True, False}
