@@ -74,8 +74,9 @@ HELP = {
     "bootstrap": "Parametric-bootstrap p-values for the random-effect tests: the model without the term is "
                  "simulated this many times and refitted (exact where the chi-square mixture is only "
                  "asymptotic, e.g. with few groups). 0 = off.",
-    "compare_structures": "Fit every residual covariance structure to the same rows and compare AIC and BIC "
-                          "(smaller is better), to choose the structure.",
+    "compare_structures": "Fit every residual covariance structure by ML to the same rows and compare AIC and "
+                          "BIC (smaller is better), to choose the structure; then fit the final model by REML "
+                          "with it.",
     "pooling": "Set the grouping beside the same model with the grouping as a fixed factor: no pooling "
                "(each group on its own) against partial pooling (the mixed model's estimates).",
     "formula": "The model in lme4 syntax, e.g. score ~ time * treatment + (1 | clinic/patient). "

@@ -90,8 +90,13 @@ def effect_sizes(design, fit, fitter) -> dict:
             "method": "REML" if getattr(fit, "reml", True) else "ML"}
 
 
-def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict:
+def structure_comparison(spec, design, codes, progress=None) -> dict:
     """The ``structure_comparison`` block: every residual structure the data support, same rows.
+
+    Every structure is fitted by ML, whatever the main model's method: AIC and BIC of ML fits are how
+    structures are compared, and the final model is fitted by REML with the chosen structure (REML
+    variances are not biased downward). The row of the model's own structure is therefore its ML
+    refit, not the main fit when that is REML.
 
     Parameters
     ----------
@@ -101,7 +106,6 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
     codes : (subject, position, labels[, coordinates])
         Subject codes, index positions, position labels (and the positions' times, for spatial
         structures), as the main fit used them.
-    reml : bool
     progress : Progress, optional
         Stepped by every likelihood evaluation; cancelling stops the comparison.
 
@@ -110,11 +114,12 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
     dict
         ``rows`` (per structure: ``structure, n_parameters, df, loglik, aic, bic, converged,
         best_aic, best_bic``), ``best_aic``, ``best_bic`` (structure names, None when nothing was
-        fitted), ``fitted_structure``, ``method``, ``note`` (how to choose) and ``skipped``
+        fitted), ``fitted_structure``, ``method`` (always "ML"), ``note`` (how to choose),
+        ``recommendation`` (which to choose here and why) and ``skipped``
         (structure -> why it could not be fitted).
     """
     subject, position, labels, *coords = codes
-    out = compare_structures(design.y, design.X, subject, position, len(labels), reml=reml,
+    out = compare_structures(design.y, design.X, subject, position, len(labels), reml=False,
                              blocks=design.blocks, position_labels=labels, progress=progress,
                              coordinates=coords[0] if coords else None,
                              weights=repeated_sections.weights(spec, design),
@@ -125,7 +130,7 @@ def structure_comparison(spec, design, codes, reml: bool, progress=None) -> dict
         return next((r["structure"] for r in rows if r["best_" + key]), None)
 
     return {"rows": rows, "best_aic": best("aic"), "best_bic": best("bic"),
-            "fitted_structure": spec.repeated.structure, "method": "REML" if reml else "ML",
+            "fitted_structure": spec.repeated.structure, "method": "ML",
             "note": out.note, "recommendation": out.recommendation, "skipped": dict(out.skipped)}
 
 

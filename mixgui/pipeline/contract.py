@@ -143,8 +143,7 @@ def mixed_contract(spec, design: Design, dataset, progress) -> Assembled:
     if spec.compare_structures and spec.repeated is not None:
         progress.step(0.8, "comparing residual covariance structures")
         data["structure_comparison"] = additional.structure_comparison(
-            spec, design, repeated_sections.position_codes(design, dataset, spec.repeated), spec.method == "REML",
-            progress)
+            spec, design, repeated_sections.position_codes(design, dataset, spec.repeated), progress)
     if spec.effect_sizes and decomposable:
         progress.step(0.83, "effect sizes (refitting without each fixed term)")
         try:

@@ -203,9 +203,11 @@ def methods_paragraph(spec, data: dict | None = None, notes=()) -> str:
                      "residual variance, and the change of each variance component against the intercept-only "
                      "model.")
         if "structure_comparison" in data:
-            crit = "REML" if spec.method == "REML" else "ML"
-            s.append(f"Residual covariance structures were compared by AIC and BIC of {crit} fits to the same "
-                     "observations.")
+            # the comparison is always by ML; the reported model keeps its own method
+            s.append("Residual covariance structures were compared by AIC and BIC of maximum-likelihood (ML) fits "
+                     "with the same fixed effects to the same observations; the model reported here was fitted by "
+                     f"{spec.method} with the {spec.repeated.structure} structure (REML is the usual choice for "
+                     "the final model, because its variance estimates are not biased downward).")
         if "pooling_comparison" in data:
             s.append(f"The estimates for each {spec.pooling} were compared between the model with {spec.pooling} "
                      "as a fixed factor (no pooling) and the mixed model (partial pooling).")

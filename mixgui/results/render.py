@@ -284,7 +284,7 @@ def render_tables(r: FitResult) -> list:
     if r.variance_components:
         tables.append(_variances(r))
     tables += extra.variance_tables(d) + extra.pooling_tables(d)
-    tables += _repeated(r) + extra.structure_tables(d)
+    tables += _repeated(r) + extra.structure_tables(d, r.info.method)
     for t in (_anova(r), *_lm_anovas(r), _fixed_tests(r), _re_tests(r), _diagnostics(r)):
         if t is not None:
             tables.append(t)

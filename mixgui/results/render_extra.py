@@ -96,8 +96,12 @@ def pooling_tables(d: dict) -> list:
                   pc.get("rows") or [], [n for n in notes if n])]
 
 
-def structure_tables(d: dict) -> list:
-    """Every residual covariance structure fitted on the same rows, the best ones marked."""
+def structure_tables(d: dict, model_method: str | None = None) -> list:
+    """Every residual covariance structure fitted on the same rows, the best ones marked.
+
+    ``model_method`` (the model's REML or ML) adds a footnote when it is not the comparison's
+    method: the row of the model's structure is then a refit, not the model's own numbers.
+    """
     sc = d.get("structure_comparison")
     if not sc:
         return []
@@ -106,8 +110,9 @@ def structure_tables(d: dict) -> list:
         best = [k.upper() for k in ("aic", "bic") if r.get("best_" + k)]
         marks = (["lowest " + " and ".join(best)] if best else []) + ([] if r.get("converged", True)
                                                                         else ["did not converge"])
-        rows.append(dict(r, structure=r["structure"] + (" (fitted)" if r["structure"] == sc.get("fitted_structure")
-                                                         else ""), best="; ".join(marks)))
+        # "in the model" marks the model's structure, not the model's numbers: the row is its ML refit
+        rows.append(dict(r, structure=r["structure"] + (" (in the model)" if r["structure"] == sc.get(
+            "fitted_structure") else ""), best="; ".join(marks)))
     cols = [Column("structure", "Structure", "text"), Column("n_parameters", "Covariance parameters", "int"),
             Column("df", "Parameters (all)", "int"), Column("loglik", "Log-likelihood"), Column("aic", "AIC"),
             Column("bic", "BIC"), Column("best", "Best", "text")]
@@ -115,6 +120,10 @@ def structure_tables(d: dict) -> list:
     notes = [sc.get("recommendation", ""), sc.get("note", "")]
     if method:
         notes.append(f"All fits by {method}, same fixed effects and rows.")
+    if method and model_method and model_method != method:
+        notes.append(f"The model itself is fitted by {model_method}: the row of its structure is that structure "
+                     f"refitted by {method} for the comparison, so its log-likelihood, AIC and BIC differ from "
+                     f"the model's.")
     skipped = sc.get("skipped") or {}
     if skipped:
         notes.append("Not fitted: " + "; ".join(f"{k} ({v.rstrip('.')})" for k, v in skipped.items()) + ".")

@@ -539,5 +539,6 @@ def test_structure_comparison_is_offered_with_a_repeated_structure(make_builder,
     click(qtbot, b.extras_box.structures_check)
     spec = b.spec()
     assert spec.compare_structures and spec.repeated.structure == "AR1"
-    rows = run(spec, b.dataset()).data["structure_comparison"]["rows"]
-    assert {r["structure"] for r in rows} >= {"ID", "CS", "AR1", "UN"}
+    sc = run(spec, b.dataset()).data["structure_comparison"]
+    assert {r["structure"] for r in sc["rows"]} >= {"ID", "CS", "AR1", "UN"}
+    assert sc["method"] == "ML" and "by ML" in b.extras_box.structures_check.toolTip()  # compared by ML fits

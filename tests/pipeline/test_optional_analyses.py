@@ -2,7 +2,8 @@
 
 R references (made by the scripts next to them):
 - tests/reference/inference/inference_refs.json (make_inference_refs.R: performance, lme4): f2, variance parts;
-- tests/reference/repeated/{orthodont,ref}_*.json (make_repeated_refs.R: nlme::gls): every structure's fit;
+- tests/reference/repeated/ml_comparison.json (make_ml_comparison_refs.R: nlme::gls with method = "ML",
+  ANTE1 by a direct ML fit in R checked against nlme's UN): every structure of the comparison, which fits by ML;
 - tests/reference/ols/ols_refs.json (make_ols_refs.R: lm and lmer): the pooling comparison;
 - tests/reference/bootstrap/bootstrap_refs.json (make_bootstrap_refs.R: lme4 simulate/refit): a bootstrap p.
 
@@ -11,7 +12,9 @@ Tolerances, and why:
   the ones tests/engine/test_inference.py uses for the same engine functions (functions of the variance
   estimates; the null and reduced models are refitted, each with its optimiser tolerance).
 - log-likelihood, AIC, BIC of the structures 1e-3 absolute: nlme stops ~1e-5 short of the optimum
-  (tests/engine/test_repeated.py); a wrong parameter count moves AIC by 2.
+  (tests/engine/test_repeated.py; the ML references were made with tighter tolerances and agree to ~1e-8, the
+  bound stays the same); a wrong parameter count moves AIC by 2, a REML fit in place of ML moves the
+  log-likelihood by 0.02-0.5 here.
 - pooling: no-pooling estimates 1e-6 relative (least squares in closed form, as tests/engine/test_ols.py);
   partial pooling 1e-5 relative (our own mixed-model fit: lme4 and the engine agree on the intercept and
   BLUPs to ~1e-9 relative here, 1e-5 leaves room for another optimiser path).
@@ -176,41 +179,56 @@ def test_options_a_model_cannot_have_are_left_out_with_a_warning():
 
 
 # -- structure comparison --------------------------------------------------------------------------
+def _comparison(method):
+    return fit("distance ~ agef + Sex", "orthodont_long.csv", folder=REF / "repeated", factors=["agef"],
+               reference_levels={"Sex": "Male"}, compare_structures=True, method=method,
+               repeated={"structure": "AR1", "subject": "Subject", "index": "age"})
+
+
 def test_structure_comparison_matches_nlme():
-    r = fit("distance ~ agef + Sex", "orthodont_long.csv", folder=REF / "repeated", factors=["agef"],
-            reference_levels={"Sex": "Male"}, compare_structures=True,
-            repeated={"structure": "AR1", "subject": "Subject", "index": "age"})
+    """The comparison fits every structure by ML (nlme::gls(method = "ML")), whatever the model's method."""
+    r = _comparison("REML")
     sc = r.data["structure_comparison"]
-    assert sc["fitted_structure"] == "AR1" and sc["method"] == "REML" and sc["skipped"] == {}
-    want = {}
-    for s in ("ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "TOEP", "UN"):
-        name = f"ref_{s.lower()}.json" if s in ("ID", "DIAG") else f"orthodont_{s.lower()}.json"
-        want[s] = json.loads((REF / "repeated" / name).read_text())
+    assert sc["fitted_structure"] == "AR1" and sc["method"] == "ML" and sc["skipped"] == {}
+    want = json.loads((REF / "repeated" / "ml_comparison.json").read_text())["rows"]
     rows = {row["structure"]: row for row in sc["rows"]}
     assert list(rows) == ["ID", "DIAG", "CS", "CSH", "AR1", "ARH1", "ANTE1", "TOEP", "TOEPH", "UN",
                           "SP(POW)", "SP(EXP)", "SP(GAU)"]
+    assert set(want) == set(rows)
     for s_, w in want.items():
+        assert rows[s_]["df"] == w["df"], s_
         for k in ("loglik", "aic", "bic"):
             assert rows[s_][k] == pytest.approx(w[k], abs=1e-3), (s_, k)
-    # TOEPH against nlme (corARMA(p = 3) + varIdent; structures2/make_refs.R); SP(POW) over ages 2 apart
-    # is AR(1) with rho^2
-    toeph = json.loads((REF / "repeated" / "structures2" / "full_toeph.json").read_text())
-    assert rows["TOEPH"]["loglik"] == pytest.approx(toeph["loglik"], abs=1e-3)
-    assert rows["SP(POW)"]["loglik"] == pytest.approx(rows["AR1"]["loglik"], abs=1e-5)
     pool = [r_ for r_ in sc["rows"] if r_["converged"] and not r_["boundary"]]
-    assert sc["best_aic"] == min(pool, key=lambda r_: r_["aic"])["structure"]
+    assert sc["best_aic"] == min(pool, key=lambda r_: r_["aic"])["structure"] == "TOEP"
     assert sc["best_bic"] == min(pool, key=lambda r_: r_["bic"])["structure"] == "CS"
-    assert sc["recommendation"] and sc["best_bic"] in sc["recommendation"]
-    # the fitted structure's row is the main fit
-    ar1 = next(row for row in sc["rows"] if row["structure"] == "AR1")
-    assert ar1["loglik"] == pytest.approx(r.data["loglik"], abs=1e-6)
+    rec = sc["recommendation"]
+    assert sc["best_aic"] in rec and sc["best_bic"] in rec
+    assert "ML fits" in rec and "final model by REML" in rec and "not biased downward" in rec
+    assert "ML fits" in sc["note"] and "fitted by REML with the chosen structure" in sc["note"]
+    # the model's structure is marked, but its row is the ML refit, not the REML main fit
+    ar1 = rows["AR1"]
+    assert abs(ar1["loglik"] - r.data["loglik"]) > 0.1
     table = next(t for t in r.tables if t.key == "structure_comparison")
     keys = [t.key for t in r.tables]
     assert keys.index("repeated") < keys.index("structure_comparison")
-    assert sc["note"] in table.footnotes and "REML" in sc["note"]
+    assert sc["note"] in table.footnotes and sc["recommendation"] in table.footnotes
     marks = {row["structure"]: row["best"] for row in table.rows}
-    assert marks[sc["best_aic"]] == "lowest AIC" and marks["CS"] == "lowest BIC" and "AR1 (fitted)" in marks
-    assert sc["recommendation"] in table.footnotes
+    assert marks["TOEP"] == "lowest AIC" and marks["CS"] == "lowest BIC" and "AR1 (in the model)" in marks
+    assert "All fits by ML, same fixed effects and rows." in table.footnotes
+    assert any(n.startswith("The model itself is fitted by REML: the row of its structure is that structure "
+                            "refitted by ML") for n in table.footnotes)
+    assert not any("fitted)" in row["structure"] for row in table.rows)
+
+
+def test_structure_comparison_row_is_the_model_when_the_model_is_ml():
+    r = _comparison("ML")
+    sc = r.data["structure_comparison"]
+    assert sc["method"] == "ML"
+    ar1 = next(row for row in sc["rows"] if row["structure"] == "AR1")
+    assert ar1["loglik"] == pytest.approx(r.data["loglik"], abs=1e-6)
+    table = next(t for t in r.tables if t.key == "structure_comparison")
+    assert not any(n.startswith("The model itself") for n in table.footnotes)  # nothing to warn about
 
 
 def test_structure_comparison_lists_what_the_data_cannot_support():

@@ -314,3 +314,11 @@ def test_methods_paragraph_names_the_further_analyses():
     assert "from 500 data sets simulated" in text
     assert "Cohen's local f²" in text and "g as a fixed factor (no pooling)" in text
     assert "covariance structures were compared" not in text  # not asked for, not claimed
+
+
+def test_methods_paragraph_says_the_structures_were_compared_by_ml():
+    spec = AnalysisSpec.from_dict({"data": {"path": "x.csv"}, "formula": "distance ~ agef", "compare_structures": True,
+                                   "repeated": {"structure": "CS", "subject": "Subject", "index": "age"}})
+    text = methods_paragraph(spec, {"structure_comparison": {"method": "ML"}})
+    assert "compared by AIC and BIC of maximum-likelihood (ML) fits" in text
+    assert "fitted by REML with the CS structure" in text and "compared by AIC and BIC of REML" not in text

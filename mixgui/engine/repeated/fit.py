@@ -325,13 +325,21 @@ def _assemble(model: Model, theta, W, psis, ev, converged, warnings, iterations)
     return fit
 
 
-COMPARISON_NOTE = (
+CHOOSING = (
     "Lower AIC and BIC are better (BIC penalises parameters more). Prefer the simplest structure the data "
     "support, since extra covariance parameters cost precision; choose one that matches how the process is "
     "thought to behave (AR1 for correlation that fades with distance between visits, CS when all visits are "
     "alike, UN when nothing can be assumed and there are many subjects); and check that a richer structure "
-    "really improves the fit. REML criteria are comparable only between models with the same fixed effects; "
-    "use ML to compare models that differ in their fixed effects.")
+    "really improves the fit. ")
+#: how to choose, for a comparison of ML fits (the default, and the only one the results file holds)
+COMPARISON_NOTE = CHOOSING + (
+    "The structures are compared by ML fits with the same fixed effects and rows; the final model is then "
+    "fitted by REML with the chosen structure, because REML variance estimates are not biased downward as ML "
+    "ones are. So the log-likelihood, AIC and BIC here are ML values and differ from those of a REML model.")
+#: the same for a comparison of REML fits (engine callers only)
+REML_NOTE = CHOOSING + (
+    "REML criteria are comparable only between models with the same fixed effects; use ML to compare models "
+    "that differ in their fixed effects.")
 
 
 class StructureComparison(list):
@@ -347,16 +355,19 @@ class StructureComparison(list):
         self.fits = dict(fits or {})
 
 
-def compare_structures(y, X, subject, position, n_positions, structures=None, reml=True, blocks=(),
+def compare_structures(y, X, subject, position, n_positions, structures=None, reml=False, blocks=(),
                        position_labels=None, subject_labels=None, progress=None,
                        coordinates=None, weights=None, group=None, group_levels=None) -> StructureComparison:
     """Fit several residual structures on the same rows and rank them by AIC and BIC.
 
     Parameters
     ----------
-    y, X, subject, position, n_positions, reml, blocks, position_labels, subject_labels, progress, weights
+    y, X, subject, position, n_positions, blocks, position_labels, subject_labels, progress, weights
     group, group_levels
         As :func:`fit_repeated`.
+    reml : bool
+        Fit by REML instead of ML. The default, ML, is how structures are compared before the final
+        model is fitted by REML with the chosen one (the results file's comparison is always ML).
     structures : sequence of str, optional
         Structures to try (default all of ``STRUCTURES``).  Those the data cannot support (too few
         positions, UN with too few subjects, ...) are skipped and listed in ``skipped``.
@@ -378,7 +389,7 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
     yw, Xw, bw, sw = weighted_rows(y, X, blocks, weights)
     widened = _structure("ID", n_positions, labels, coordinates, position, group, group_levels)
     grid = build_grid(yw, Xw, subject, widened[1], widened[2], bw, subject_labels, widened[0].labels)
-    out = StructureComparison()
+    out = StructureComparison(note=REML_NOTE if reml else COMPARISON_NOTE)
     for name in structures or STRUCTURES:
         struct = _structure(name, n_positions, labels, coordinates, position, group, group_levels)[0]
         try:
@@ -401,8 +412,10 @@ def compare_structures(y, X, subject, position, n_positions, structures=None, re
     return out
 
 
-def recommend(rows, reml: bool) -> str:
-    """Which structure to choose and why, in words, from the rows of a comparison."""
+def recommend(rows, reml: bool = False) -> str:
+    """Which structure to choose and why, in words, from the rows of a comparison (of ML fits unless
+    ``reml``): the best by AIC and BIC, those about as good, those that failed or hit a boundary, and
+    that the final model is fitted by REML with the chosen structure."""
     if not rows:
         return "No structure could be fitted to these data; check the subject and index columns."
     a = next((r for r in rows if r["best_aic"]), None)
@@ -426,8 +439,9 @@ def recommend(rows, reml: bool) -> str:
     if edge:
         parts.append(f"Hit a boundary, a correlation at +-1 or a variance at 0 (too rich for the data, not "
                      f"candidates): {', '.join(edge)}.")
-    parts.append("These criteria come from REML fits with the same fixed effects, which is how covariance "
-                 "structures are compared; fit the final model by REML with the chosen structure." if reml else
-                 "These criteria come from ML fits; they compare structures, but fit the final model by REML "
-                 "with the chosen structure (REML variance estimates are not biased downwards).")
+    parts.append("These criteria come from REML fits with the same fixed effects; fit the final model by REML "
+                 "with the chosen structure." if reml else
+                 "Structures are compared by AIC and BIC of ML fits with the same fixed effects and rows; fit "
+                 "the final model by REML with the chosen structure, because REML variance estimates are not "
+                 "biased downward.")
     return " ".join(parts)

@@ -196,12 +196,17 @@ def test_compare_structures():
     for key in ("aic", "bic"):
         best = [r for r in rows if r["best_" + key]]
         assert len(best) == 1 and best[0][key] == min(r[key] for r in pool)
-    ref = json.loads((HERE / "orthodont_toep.json").read_text())
+    ref = json.loads((HERE / "ml_comparison.json").read_text())["rows"]["TOEP"]  # the comparison fits by ML
     toep = next(r for r in rows if r["structure"] == "TOEP")
     assert toep["aic"] == pytest.approx(ref["aic"], abs=TOL_LL)
     assert rows.recommendation.startswith(next(r["structure"] for r in rows if r["best_aic"]))
     assert toep["df"] == 9 and toep["n_parameters"] == 4
-    assert "REML" in rows.note and rows.fits["UN"].structure == "UN"
+    assert "ML fits" in rows.note and "REML" in rows.note and rows.fits["UN"].structure == "UN"
+    assert not rows.fits["UN"].reml
+    reml = compare_structures(d.distance.to_numpy(), X, subject, position, 4, structures=["TOEP"], reml=True,
+                              position_labels=LABELS)
+    ref = json.loads((HERE / "orthodont_toep.json").read_text())
+    assert reml[0]["aic"] == pytest.approx(ref["aic"], abs=TOL_LL) and "REML criteria" in reml.note
 
 
 def test_compare_structures_skips_what_the_data_cannot_support():
