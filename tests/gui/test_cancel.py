@@ -51,7 +51,7 @@ def test_cancel_button_stops_the_fit_and_a_new_fit_succeeds(demo_window, gated_r
 def test_second_fit_cancels_the_first_and_only_its_results_show(demo_window, gated_run, qtbot):
     w = demo_window
     first = w.fit()
-    assert gated_run.entered[0].wait(5)
+    qtbot.waitUntil(gated_run.entered[0].is_set, timeout=5000)  # the worker starts a turn later
     gated_run.release(1)
     with qtbot.waitSignals([w.controller.cancelled, w.controller.finished], timeout=TIMEOUT):
         second = w.fit()
@@ -67,7 +67,7 @@ def test_result_of_a_superseded_fit_that_ignored_cancel_is_dropped(make_window, 
     try:
         w.open_example(fit=False)
         first = w.fit()
-        assert run.entered[0].wait(5)
+        qtbot.waitUntil(run.entered[0].is_set, timeout=5000)  # the worker starts a turn later
         run.release(1)
         with qtbot.waitSignal(w.controller.finished, timeout=TIMEOUT) as done:
             second = w.fit()
@@ -141,3 +141,16 @@ def test_a_flood_of_progress_reports_reaches_the_window_throttled():
     # a tight loop takes far less than a second here: the first "working" and the new stage pass
     assert got[0] == "working" and got[-1] == "figures"
     assert len(got) <= 2 + workers.PROGRESS_PER_SECOND * 2  # generous for a slow machine
+
+
+def test_the_worker_starts_after_the_window_shows_it_is_updating(demo_window, gated_run, qtbot):
+    # the window paints "Updating…" before the worker takes a processor: on two cores a 200,000-row
+    # design build delayed that paint by 0.1-0.2 s when both started in the same turn
+    w = demo_window
+    k = gated_run.calls  # this fit's call number (the fixture's window may have fitted already)
+    w.fit()
+    assert w.status.cancel_button.isVisible() or w.results_panel.is_updating()  # shown at once
+    assert not gated_run.entered[k].is_set()  # not started within the click's own turn
+    qtbot.waitUntil(gated_run.entered[k].is_set, timeout=5000)
+    gated_run.release(k)
+    qtbot.waitUntil(lambda: not w.controller.is_running(), timeout=TIMEOUT)

@@ -107,7 +107,7 @@ def test_edit_during_a_running_fit_never_shows_the_old_result(make_window, qtbot
         with qtbot.waitSignal(w.controller.started, timeout=TIMEOUT) as started:
             pass  # the refit starts by itself
         first = started.args[0]
-        assert run.entered[1].wait(5)
+        qtbot.waitUntil(run.entered[1].is_set, timeout=5000)  # the worker starts a turn later
 
         choose(w.builder.estimation_box.df_combo, "kenward-roger")  # another edit while call 1 runs
         assert panel.is_updating() and row_label(w) == "call 0"
@@ -218,7 +218,7 @@ def test_two_analyses_each_show_their_own_results(make_window, qtbot, gated_run,
     assert panel.is_updating()
     with qtbot.waitSignal(w.controller.started, timeout=TIMEOUT):
         pass  # the copy's refit (call 1) starts and waits
-    assert gated_run.entered[1].wait(5)
+    qtbot.waitUntil(gated_run.entered[1].is_set, timeout=5000)  # the worker starts a turn later
 
     analyses.list.setCurrentRow(0)  # as a click: back to the first analysis while the copy's fit runs
     assert w.builder.formula_edit.text() == first.formula and w.builder.spec() == first
