@@ -109,7 +109,7 @@ def test_new_data_while_a_fake_fit_ignores_cancel_never_shows_its_result(make_wi
     try:
         _show(w, _slow_dataset(20, 5), SLOW_SPEC)
         old = w.fit()
-        assert run.entered[0].wait(5)
+        qtbot.waitUntil(run.entered[0].is_set, timeout=5000)  # the worker starts a turn later
         w.set_dataset(_slow_dataset(10, 5, seed=4))
         shown = []
         w.controller.finished.connect(lambda rev, *_: shown.append(rev))
