@@ -12,7 +12,7 @@ import pytest
 from mixgui.analysis.spec import AnalysisSpec
 from mixgui.data.dataset import Dataset
 from mixgui.pipeline import plotdata, run
-from mixgui.pipeline.figures import spread
+from mixgui.pipeline.plotdata import spread
 from mixgui.results.figures import MAX_GROUPS_DRAWN
 
 

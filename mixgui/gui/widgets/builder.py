@@ -26,7 +26,7 @@ from mixgui.gui.widgets.builder_random import RandomEffectsBox
 from mixgui.gui.widgets.builder_repeated import RepeatedBox
 from mixgui.gui.widgets.builder_roles import RoleBox, TermsBox, VariableSource
 from mixgui.session import column_facts
-from mixgui.session.document import ANALYSIS, DATASET, LOADED, VARIABLES, Session
+from mixgui.session.document import ANALYSIS, DATASET, LOADED, Session
 
 ROLE_TITLES = {"outcome": "Outcome", "factors": "Factors", "covariates": "Covariates"}
 INVALID_STYLE = 'QLineEdit[invalid="true"] { border: 1px solid #b3261e; border-bottom: 2px solid #b3261e; }'
@@ -56,8 +56,6 @@ class ModelBuilder(QWidget):
         self._formula_error: str | None = None
         self._typing = False
         self._emitted: AnalysisSpec | None = None
-        self._factor_levels: dict = {}
-        self._offer_key, self._offer = None, None
         self._build()
         self._build_actions()
         unsubscribe = [self.session.subscribe(self._session_changed),
@@ -221,9 +219,6 @@ class ModelBuilder(QWidget):
     def _session_changed(self, event: str, index) -> None:
         if event in (ANALYSIS, LOADED) and index != self.session.current:
             return
-        if event in (DATASET, VARIABLES):
-            self._factor_levels = {}  # other rows or columns: the levels offered are read again
-            self._offer_key = None  # and the outcome's values
         self._sync()
         if event not in (LOADED, DATASET) and self.spec() != self._emitted:
             self._emitted = self.spec()
@@ -296,25 +291,17 @@ class ModelBuilder(QWidget):
                 and not pd.api.types.is_bool_dtype(frame[c])]
 
     def _family_offer(self, d: B.ModelDraft):
-        """What the outcome's values suggest (read once per outcome, family and data, not at every redraw)."""
+        """What the outcome's values suggest (their kind is read once per frame, in column_facts)."""
         ds = self.session.dataset
-        frame = ds.frame if ds is not None else None
-        key = (d.outcome, d.family, d.trials, id(frame))
-        if key != self._offer_key:
-            present = frame is not None and d.outcome in frame.columns
-            values = frame[d.outcome] if present else None
-            kind = column_facts.outcome_kind(frame, d.outcome) if present else None
-            self._offer_key, self._offer = key, BO.family_offer(d, values, kind)
-        return self._offer
+        if ds is None or d.outcome not in ds.frame.columns:
+            return BO.family_offer(d, None)
+        return BO.family_offer(d, ds.frame[d.outcome], column_facts.outcome_kind(ds.frame, d.outcome))
 
     def _levels_of(self, factors) -> dict:
         ds = self.session.dataset
-        out = {}
-        for f in factors:
-            if f not in self._factor_levels and ds is not None and f in ds.frame.columns:
-                self._factor_levels[f] = column_facts.levels(ds.frame, f)
-            out[f] = self._factor_levels.get(f, [])
-        return out
+        # remembered with the frame (column_facts): a new frame is read afresh, the same one never again
+        return {f: column_facts.levels(ds.frame, f) if ds is not None and f in ds.frame.columns else []
+                for f in factors}
 
     def _update_actions(self) -> None:
         stack = self.session.undo_stack
